@@ -1,0 +1,56 @@
+"""Coded findings (errors and warnings) that every stage reports in one shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem: a stable code, a human message, and where it is.
+
+    ``location`` is a JSON path into the record or manifest (``$.review_score``);
+    ``line`` is the 1-based line of the input file when the reader knows it.
+    """
+
+    code: str
+    message: str
+    location: str = "$"
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        out = {"code": self.code, "message": self.message, "location": self.location}
+        if self.line is not None:
+            out["line"] = self.line
+        return out
+
+    def render(self, source: str) -> str:
+        """One line: ``FILE[:LINE]:JSON-PATH: message [code]``."""
+        where = f"{source}:{self.line}" if self.line is not None else source
+        return f"{where}:{self.location}: {self.message} [{self.code}]"
+
+
+class ArchiverError(Exception):
+    """Raised for what cannot run at all: unreadable input, bad configuration, usage."""
+
+    def __init__(self, message: str, *, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.code}]"
+
+
+def json_path(parts) -> str:
+    """Render a sequence of keys/indices as a JSON path (``$.a[0].b``)."""
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            out += f".{part}"
+        else:
+            escaped = str(part).replace("\\", "\\\\").replace("'", "\\'")
+            out += f"['{escaped}']"
+    return out

@@ -1,0 +1,219 @@
+"""Pydantic models of a synthesis record and its parts, with the cross-field rules of the domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from archiver import rules
+
+MANIFEST_CONTRACT = "paper-manifest-v1.1"
+CORRECTION_CONTRACT = "correction-record-v1"
+PROVENANCE_CONTRACT = "source-provenance-v1"
+
+RECORD_ID_PATTERN = rules.RECORD_ID_PATTERN
+DOI_PATTERN = rules.DOI_PATTERN
+
+
+class Tier(str, enum.Enum):
+    QUARANTINE = "Quarantine candidate"
+    WATCHLIST = "Watchlist"
+    DOI_GRADE = "DOI grade"
+
+
+class Level(str, enum.Enum):
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+    L4 = "L4"
+
+
+class DimensionLevel(str, enum.Enum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+
+class GateStatus(str, enum.Enum):
+    UNVERIFIED = "Unverified"
+    VERIFIED = "VERIFIED"
+
+
+class CorrectionStatus(str, enum.Enum):
+    CURRENT = "CURRENT"
+    CORRECTED = "CORRECTED"
+    RETRACTED = "RETRACTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class ExternalStatus(str, enum.Enum):
+    REGISTERED = "Registered"
+    NOT_REGISTERED = "Not registered"
+
+
+class ArtifactStatus(str, enum.Enum):
+    AVAILABLE = "Available"
+    NOT_AVAILABLE = "Not available"
+
+
+class Environment(str, enum.Enum):
+    SANDBOX = "sandbox"
+    PRODUCTION = "production"
+
+
+NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+Text = Annotated[str, Field(min_length=1)]
+Doi = Annotated[str, Field(pattern=DOI_PATTERN)]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Verification(_Part):
+    level: Level
+    label: Text | None = None
+    source_grounded_claims: NonNegativeInt
+    claim_record_source: Text | None = None
+
+    @model_validator(mode="after")
+    def _l1_has_no_grounded_claims(self) -> Verification:
+        problem = rules.l1_claims_problem(self.level.value, self.source_grounded_claims)
+        if problem:
+            raise PydanticCustomError("l1-claims", problem)
+        return self
+
+
+class GateVerdict(_Part):
+    name: Text | None = None
+    status: GateStatus
+    reason: Text | None = None
+    evaluated: dt.datetime | None = None
+    artifact: Text | None = None
+
+    @model_validator(mode="after")
+    def _verified_needs_artifact(self) -> GateVerdict:
+        problem = rules.verified_artifact_problem(self.status.value, self.artifact)
+        if problem:
+            raise PydanticCustomError("verified-needs-artifact", problem)
+        return self
+
+
+class QualityTier(_Part):
+    tier: Tier
+    basis: Text | None = None
+
+
+class QualityDimensions(_Part):
+    evidence_strength: DimensionLevel | None = None
+    citation_grounding: DimensionLevel | None = None
+    uncertainty_disclosure: DimensionLevel | None = None
+    reproducibility_status: DimensionLevel | None = None
+
+
+class Correction(_Part):
+    sequence: Annotated[int, Field(ge=1, strict=True)]
+    date: dt.date
+    description: Text
+    field: Text | None = None
+
+
+class CorrectionRecord(_Part):
+    contract: Literal["correction-record-v1"] = CORRECTION_CONTRACT
+    status: CorrectionStatus
+    correction_count: NonNegativeInt
+    corrections: tuple[Correction, ...] = ()
+
+    @model_validator(mode="after")
+    def _corrections_are_additive(self) -> CorrectionRecord:
+        for code, problem in rules.correction_problems(
+            self.status.value,
+            self.correction_count,
+            [(c.sequence, c.date.isoformat()) for c in self.corrections],
+        ):
+            raise PydanticCustomError(code, problem)
+        return self
+
+
+class PublicProvenance(_Part):
+    level: Level
+    label: Text | None = None
+
+
+class ReportArtifact(_Part):
+    status: ArtifactStatus
+    path: Text | None = None
+
+
+class ExternalRecord(_Part):
+    status: ExternalStatus
+    doi: Doi | None = None
+    url: Text | None = None
+    deposition_id: Annotated[int, Field(ge=1, strict=True)] | None = None
+    environment: Environment | None = None
+    registered_at: dt.datetime | None = None
+
+
+class Provenance(_Part):
+    contract: Literal["source-provenance-v1"] = PROVENANCE_CONTRACT
+    publisher: Text
+    public_provenance: PublicProvenance
+    report_artifact: ReportArtifact | None = None
+    external_record: ExternalRecord
+    claim_lineage: Text | None = None
+    review_method: Text | None = None
+    quality_guide: Text | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _registration_is_consistent(self) -> Provenance:
+        for code, problem in rules.registration_problems(
+            self.external_record.status.value,
+            self.external_record.doi,
+            self.public_provenance.level.value,
+            self.public_provenance.label,
+        ):
+            raise PydanticCustomError(code, problem)
+        return self
+
+
+class Record(_Part):
+    """One synthesis record: what a paper manifest (paper-manifest-v1.1) carries."""
+
+    contract: Literal["paper-manifest-v1.1"] = MANIFEST_CONTRACT
+    id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
+    title: Text
+    title_truncated: bool = False
+    research_question: Text | None = None
+    abstract: Text | None = None
+    submitted: dt.date | None = None
+    review_score: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] | None = None
+    verification: Verification
+    gate: GateVerdict | None = None
+    quality_tier: QualityTier | None = None
+    quality_dimensions: QualityDimensions = QualityDimensions()
+    correction_record: CorrectionRecord
+    provenance: Provenance
+
+    @property
+    def doi(self) -> str | None:
+        return self.provenance.external_record.doi
+
+    @property
+    def verified_claims(self) -> int:
+        return self.verification.source_grounded_claims
+
+    @property
+    def archival_title(self) -> str:
+        """The title to archive under: the full research question when the page title is cut off."""
+        if self.title_truncated and self.research_question:
+            return self.research_question
+        return self.title
+
+    def to_manifest(self) -> dict:
+        """The paper manifest as plain JSON data (absent optional fields are omitted)."""
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,264 @@
+"""Validate manifests against the JSON Schema contracts plus the rules a schema cannot state.
+
+This module is the pre-commit path: it imports only the standard library, jsonschema-rs and the
+rule functions, never Pydantic, frictionless or requests, so ``archiver validate`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from archiver import rules
+from archiver.findings import ArchiverError, Finding, json_path
+
+MANIFEST_CONTRACT = "paper-manifest-v1.1"
+CONTRACT_FILES = {
+    "paper-manifest-v1.1": "paper-manifest-v1.1.schema.json",
+    "correction-record-v1": "correction-record-v1.schema.json",
+    "source-provenance-v1": "source-provenance-v1.schema.json",
+}
+
+# Schema if/then/else branches are the cross-field rules; name them with the same codes the
+# model and the code checks use. jsonschema-rs restarts the schema path at each $ref, so a branch
+# at the root of a referenced contract is known by the property its consequence constrains.
+_BRANCH_RULES = {
+    ("verification", "then"): (
+        "l1-claims",
+        "verification level L1 (literature synthesis) must have 0 source-grounded claims",
+    ),
+    ("gate", "then"): (
+        "verified-needs-artifact",
+        "Gate 2 status VERIFIED requires a reproducible artifact reference (gate.artifact)",
+    ),
+    ("external_record", "then"): ("registered-needs-doi", "external record Registered requires a DOI"),
+    ("external_record", "else"): (
+        "doi-without-registration",
+        "a DOI is present but the external record is not Registered",
+    ),
+    ("public_provenance", "then"): (
+        "l4-label",
+        f"public provenance L4 is labelled {rules.L4_LABEL!r}",
+    ),
+    ("", "then", "public_provenance"): (
+        "registered-needs-l4",
+        "external record Registered requires public provenance L4",
+    ),
+    ("", "else", "public_provenance"): (
+        "l4-without-registration",
+        "public provenance L4 requires a Registered external record",
+    ),
+    ("", "then", "correction_count"): (
+        "corrected-without-corrections",
+        "status CORRECTED requires at least one correction",
+    ),
+}
+
+_KIND_CODES = {
+    "Required": "required",
+    "AdditionalProperties": "additional-property",
+    "Enum": "enum",
+    "Constant": "const",
+    "Pattern": "pattern",
+    "Minimum": "range",
+    "Maximum": "range",
+    "ExclusiveMinimum": "range",
+    "ExclusiveMaximum": "range",
+    "Type": "type",
+    "MinLength": "min-length",
+}
+
+
+def schema_dir() -> Path:
+    """The directory holding the contracts: inside the installed package, else the source tree."""
+    packaged = Path(__file__).with_name("schemas")
+    if packaged.is_dir():
+        return packaged
+    source_tree = Path(__file__).resolve().parents[2] / "schemas"
+    if source_tree.is_dir():
+        return source_tree
+    raise ArchiverError("the JSON Schema contracts are missing from this installation", code="no-schemas")
+
+
+@lru_cache(maxsize=1)
+def load_schemas() -> dict[str, dict]:
+    """Contract name -> schema document, read once per process."""
+    directory = schema_dir()
+    return {
+        contract: json.loads((directory / filename).read_text(encoding="utf-8"))
+        for contract, filename in CONTRACT_FILES.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _validators() -> dict:
+    import jsonschema_rs  # compiled Draft 2020-12 validator; imported only when validating
+
+    schemas = load_schemas()
+    registry = jsonschema_rs.Registry([(schema["$id"], schema) for schema in schemas.values()])
+    return {
+        contract: jsonschema_rs.Draft202012Validator(schema, registry=registry)
+        for contract, schema in schemas.items()
+    }
+
+
+def _schema_finding(error) -> Finding:
+    instance_path = list(error.instance_path)
+    location = json_path(instance_path)
+    names = [
+        part
+        for part in error.schema_path
+        if isinstance(part, str) and part not in ("properties", "$ref", "allOf", "items")
+    ]
+    for index, part in enumerate(names):
+        if part in ("then", "else"):
+            if index:
+                rule = _BRANCH_RULES.get((names[index - 1], part))
+            else:
+                after = names[1] if len(names) > 1 else ""
+                rule = _BRANCH_RULES.get(("", part, after))
+            if rule:
+                code, message = rule
+                return Finding(code, message, location)
+            break
+    kind = type(error.kind).__name__
+    return Finding(_KIND_CODES.get(kind, kind.lower()), error.message, location)
+
+
+def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
+    corrections = record.get("corrections", [])
+    if not isinstance(corrections, list):
+        return
+    pairs = []
+    for index, entry in enumerate(corrections):
+        if isinstance(entry, dict) and isinstance(entry.get("date"), str):
+            problem = rules.iso_date_problem(entry["date"])
+            if problem:
+                yield Finding("date-invalid", problem, json_path([*base, "corrections", index, "date"]))
+            pairs.append((entry.get("sequence"), entry["date"]))
+    count = record.get("correction_count")
+    if isinstance(count, int) and len(pairs) == len(corrections):
+        for code, problem in rules.correction_problems(record.get("status"), count, pairs):
+            if code != "corrected-without-corrections":  # the schema states that one
+                yield Finding(code, problem, json_path(base) if base else "$")
+
+
+def code_rule_findings(document: dict, contract: str) -> list[Finding]:
+    """Rules a schema cannot state, reported in the same shape as schema errors."""
+    findings: list[Finding] = []
+    if contract == "correction-record-v1":
+        findings.extend(_corrections_findings(document, []))
+        return findings
+    if contract != MANIFEST_CONTRACT:
+        return findings
+    submitted = document.get("submitted")
+    if isinstance(submitted, str):
+        problem = rules.iso_date_problem(submitted)
+        if problem:
+            findings.append(Finding("date-invalid", problem, "$.submitted"))
+    gate = document.get("gate")
+    if isinstance(gate, dict) and isinstance(gate.get("evaluated"), str):
+        problem = rules.iso_datetime_problem(gate["evaluated"])
+        if problem:
+            findings.append(Finding("datetime-invalid", problem, "$.gate.evaluated"))
+    correction_record = document.get("correction_record")
+    if isinstance(correction_record, dict):
+        findings.extend(_corrections_findings(correction_record, ["correction_record"]))
+    provenance = document.get("provenance")
+    if isinstance(provenance, dict):
+        external = provenance.get("external_record")
+        if isinstance(external, dict) and isinstance(external.get("registered_at"), str):
+            problem = rules.iso_datetime_problem(external["registered_at"])
+            if problem:
+                findings.append(
+                    Finding("datetime-invalid", problem, "$.provenance.external_record.registered_at")
+                )
+    research_question = document.get("research_question")
+    title = document.get("title")
+    if document.get("title_truncated") is True and isinstance(title, str):
+        if not (isinstance(research_question, str) and research_question.startswith(title.rstrip())):
+            findings.append(
+                Finding(
+                    "title-truncated-without-question",
+                    "title_truncated is true but the research question does not start with the title",
+                    "$.title_truncated",
+                )
+            )
+    return findings
+
+
+def validate_document(document, contract: str | None = None) -> list[Finding]:
+    """All findings for one parsed JSON document; the contract comes from its ``contract`` field."""
+    if not isinstance(document, dict):
+        return [Finding("not-an-object", "a manifest must be a JSON object", "$")]
+    contract = contract or document.get("contract")
+    if contract not in CONTRACT_FILES:
+        if contract is None:
+            return [Finding("contract-missing", "no 'contract' field names the schema to validate against", "$")]
+        known = ", ".join(sorted(CONTRACT_FILES))
+        return [Finding("contract-unknown", f"unknown contract {contract!r} (known: {known})", "$.contract")]
+    validator = _validators()[contract]
+    findings: list[Finding] = []
+    if not validator.is_valid(document):
+        findings.extend(_schema_finding(error) for error in validator.iter_errors(document))
+    findings.extend(code_rule_findings(document, contract))
+    return findings
+
+
+@dataclass
+class FileResult:
+    """The outcome of validating one file: ``readable`` is False when it could not be parsed."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    readable: bool = True
+
+    @property
+    def valid(self) -> bool:
+        return self.readable and not self.findings
+
+    def as_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "valid": self.valid,
+            "readable": self.readable,
+            "errors": [finding.as_dict() for finding in self.findings],
+        }
+
+
+def validate_file(path: str) -> FileResult:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return FileResult(path, [Finding("unreadable", exc.strerror or str(exc), "$")], readable=False)
+    try:
+        document = json.loads(data)
+    except UnicodeDecodeError as exc:
+        return FileResult(path, [Finding("encoding", f"not UTF-8 text: {exc.reason}", "$")], readable=False)
+    except json.JSONDecodeError as exc:
+        message = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return FileResult(path, [Finding("json-syntax", message, "$", line=exc.lineno)], readable=False)
+    return FileResult(path, validate_document(document))
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given; directories walked for ``*.json`` in a stable order."""
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if name.endswith(".json"):
+                        yield os.path.join(root, name)
+        else:
+            yield path
+
+
+def validate_paths(paths: Iterable[str]) -> Iterator[FileResult]:
+    for path in expand_paths(paths):
+        yield validate_file(path)
