@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic_core import PydanticCustomError
 
 from archiver import rules
@@ -68,6 +68,8 @@ class Environment(str, enum.Enum):
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
 Text = Annotated[str, Field(min_length=1)]
 Doi = Annotated[str, Field(pattern=DOI_PATTERN)]
+# Keep "+00:00" as written on the pages (Pydantic would print "Z"), so manifests round-trip.
+Timestamp = Annotated[AwareDatetime, PlainSerializer(lambda value: value.isoformat(), return_type=str)]
 
 
 class _Part(BaseModel):
@@ -92,7 +94,7 @@ class GateVerdict(_Part):
     name: Text | None = None
     status: GateStatus
     reason: Text | None = None
-    evaluated: dt.datetime | None = None
+    evaluated: Timestamp | None = None
     artifact: Text | None = None
 
     @model_validator(mode="after")
@@ -155,7 +157,7 @@ class ExternalRecord(_Part):
     url: Text | None = None
     deposition_id: Annotated[int, Field(ge=1, strict=True)] | None = None
     environment: Environment | None = None
-    registered_at: dt.datetime | None = None
+    registered_at: Timestamp | None = None
 
 
 class Provenance(_Part):
@@ -187,11 +189,11 @@ class Record(_Part):
     contract: Literal["paper-manifest-v1.1"] = MANIFEST_CONTRACT
     id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
     title: Text
-    title_truncated: bool = False
+    title_truncated: bool | None = None  # True when the page title is cut off
     research_question: Text | None = None
     abstract: Text | None = None
     submitted: dt.date | None = None
-    review_score: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] | None = None
+    review_score: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False, strict=True)] | None = None
     verification: Verification
     gate: GateVerdict | None = None
     quality_tier: QualityTier | None = None

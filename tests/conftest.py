@@ -1,0 +1,87 @@
+"""Shared fixtures: the seed pages, a valid base manifest, and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_DIR = REPO.parent / "shared" / "seed-records"
+EXAMPLES = REPO / "examples" / "records"
+
+BASE_MANIFEST = {
+    "contract": "paper-manifest-v1.1",
+    "id": "SRCH:0123ABCD",
+    "title": "A Test Synthesis of Routing Methods",
+    "research_question": "Which routing method balances expert load best at equal compute?",
+    "abstract": "A synthesis written for the test suite.",
+    "submitted": "2026-06-01",
+    "review_score": 7.5,
+    "verification": {"level": "L2", "label": "Source-grounded claims", "source_grounded_claims": 6},
+    "gate": {"status": "Unverified", "evaluated": "2026-06-10T06:30:49+00:00"},
+    "quality_tier": {"tier": "DOI grade", "basis": "Review score and verified-claim count meet DOI-grade public quality thresholds."},
+    "quality_dimensions": {"evidence_strength": "MEDIUM", "reproducibility_status": "HIGH"},
+    "correction_record": {"contract": "correction-record-v1", "status": "CURRENT", "correction_count": 0, "corrections": []},
+    "provenance": {
+        "contract": "source-provenance-v1",
+        "publisher": "Test Publisher",
+        "public_provenance": {"level": "L3", "label": "Claim aggregate record"},
+        "report_artifact": {"status": "Available"},
+        "external_record": {"status": "Not registered"},
+    },
+}
+
+
+def base_manifest() -> dict:
+    return copy.deepcopy(BASE_MANIFEST)
+
+
+@pytest.fixture
+def manifest() -> dict:
+    return base_manifest()
+
+
+@pytest.fixture
+def seed_dir() -> Path:
+    if not SEED_DIR.is_dir():
+        pytest.skip(f"seed records not present at {SEED_DIR} (../shared is not beside this clone)")
+    return SEED_DIR
+
+
+@dataclass
+class CliRun:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def run_cli(*argv: str, stdin: bytes | None = None) -> CliRun:
+    """Run the archiver CLI in-process and capture what it prints."""
+    from archiver.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = sys.stdin
+    if stdin is not None:
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main([str(a) for a in argv])
+    finally:
+        sys.stdin = old_stdin
+    return CliRun(code, out.getvalue(), err.getvalue())
+
+
+def write_json(path: Path, data) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
