@@ -1,0 +1,125 @@
+"""`archiver validate`: output lines, JSON report, exit codes, and a lean import graph."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import base_manifest, run_cli, write_json
+
+
+def test_valid_files_exit_zero(tmp_path):
+    write_json(tmp_path / "m" / "a.json", base_manifest())
+    run = run_cli("validate", tmp_path / "m")
+    assert run.code == 0
+    assert run.out.strip() == "ok: 1 file valid"
+
+
+def test_each_problem_prints_file_path_message_and_code(tmp_path):
+    bad = base_manifest()
+    bad["review_score"] = 12.4
+    bad["correction_record"]["correction_count"] = 1
+    path = write_json(tmp_path / "bad.json", bad)
+    run = run_cli("validate", path)
+    assert run.code == 1
+    lines = run.out.strip().splitlines()
+    assert f"{path}:$.review_score: 12.4 is greater than the maximum of 10 [range]" in lines
+    assert f"{path}:$.correction_record: correction count is 1 but 0 corrections are listed [correction-count]" in lines
+
+
+def test_json_report_is_machine_readable(tmp_path):
+    good = write_json(tmp_path / "good.json", base_manifest())
+    bad_doc = base_manifest()
+    bad_doc["gate"] = {"status": "VERIFIED"}
+    bad = write_json(tmp_path / "bad.json", bad_doc)
+    run = run_cli("validate", "--format", "json", good, bad)
+    assert run.code == 1
+    report = run.json()
+    assert report["valid"] is False
+    assert report["totals"] == {"files": 2, "invalid": 1, "unreadable": 0}
+    by_path = {f["path"]: f for f in report["files"]}
+    assert by_path[str(good)]["valid"] is True
+    (error,) = by_path[str(bad)]["errors"]
+    assert error == {
+        "code": "verified-needs-artifact",
+        "location": "$.gate",
+        "message": "Gate 2 status VERIFIED requires a reproducible artifact reference (gate.artifact)",
+    }
+
+
+def test_unreadable_input_exits_two(tmp_path):
+    (tmp_path / "broken.json").write_text("{not json")
+    run = run_cli("validate", tmp_path / "broken.json")
+    assert run.code == 2
+    assert "[json-syntax]" in run.out
+    assert run_cli("validate", tmp_path / "missing.json").code == 2
+
+
+def test_usage_errors_exit_two(tmp_path):
+    assert run_cli("validate").code == 2
+    assert run_cli("validate", "--format", "xml", tmp_path).code == 2
+    assert run_cli("validate", tmp_path).code == 2  # an empty directory holds no manifest
+
+
+def test_contract_field_picks_the_schema(tmp_path):
+    provenance = base_manifest()["provenance"]
+    good = write_json(tmp_path / "prov.json", provenance)
+    assert run_cli("validate", good).code == 0
+    provenance["public_provenance"]["level"] = "L4"
+    bad = write_json(tmp_path / "prov-bad.json", provenance)
+    run = run_cli("validate", bad)
+    assert run.code == 1
+    assert "[l4-without-registration]" in run.out
+    unknown = write_json(tmp_path / "x.json", {"contract": "nope-v1"})
+    assert "[contract-unknown]" in run_cli("validate", unknown).out
+    missing = write_json(tmp_path / "y.json", {"id": "SRCH:0123ABCD"})
+    assert "[contract-missing]" in run_cli("validate", missing).out
+
+
+def test_code_rules_report_in_the_schema_error_shape(tmp_path):
+    doc = base_manifest()
+    doc["submitted"] = "2026-02-30"
+    run = run_cli("validate", write_json(tmp_path / "d.json", doc))
+    assert run.code == 1
+    assert "$.submitted: '2026-02-30' is not a real calendar date (YYYY-MM-DD) [date-invalid]" in run.out
+
+
+def test_validate_does_not_import_other_stages_dependencies(tmp_path):
+    path = write_json(tmp_path / "a.json", base_manifest())
+    probe = (
+        "import sys; from archiver.cli import main; code = main(['validate', '-q', sys.argv[1]]);"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pydantic', 'frictionless', 'requests', 'jsonschema', 'rfc3987_syntax', 'lark', 'urllib3'));"
+        "print(heavy); raise SystemExit(code)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_python_dash_m_works(tmp_path):
+    path = write_json(tmp_path / "a.json", base_manifest())
+    result = subprocess.run([sys.executable, "-m", "archiver", "validate", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "ok: 1 file valid"
+
+
+def test_manifest_command_prints_and_writes(tmp_path):
+    source = write_json(tmp_path / "in" / "r.json", base_manifest())
+    run = run_cli("manifest", source)
+    assert run.code == 0
+    assert json.loads(run.out) == base_manifest()
+    out = tmp_path / "out"
+    run = run_cli("manifest", source, "--out", out)
+    assert run.code == 0
+    assert json.loads((out / "SRCH_0123ABCD.json").read_text()) == base_manifest()
+
+
+def test_manifest_command_reports_bad_records_and_keeps_going(tmp_path):
+    write_json(tmp_path / "in" / "a.json", base_manifest())
+    (tmp_path / "in" / "b.txt").write_text("")
+    run = run_cli("manifest", tmp_path / "in")
+    assert run.code == 1
+    assert "[empty-input]" in run.err
+    assert json.loads(run.out)["id"] == "SRCH:0123ABCD"
