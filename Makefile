@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Wheels of the runtime dependencies and the build backend, so that the tests which install
+# archiver afresh (pre-commit try-repo, the built wheel in a new venv) run offline.
+WHEELHOUSE := $(VENV)/wheelhouse
 
 .PHONY: install test export bench clean
 
@@ -12,6 +15,8 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip wheel --quiet --disable-pip-version-check -w $(WHEELHOUSE) . hatchling
+	rm -f $(WHEELHOUSE)/archiver-*.whl
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -1,0 +1,25 @@
+"""Helpers for tests that install archiver afresh, offline, from the Makefile's wheelhouse."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+WHEELHOUSE = REPO / ".venv" / "wheelhouse"
+
+
+def offline_pip_env(**extra: str) -> dict[str, str]:
+    """Environment that makes pip install only from the local wheelhouse (no index, no network)."""
+    if not any(WHEELHOUSE.glob("hatchling-*.whl")):
+        pytest.fail(f"no wheelhouse at {WHEELHOUSE}: run `make install` (make test does it)")
+    env = dict(os.environ)
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE), PIP_DISABLE_PIP_VERSION_CHECK="1", **extra)
+    return env
+
+
+def venv_bin(venv: Path, name: str) -> str:
+    return str(venv / "bin" / name)

@@ -1,0 +1,68 @@
+"""The validate-manifests hook, run through real `pre-commit try-repo` on a scratch repository."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, base_manifest
+from installing import offline_pip_env
+
+pytestmark = pytest.mark.slow
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _try_repo(scratch: Path, home: Path, *files: str) -> subprocess.CompletedProcess:
+    env = offline_pip_env(PRE_COMMIT_HOME=str(home))
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "validate-manifests", "--files", *files],
+        cwd=scratch,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_hook_definition_points_at_archiver_validate():
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "validate-manifests"
+    assert hook["entry"] == "archiver validate"
+    import re
+
+    pattern = re.compile(hook["files"])
+    assert pattern.search("exports/examples/manifests/SRCH_0123ABCD.json")
+    assert pattern.search("paper-manifest.json")
+    assert not pattern.search("package.json")
+
+
+def test_pre_commit_try_repo_passes_good_and_fails_bad_manifest(tmp_path):
+    scratch = tmp_path / "scratch"
+    (scratch / "manifests").mkdir(parents=True)
+    _git(scratch, "init", "-q")
+    _git(scratch, "config", "user.email", "t@example.invalid")
+    _git(scratch, "config", "user.name", "test")
+    good = base_manifest()
+    bad = base_manifest()
+    bad["review_score"] = 12.4
+    (scratch / "manifests" / "good.json").write_text(json.dumps(good))
+    (scratch / "manifests" / "bad.json").write_text(json.dumps(bad))
+    _git(scratch, "add", "-A")
+    home = tmp_path / "pre-commit-home"
+
+    passed = _try_repo(scratch, home, "manifests/good.json")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "Passed" in passed.stdout
+
+    failed = _try_repo(scratch, home, "manifests/good.json", "manifests/bad.json")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "Failed" in failed.stdout
+    assert "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in failed.stdout

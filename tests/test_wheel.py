@@ -1,0 +1,49 @@
+"""The built wheel carries the schemas: install it in a fresh venv and validate a manifest with it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from conftest import REPO, base_manifest
+from installing import offline_pip_env, venv_bin
+
+pytestmark = pytest.mark.slow
+
+
+def test_built_wheel_validates_manifests_in_a_fresh_venv(tmp_path):
+    env = offline_pip_env()
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)],
+        env=env, check=True, capture_output=True, timeout=600,
+    )
+    (wheel,) = dist.glob("archiver-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for schema in ("paper-manifest-v1.1", "correction-record-v1", "source-provenance-v1"):
+        assert f"archiver/schemas/{schema}.schema.json" in names
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([venv_bin(venv, "pip"), "install", "--quiet", str(wheel)], env=env, check=True, timeout=600)
+
+    work = tmp_path / "work"  # far from the source tree, so only the packaged schemas can be found
+    work.mkdir()
+    (work / "good.json").write_text(json.dumps(base_manifest()))
+    bad = base_manifest()
+    del bad["provenance"]["publisher"]
+    (work / "bad.json").write_text(json.dumps(bad))
+    where = subprocess.run(
+        [venv_bin(venv, "python"), "-c", "import archiver.validation as v; print(v.schema_dir())"],
+        cwd=work, capture_output=True, text=True, check=True,
+    )
+    assert str(venv) in where.stdout
+    good = subprocess.run([venv_bin(venv, "archiver"), "validate", "good.json"], cwd=work, capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    bad_run = subprocess.run([venv_bin(venv, "archiver"), "validate", "bad.json"], cwd=work, capture_output=True, text=True)
+    assert bad_run.returncode == 1
+    assert "bad.json:$.provenance: \"publisher\" is a required property [required]" in bad_run.stdout
