@@ -149,4 +149,82 @@ def test_schema_and_model_agree_on_the_fixtures():
 
 
 def test_schemas_are_found_in_the_source_tree_or_package():
-    assert (schema_dir() / "paper-manifest-v1.1.schema.json").is_file()
+    import os
+
+    assert os.path.isfile(os.path.join(schema_dir(), "paper-manifest-v1.1.schema.json"))
+
+
+# ---------------------------------------------------------------------------- the fast checker
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from archiver.fastcheck import UnsupportedSchema, compile_schemas  # noqa: E402
+
+
+def _three_validators(contract="paper-manifest-v1.1"):
+    from archiver.validation import _fast_checks, _validators
+
+    return _reference_validator(contract), _validators()[contract], _fast_checks()[contract]
+
+
+def test_fast_checker_agrees_with_both_validators_on_every_fixture():
+    reference, rust, fast = _three_validators()
+    valid, invalid = _fixtures()
+    for doc in valid:
+        assert fast(doc) is True
+    for doc in invalid:
+        assert reference.is_valid(doc) is False
+        assert rust.is_valid(doc) is False
+        assert fast(doc) is False
+
+
+def test_fast_checker_agrees_on_the_standalone_contracts():
+    base = base_manifest()
+    for contract, doc in (("correction-record-v1", base["correction_record"]), ("source-provenance-v1", base["provenance"])):
+        reference, rust, fast = _three_validators(contract)
+        assert reference.is_valid(doc) and rust.is_valid(doc) and fast(doc)
+        broken = copy.deepcopy(doc)
+        broken["contract"] = "other"
+        assert not reference.is_valid(broken) and not rust.is_valid(broken) and not fast(broken)
+
+
+_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 12), st.floats(-1, 11, allow_nan=False), st.sampled_from(
+        ["L1", "L4", "Registered", "Not registered", "VERIFIED", "CORRECTED", "10.5072/zenodo.9", "SRCH:0123ABCD", "", "x"]
+    ), st.just([]), st.just({}),
+)
+_PATHS = [
+    ("review_score",), ("id",), ("title",), ("submitted",), ("title_truncated",), ("extra",),
+    ("verification", "level"), ("verification", "source_grounded_claims"), ("verification", "label"),
+    ("gate", "status"), ("gate", "artifact"), ("quality_tier", "tier"), ("quality_dimensions", "evidence_strength"),
+    ("correction_record", "status"), ("correction_record", "correction_count"), ("correction_record", "corrections"),
+    ("provenance", "public_provenance", "level"), ("provenance", "public_provenance", "label"),
+    ("provenance", "external_record", "status"), ("provenance", "external_record", "doi"),
+    ("provenance", "external_record", "deposition_id"), ("provenance", "publisher"), ("provenance", "contract"),
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_PATHS), _LEAVES), max_size=4))
+def test_fast_checker_agrees_with_python_jsonschema_on_mutations(mutations):
+    reference, rust, fast = _three_validators()
+    doc = base_manifest()
+    for path, value in mutations:
+        _set(doc, path, copy.deepcopy(value))
+    expected = reference.is_valid(doc)
+    assert fast(doc) is expected
+    assert rust.is_valid(doc) is expected
+
+
+def test_fast_checker_refuses_keywords_it_does_not_implement():
+    schema = {"$id": "https://archiver.invalid/t.json", "type": "object", "dependentRequired": {"a": ["b"]}}
+    with pytest.raises(UnsupportedSchema, match="dependentRequired"):
+        compile_schemas({"t": schema})
+
+
+def test_fast_checker_json_equality_keeps_booleans_apart_from_numbers():
+    schema = {"$id": "https://archiver.invalid/c.json", "const": 1}
+    check = compile_schemas({"c": schema})["c"]
+    assert check(1) and check(1.0)
+    assert not check(True)

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True, slots=True)
 class Finding:
     """One problem: a stable code, a human message, and where it is.
 
     ``location`` is a JSON path into the record or manifest (``$.review_score``);
     ``line`` is the 1-based line of the input file when the reader knows it.
+    A plain slotted class rather than a dataclass: ``dataclasses`` pulls in ``inspect``,
+    which costs the pre-commit path more than validating a thousand manifests.
     """
 
-    code: str
-    message: str
-    location: str = "$"
-    line: int | None = None
+    __slots__ = ("code", "message", "location", "line")
+
+    def __init__(self, code: str, message: str, location: str = "$", line: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.location = location
+        self.line = line
+
+    def _key(self) -> tuple:
+        return (self.code, self.message, self.location, self.line)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Finding) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Finding(code={self.code!r}, message={self.message!r}, location={self.location!r}, line={self.line!r})"
+
+    def with_line(self, line: int | None) -> Finding:
+        return Finding(self.code, self.message, self.location, line)
 
     def as_dict(self) -> dict:
         out = {"code": self.code, "message": self.message, "location": self.location}

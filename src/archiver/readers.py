@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
@@ -714,8 +714,8 @@ def _parse_jsonl_lines(lines: Iterable[str | bytes], source: str) -> Iterator[Re
             yield _failed(where, "json-syntax", f"not JSON: {exc.msg} (column {exc.colno})", number, "jsonl")
             continue
         result = parse_json_record(document, where, layout="jsonl")
-        result.errors = [replace(finding, line=number) for finding in result.errors]
-        result.warnings = [replace(finding, line=number) for finding in result.warnings]
+        result.errors = [finding.with_line(number) for finding in result.errors]
+        result.warnings = [finding.with_line(number) for finding in result.warnings]
         yield result
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 from archiver import rules
 from archiver.findings import ArchiverError, Finding, json_path
@@ -73,13 +71,14 @@ _KIND_CODES = {
 }
 
 
-def schema_dir() -> Path:
+def schema_dir() -> str:
     """The directory holding the contracts: inside the installed package, else the source tree."""
-    packaged = Path(__file__).with_name("schemas")
-    if packaged.is_dir():
+    here = os.path.dirname(os.path.abspath(__file__))
+    packaged = os.path.join(here, "schemas")
+    if os.path.isdir(packaged):
         return packaged
-    source_tree = Path(__file__).resolve().parents[2] / "schemas"
-    if source_tree.is_dir():
+    source_tree = os.path.join(os.path.dirname(os.path.dirname(here)), "schemas")
+    if os.path.isdir(source_tree):
         return source_tree
     raise ArchiverError("the JSON Schema contracts are missing from this installation", code="no-schemas")
 
@@ -88,10 +87,18 @@ def schema_dir() -> Path:
 def load_schemas() -> dict[str, dict]:
     """Contract name -> schema document, read once per process."""
     directory = schema_dir()
-    return {
-        contract: json.loads((directory / filename).read_text(encoding="utf-8"))
-        for contract, filename in CONTRACT_FILES.items()
-    }
+    schemas = {}
+    for contract, filename in CONTRACT_FILES.items():
+        with open(os.path.join(directory, filename), encoding="utf-8") as handle:
+            schemas[contract] = json.load(handle)
+    return schemas
+
+
+@lru_cache(maxsize=1)
+def _fast_checks() -> dict:
+    from archiver.fastcheck import compile_schemas
+
+    return compile_schemas(load_schemas())
 
 
 @lru_cache(maxsize=1)
@@ -201,21 +208,24 @@ def validate_document(document, contract: str | None = None) -> list[Finding]:
             return [Finding("contract-missing", "no 'contract' field names the schema to validate against", "$")]
         known = ", ".join(sorted(CONTRACT_FILES))
         return [Finding("contract-unknown", f"unknown contract {contract!r} (known: {known})", "$.contract")]
-    validator = _validators()[contract]
     findings: list[Finding] = []
-    if not validator.is_valid(document):
+    if not _fast_checks()[contract](document):
+        # Only now pay for loading jsonschema-rs: it explains what is wrong, path by path.
+        validator = _validators()[contract]
         findings.extend(_schema_finding(error) for error in validator.iter_errors(document))
     findings.extend(code_rule_findings(document, contract))
     return findings
 
 
-@dataclass
 class FileResult:
     """The outcome of validating one file: ``readable`` is False when it could not be parsed."""
 
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    readable: bool = True
+    __slots__ = ("path", "findings", "readable")
+
+    def __init__(self, path: str, findings: list[Finding] | None = None, readable: bool = True) -> None:
+        self.path = path
+        self.findings = findings if findings is not None else []
+        self.readable = readable
 
     @property
     def valid(self) -> bool:
@@ -230,10 +240,22 @@ class FileResult:
         }
 
 
+def _read_bytes(path: str) -> bytes:
+    # Raw os.open/os.read: a buffered file object per manifest costs more than validating it.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        chunks = [os.read(fd, size + 1)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def validate_file(path: str) -> FileResult:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = _read_bytes(path)
     except OSError as exc:
         return FileResult(path, [Finding("unreadable", exc.strerror or str(exc), "$")], readable=False)
     try:
