@@ -9,14 +9,20 @@ ignores one silently); tests hold it to python-jsonschema and jsonschema-rs on e
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from urllib.parse import urldefrag, urljoin
 
 Check = Callable[[object], bool]
 
 ANNOTATIONS = frozenset(
     {"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default", "deprecated"}
+)
+# Keywords that only look at the value itself: a subschema made of these is inlined into its
+# parent's property check instead of becoming a function call.
+LEAF_KEYWORDS = frozenset(
+    {"type", "enum", "const", "pattern", "minLength", "maxLength", "minimum", "maximum",
+     "exclusiveMinimum", "exclusiveMaximum"}
 )
 _IS_NUMBER = "(isinstance(v, (int, float)) and not isinstance(v, bool))"
 _TYPE_EXPR = {
@@ -28,6 +34,17 @@ _TYPE_EXPR = {
     "number": _IS_NUMBER,
     "integer": "((isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()))",
 }
+
+
+def _join(base: str, ref: str) -> str:
+    """Resolve a $ref against a base URI, for the forms schemas here use (no urllib on this path)."""
+    if ref.startswith("#"):
+        return base.split("#", 1)[0] + ref
+    if "://" in ref or ref.startswith("urn:"):
+        return ref
+    if ref.startswith(("/", "..", "./")) or "/" not in base:
+        raise UnsupportedSchema(f"$ref {ref!r} is a relative form the fast checker does not resolve")
+    return base.split("#", 1)[0].rsplit("/", 1)[0] + "/" + ref
 
 
 class UnsupportedSchema(ValueError):
@@ -63,6 +80,7 @@ class _Generator:
         self.source: list[str] = []
         self.namespace: dict[str, object] = {"_eq": json_equal, "_MISSING": object()}
         self.by_uri: dict[str, str] = {}
+        self.by_shape: dict[tuple[str, str], str] = {}
         self.count = 0
 
     def constant(self, value: object) -> str:
@@ -71,9 +89,9 @@ class _Generator:
         return name
 
     def ref(self, base: str, ref: str) -> str:
-        uri = urljoin(base, ref)
+        uri = _join(base, ref)
         if uri not in self.by_uri:
-            resource_uri, fragment = urldefrag(uri)
+            resource_uri, _, fragment = uri.partition("#")
             if resource_uri not in self.registry:
                 raise UnsupportedSchema(f"$ref {ref!r} names no known schema")
             name = self.by_uri[uri] = self._name()  # named before compiling: recursion is fine
@@ -85,7 +103,22 @@ class _Generator:
         return f"_s{self.count}"
 
     def sub(self, node: object, base: str) -> str:
-        return self.function(node, base, self._name())
+        # Identical subschemas (the same enum, the same string rule) share one function.
+        shape = (base, json.dumps(node, sort_keys=True))
+        if shape not in self.by_shape:
+            self.by_shape[shape] = self.function(node, base, self._name())
+        return self.by_shape[shape]
+
+    def inline(self, node: object, base: str, var: str) -> list[str] | None:
+        """The checks of a leaf subschema on ``var``, or None when it needs a function."""
+        if not isinstance(node, dict) or not set(node) - ANNOTATIONS <= LEAF_KEYWORDS:
+            return None
+        lines: list[str] = []
+        for keyword, value in node.items():
+            if keyword not in ANNOTATIONS:
+                lines.extend(getattr(self, "kw_" + keyword)(value, node, base))
+        # Leaf emitters speak of "v"; rename to the parent's variable (whole-word only).
+        return [re.sub(r"\bv\b", var, line) for line in lines]
 
     def function(self, node: object, base: str, name: str) -> str:
         if isinstance(node, bool):
@@ -93,7 +126,7 @@ class _Generator:
             return name
         if not isinstance(node, dict):
             raise UnsupportedSchema(f"not a schema: {node!r}")
-        base = urljoin(base, node["$id"]) if "$id" in node else base
+        base = _join(base, node["$id"]) if "$id" in node else base
         body: list[str] = []
         for keyword, value in node.items():
             if keyword in ANNOTATIONS or keyword in ("then", "else"):
@@ -165,10 +198,16 @@ class _Generator:
     def kw_properties(self, value, node, base):
         lines = ["if isinstance(v, dict):"]
         for prop, subschema in value.items():
-            function = self.sub(subschema, base)
             key = self.constant(prop)
+            if subschema is True or subschema == {}:
+                continue
             lines.append(f"    x = v.get({key}, _MISSING)")
-            lines.append(f"    if x is not _MISSING and not {function}(x): return False")
+            inlined = self.inline(subschema, base, "x")
+            if inlined:
+                lines.append("    if x is not _MISSING:")
+                lines.extend("        " + line for line in inlined)
+            else:
+                lines.append(f"    if x is not _MISSING and not {self.sub(subschema, base)}(x): return False")
         return lines if len(lines) > 1 else []
 
     def kw_additionalProperties(self, value, node, base):
