@@ -22,8 +22,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The export is pinned to the last commit's time, so the same checkout exports the same bytes.
 export: $(STAMP)
-	$(VENV)/bin/archiver manifest examples/records --out exports/examples/manifests
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} \
+	  $(VENV)/bin/archiver export examples/records --out exports/examples
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

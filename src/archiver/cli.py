@@ -100,6 +100,110 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     return EXIT_INVALID if invalid else EXIT_OK
 
 
+# --------------------------------------------------------------------------- export
+
+
+def _policy(args: argparse.Namespace):
+    from archiver.policy import load_policy
+
+    policy, _origin = load_policy(args.config)
+    return policy
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from archiver.export import created_timestamp, export
+    from archiver.progress import Progress
+    from archiver.readers import estimate_records
+
+    if args.sources.count("-") > 1:
+        raise_usage("'-' (standard input) may be given once")
+    policy = _policy(args)
+    created = created_timestamp(args.created)
+    show = not args.quiet and sys.stderr.isatty()
+    progress = Progress.for_terminal(estimate_records(args.sources) if show else None, quiet=args.quiet)
+    try:
+        summary = export(
+            args.sources,
+            args.out,
+            policy=policy,
+            created=created,
+            package_check=args.package_check,
+            on_record=lambda entry: progress.advance(),
+        )
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
+    else:
+        totals = summary.totals()
+        if summary.written:
+            print(
+                f"exported {totals['valid']} of {totals['records']} records to {summary.out} "
+                f"({totals['eligible']} eligible for deposit, {totals['already_registered']} already registered, "
+                f"{totals['invalid']} invalid); package check: {summary.package_check}"
+            )
+    if not args.quiet:
+        for line in summary.package_errors[:20]:
+            _print_err(f"package: {line}")
+        if summary.problem:
+            _print_err(f"archiver export: {summary.problem}")
+        if summary.invalid and not args.json:
+            _print_err(f"{summary.invalid} invalid record(s); see {summary.out}/report.json" if summary.written else "")
+    return summary.exit_code
+
+
+def cmd_eligibility(args: argparse.Namespace) -> int:
+    from archiver.eligibility import Facts, assess
+    from archiver.manifest import check_manifest
+    from archiver.readers import read_records
+
+    policy = _policy(args)
+    rows = []
+    seen = invalid = 0
+    for result in read_records(args.sources):
+        seen += 1
+        errors = list(result.errors)
+        if result.record is not None and not errors:
+            errors.extend(check_manifest(result.record.to_manifest()))
+        facts = Facts.of_raw(result.raw, result.declared_tier) if errors else Facts.of_record(result.record)
+        invalid += bool(errors)
+        verdict = assess(facts, policy)
+        row = {
+            "source": result.source,
+            "id": result.record_id,
+            "valid": not errors,
+            "errors": [e.as_dict() for e in errors],
+            "tier": {"declared": verdict.declared_tier, "computed": verdict.computed_tier},
+            "basis": verdict.basis,
+            "eligible": verdict.eligible,
+            "reasons": list(verdict.reasons),
+            "next_action": verdict.next_action,
+        }
+        rows.append(row) if args.json else _print_eligibility(row)
+    if args.json:
+        print(json.dumps({"records": rows}, indent=2, sort_keys=True, ensure_ascii=False))
+    if seen == 0:
+        _print_err("archiver eligibility: no records found")
+        return EXIT_USAGE
+    return EXIT_INVALID if invalid else EXIT_OK
+
+
+def _print_eligibility(row: dict) -> None:
+    verdict = "eligible for deposit" if row["eligible"] else "not eligible: " + ", ".join(row["reasons"])
+    print(f"{row['id'] or '(no id)'}  {row['source']}")
+    print(f"  computed tier: {row['tier']['computed'] or 'unknown'} - {row['basis']}")
+    print(f"  declared tier: {row['tier']['declared'] or 'none'}")
+    print(f"  {verdict}; next: {row['next_action']}")
+    for error in row["errors"]:
+        print(f"  error: {error['location']}: {error['message']} [{error['code']}]")
+
+
+def raise_usage(message: str):
+    from archiver.findings import ArchiverError
+
+    raise ArchiverError(message, code="usage")
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -132,6 +236,38 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("sources", nargs="+", metavar="SOURCE")
     manifest.add_argument("--out", metavar="DIR", help="write <record-id>.json files here instead of printing")
     manifest.set_defaults(handler=cmd_manifest)
+
+    export = commands.add_parser(
+        "export",
+        help="export records as manifests, a Frictionless data package and eligibility reports",
+        description="Read records (files, directories, or '-' for JSONL on stdin) and write DIR atomically: "
+        "manifests/, datapackage.json with data/*.csv, report.json and report.html. "
+        "Exit 0 all records valid, 1 some invalid (the valid ones are exported), 2 usage error or nothing readable.",
+    )
+    export.add_argument("sources", nargs="+", metavar="SOURCE")
+    export.add_argument("--out", required=True, metavar="DIR")
+    export.add_argument("--created", metavar="ISO-8601", help="pin the package's created timestamp (else SOURCE_DATE_EPOCH, else now)")
+    export.add_argument(
+        "--package-check",
+        choices=("auto", "full", "sample", "off"),
+        default="auto",
+        help="validate the data package with frictionless: every row (full), the first rows of each resource "
+        "(sample), or not at all; auto = full up to 100,000 records, sample above",
+    )
+    export.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver])")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    export.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    export.set_defaults(handler=cmd_export)
+
+    eligibility = commands.add_parser(
+        "eligibility",
+        help="show each record's computed tier and whether it may be deposited",
+        description="Print per record: computed tier with its basis, declared tier, and deposit eligibility with reason codes.",
+    )
+    eligibility.add_argument("sources", nargs="+", metavar="SOURCE")
+    eligibility.add_argument("--config", metavar="FILE", help="policy file")
+    eligibility.add_argument("--json", action="store_true")
+    eligibility.set_defaults(handler=cmd_eligibility)
     return parser
 
 

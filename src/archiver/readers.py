@@ -789,3 +789,22 @@ def read_records(sources: Iterable[str], stdin=None) -> Iterator[ReadResult]:
             continue
         for path in iter_source_files(source):
             yield from read_file(path)
+
+
+def estimate_records(sources: Iterable[str]) -> int | None:
+    """A cheap count of the records in ``sources`` for a progress bar (None when unknowable)."""
+    total = 0
+    for source in sources:
+        if source == "-" or not os.path.exists(source):
+            return None if source == "-" else total
+        for path in iter_source_files(source):
+            try:
+                with open(path, "rb") as handle:
+                    if _looks_like_jsonl(handle):
+                        handle.seek(0)
+                        total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                    else:
+                        total += 1
+            except OSError:
+                total += 1
+    return total

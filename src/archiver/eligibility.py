@@ -1,0 +1,208 @@
+"""Decide each record's computed tier and whether it may be deposited, with reason codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from archiver.model import Record
+from archiver.policy import DIMENSION_ORDER, Policy
+
+QUARANTINE = "Quarantine candidate"
+WATCHLIST = "Watchlist"
+DOI_GRADE = "DOI grade"
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the rules look at, taken from a valid Record or, best effort, from an invalid record's raw data."""
+
+    valid: bool
+    review_score: float | None
+    verified_claims: int | None
+    declared_tier: str | None
+    correction_status: str | None
+    report_artifact: str | None
+    doi: str | None
+    gate_status: str | None
+    submitted: str | None
+    dimensions: dict[str, str]
+
+    @classmethod
+    def of_record(cls, record: Record) -> Facts:
+        artifact = record.provenance.report_artifact
+        return cls(
+            valid=True,
+            review_score=record.review_score,
+            verified_claims=record.verification.source_grounded_claims,
+            declared_tier=record.quality_tier.tier.value if record.quality_tier else None,
+            correction_status=record.correction_record.status.value,
+            report_artifact=artifact.status.value if artifact else None,
+            doi=record.doi,
+            gate_status=record.gate.status.value if record.gate else None,
+            submitted=record.submitted.isoformat() if record.submitted else None,
+            dimensions={k: v.value for k, v in record.quality_dimensions if v is not None},
+        )
+
+    @classmethod
+    def of_raw(cls, raw: dict | None, declared_tier: str | None) -> Facts:
+        raw = raw or {}
+
+        def pick(*path, kind):
+            node = raw
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            return node if isinstance(node, kind) and not isinstance(node, bool) else None
+
+        dims = raw.get("quality_dimensions")
+        return cls(
+            valid=False,
+            review_score=pick("review_score", kind=(int, float)),
+            verified_claims=pick("verification", "source_grounded_claims", kind=int),
+            declared_tier=declared_tier,
+            correction_status=pick("correction_record", "status", kind=str),
+            report_artifact=pick("provenance", "report_artifact", "status", kind=str),
+            doi=pick("provenance", "external_record", "doi", kind=str),
+            gate_status=pick("gate", "status", kind=str),
+            submitted=pick("submitted", kind=str),
+            dimensions={k: v for k, v in dims.items() if isinstance(v, str)} if isinstance(dims, dict) else {},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TierDecision:
+    tier: str | None
+    basis: str
+
+
+def _num(value: float) -> str:
+    """Scores as the pages write thresholds: 5.0, 7.0, but 7.83 and 4.5."""
+    return f"{value:.1f}" if float(value).is_integer() else f"{value:g}"
+
+
+def compute_tier(score: float | None, claims: int | None, policy: Policy) -> TierDecision:
+    """The tier the policy gives a score and a verified-claim count."""
+    if score is None:
+        return TierDecision(None, "No public review score: the tier cannot be computed, and DOI grade needs a score.")
+    if score < policy.quarantine_below:
+        return TierDecision(
+            QUARANTINE,
+            f"Review score {_num(score)} is below {_num(policy.quarantine_below)}; source-level inspection is required "
+            "before relying on the synthesis.",
+        )
+    claims_value = claims or 0
+    if score >= policy.doi_min_score and claims_value >= policy.doi_min_verified_claims:
+        return TierDecision(
+            DOI_GRADE,
+            f"Review score {_num(score)} and verified-claim count {claims_value} meet the DOI-grade thresholds "
+            f"({_num(policy.doi_min_score)}/10 and {policy.doi_min_verified_claims} claims).",
+        )
+    return TierDecision(
+        WATCHLIST,
+        f"Review score {_num(score)} or verified-claim count {claims_value} is below the DOI-grade threshold "
+        f"({_num(policy.doi_min_score)}/10 and {policy.doi_min_verified_claims} claims).",
+    )
+
+
+# --------------------------------------------------------------------------- rules
+# Each rule returns a reason code when the record may not be deposited, else None.
+
+Rule = Callable[[Facts, TierDecision, Policy], "str | None"]
+
+
+def rule_manifest_valid(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    return None if facts.valid else "manifest-invalid"
+
+
+def rule_computed_doi_grade(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    if decision.tier == DOI_GRADE:
+        return None
+    return "no-review-score" if facts.review_score is None else "below-doi-grade"
+
+
+def rule_declared_tier_agrees(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    if facts.declared_tier is None or decision.tier is None or facts.declared_tier == decision.tier:
+        return None
+    return "declared-tier-disagrees"
+
+
+def rule_not_retracted(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    if facts.correction_status in ("RETRACTED", "WITHDRAWN"):
+        return facts.correction_status.lower()
+    return None
+
+
+def rule_report_artifact_available(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    return None if facts.report_artifact == "Available" else "report-artifact-unavailable"
+
+
+def rule_not_registered(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    return "already-registered" if facts.doi else None
+
+
+def rule_has_submission_date(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    # Zenodo's publication_date comes from the submission date; without it Zenodo would use today.
+    return None if facts.submitted else "no-submission-date"
+
+
+def rule_gate_verified_if_required(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    if policy.require_gate_verified and facts.gate_status != "VERIFIED":
+        return "gate-not-verified"
+    return None
+
+
+def rule_minimum_dimensions(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    for dimension, minimum in policy.minimum_dimensions.items():
+        level = facts.dimensions.get(dimension)
+        if level is None or DIMENSION_ORDER.get(level, -1) < DIMENSION_ORDER[minimum.value]:
+            return "dimension-below-minimum"
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    rule_manifest_valid,
+    rule_computed_doi_grade,
+    rule_declared_tier_agrees,
+    rule_not_retracted,
+    rule_report_artifact_available,
+    rule_not_registered,
+    rule_has_submission_date,
+    rule_gate_verified_if_required,
+    rule_minimum_dimensions,
+)
+
+NEXT_ACTIONS = {
+    "manifest-invalid": "fix the record's errors and export again",
+    "already-registered": "none: already registered",
+    "declared-tier-disagrees": "review the declared tier against the policy",
+    "no-review-score": "publish a review score",
+    "below-doi-grade": "none: not DOI grade",
+    "retracted": "none: retracted",
+    "withdrawn": "none: withdrawn",
+    "report-artifact-unavailable": "attach the report artifact",
+    "no-submission-date": "add the submission date",
+    "gate-not-verified": "complete Gate 2 verification",
+    "dimension-below-minimum": "none: a quality dimension is below the policy minimum",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    declared_tier: str | None
+    computed_tier: str | None
+    basis: str
+    eligible: bool
+    reasons: tuple[str, ...]
+    next_action: str
+
+
+def assess(facts: Facts, policy: Policy) -> Eligibility:
+    decision = compute_tier(facts.review_score, facts.verified_claims, policy)
+    reasons = tuple(code for rule in RULES if (code := rule(facts, decision, policy)))
+    if not reasons:
+        action = "deposit"
+    elif "already-registered" in reasons:
+        action = f"none: already registered as {facts.doi}"
+    else:
+        action = NEXT_ACTIONS.get(reasons[0], "review the record")
+    return Eligibility(facts.declared_tier, decision.tier, decision.basis, not reasons, reasons, action)

@@ -1,0 +1,348 @@
+"""Batch export: stream records into manifests, a data package and reports, then swap the directory in.
+
+The batch is written to a temporary directory beside DIR and exchanged with DIR in one atomic
+rename, so a crash at any moment leaves the previous export or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archiver.eligibility import Facts, assess
+from archiver.findings import ArchiverError, Finding
+from archiver.fsutil import safe_stem
+from archiver.manifest import check_manifest, manifest_bytes
+from archiver.package import PackageWriter, check_package
+from archiver.policy import Policy
+from archiver.readers import ReadResult, read_records
+from archiver.report import HtmlReport
+
+INPUT_CODES = {"unreadable", "empty-input", "binary-input", "encoding", "input-too-large", "not-a-record"}
+AUTO_FULL_CHECK_LIMIT = 100_000  # above this many records, --package-check=auto checks a sample
+
+
+def created_timestamp(pinned: str | None = None) -> str:
+    """The package's one timestamp: ``--created``, else SOURCE_DATE_EPOCH, else now (UTC, seconds)."""
+    if pinned:
+        try:
+            moment = dt.datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        except ValueError:
+            raise ArchiverError(f"--created {pinned!r} is not an ISO 8601 date-time", code="usage") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.timezone.utc)
+    elif os.environ.get("SOURCE_DATE_EPOCH"):
+        try:
+            moment = dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), dt.timezone.utc)
+        except ValueError:
+            raise ArchiverError("SOURCE_DATE_EPOCH is not a whole number of seconds", code="usage") from None
+    else:
+        moment = dt.datetime.now(dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class ExportSummary:
+    out: str
+    records: int = 0
+    valid: int = 0
+    invalid: int = 0
+    eligible: int = 0
+    already_registered: int = 0
+    warnings: int = 0
+    tiers: dict[str, int] = field(default_factory=dict)
+    package_check: str = "off"
+    package_errors: list[str] = field(default_factory=list)
+    written: bool = False
+    problem: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if not self.written:
+            return 2
+        return 1 if self.invalid else 0
+
+    def as_dict(self) -> dict:
+        return {
+            "out": self.out,
+            "written": self.written,
+            "problem": self.problem,
+            "totals": self.totals(),
+            "package_check": self.package_check,
+            "package_errors": self.package_errors,
+            "seconds": round(self.seconds, 3),
+            "exit_code": self.exit_code,
+        }
+
+    def totals(self) -> dict:
+        return {
+            "records": self.records,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "eligible": self.eligible,
+            "already_registered": self.already_registered,
+            "warnings": self.warnings,
+            "computed_tiers": dict(sorted(self.tiers.items())),
+        }
+
+
+class ReportJsonWriter:
+    """report.json, streamed: one entry per input record, then the totals."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in finish()
+        self._file.write('{\n"records": [\n')
+        self._first = True
+
+    def add(self, entry: dict) -> None:
+        if not self._first:
+            self._file.write(",\n")
+        self._first = False
+        self._file.write(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+
+    def finish(self, tail: dict) -> None:
+        self._file.write("\n],\n")
+        items = sorted(tail.items())
+        self._file.write(",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}" for k, v in items))
+        self._file.write("\n}\n")
+        self._file.close()
+
+    def abort(self) -> None:
+        self._file.close()
+
+
+# --------------------------------------------------------------------------- atomic directory swap
+
+_RENAME_EXCHANGE = 2
+_libc = None
+
+
+def _renameat2_exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2); False when the system cannot."""
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c") or "libc.so.6"
+        try:
+            _libc = ctypes.CDLL(name, use_errno=True)
+        except OSError:
+            _libc = False
+    if not _libc or not hasattr(_libc, "renameat2"):
+        return False
+    at_fdcwd = -100
+    result = _libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def swap_into_place(staged: Path, out: Path) -> None:
+    """Make ``staged`` appear at ``out`` in one step; the previous ``out`` is removed afterwards."""
+    if not out.exists():
+        os.rename(staged, out)
+        return
+    if _renameat2_exchange(staged, out):
+        shutil.rmtree(staged)  # now holds the previous export
+        return
+    # Without an atomic exchange: move the old one aside, then the new one in. A crash between
+    # the two renames leaves DIR missing and the old export at .DIR.old; recover_interrupted
+    # puts it back on the next run.
+    aside = out.parent / f".{out.name}.old"
+    shutil.rmtree(aside, ignore_errors=True)
+    os.rename(out, aside)
+    os.rename(staged, out)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def recover_interrupted(out: Path) -> None:
+    """Clear what an interrupted export left beside DIR (called with the export lock held)."""
+    aside = out.parent / f".{out.name}.old"
+    if aside.exists() and not out.exists():
+        os.rename(aside, out)
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+class ExportLock:
+    """An exclusive lock beside DIR so two exports never write the same directory at once."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out.parent / f".{out.name}.lock"
+        self.handle = None
+
+    def __enter__(self) -> ExportLock:
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise ArchiverError(f"another archiver process is writing {self.path.parent / self.path.name[1:-5]}", code="busy") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+# --------------------------------------------------------------------------- the export itself
+
+
+def _write_manifest_once(directory: Path, manifest: dict) -> str:
+    """Write manifests/<id>.json; a second record with the same id is refused (O_EXCL), not overwritten."""
+    name = f"{safe_stem(manifest['id'])}.json"
+    fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(manifest_bytes(manifest))
+    return f"manifests/{name}"
+
+
+def _entry(result: ReadResult, errors: list[Finding], eligibility, manifest_path: str | None) -> dict:
+    doi = result.record.doi if result.record else None
+    return {
+        "source": result.source,
+        "layout": result.layout,
+        "id": result.record_id,
+        "valid": not errors,
+        "errors": [f.as_dict() for f in errors],
+        "warnings": [f.as_dict() for f in result.warnings],
+        "tier": {"declared": eligibility.declared_tier, "computed": eligibility.computed_tier},
+        "basis": eligibility.basis,
+        "eligible": eligibility.eligible,
+        "reasons": list(eligibility.reasons),
+        "next_action": eligibility.next_action,
+        "doi": doi,
+        "manifest": manifest_path,
+    }
+
+
+def export(
+    sources: Iterable[str],
+    out: str | os.PathLike,
+    *,
+    policy: Policy,
+    created: str,
+    package_check: str = "auto",
+    stdin=None,
+    on_record: Callable[[dict], None] | None = None,
+) -> ExportSummary:
+    """Export every record of ``sources`` into ``out``; see ExportSummary.exit_code for the verdict."""
+    sources = list(sources)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ArchiverError(f"{out} exists and is not a directory", code="usage")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = ExportSummary(out=str(out))
+    started = time.perf_counter()
+    with ExportLock(out):
+        recover_interrupted(out)
+        staged = out.parent / f".{out.name}.tmp-{os.getpid()}"
+        manifests = staged / "manifests"
+        manifests.mkdir(parents=True)
+        package = PackageWriter(staged)
+        report = ReportJsonWriter(staged / "report.json")
+        html = HtmlReport(policy)
+        only_input_errors = True
+        try:
+            for result in read_records(sources, stdin=stdin):
+                summary.records += 1
+                errors = list(result.errors)
+                manifest = manifest_path = None
+                if result.record is not None and not errors:
+                    manifest = result.record.to_manifest()
+                    errors.extend(check_manifest(manifest))
+                if manifest is not None and not errors:
+                    try:
+                        manifest_path = _write_manifest_once(manifests, manifest)
+                    except FileExistsError:
+                        errors.append(
+                            Finding("duplicate-id", f"record id {result.record_id} appeared earlier in this batch", "$.id")
+                        )
+                if errors:
+                    facts = Facts.of_raw(result.raw, result.declared_tier)
+                    summary.invalid += 1
+                    if not {e.code for e in errors} <= INPUT_CODES:
+                        only_input_errors = False
+                else:
+                    facts = Facts.of_record(result.record)
+                    summary.valid += 1
+                    only_input_errors = False
+                eligibility = assess(facts, policy)
+                if not errors:
+                    package.add(result.record, manifest_path, eligibility)
+                summary.eligible += eligibility.eligible
+                summary.already_registered += "already-registered" in eligibility.reasons
+                summary.warnings += len(result.warnings)
+                tier_key = eligibility.computed_tier or "unknown"
+                summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
+                entry = _entry(result, errors, eligibility, manifest_path)
+                report.add(entry)
+                html.add(entry, facts)
+                if on_record:
+                    on_record(entry)
+            if summary.records == 0 or (summary.valid == 0 and only_input_errors):
+                summary.problem = "nothing readable: no record could be read from the given sources"
+                package.abort()
+                report.abort()
+                shutil.rmtree(staged, ignore_errors=True)
+                return summary
+            descriptor = package.finish(
+                created=created,
+                license_id=policy.license,
+                publisher=policy.publisher,
+                sources=sources,
+                records=summary.valid,
+            )
+            tail = {
+                "created": created,
+                "policy": policy.model_dump(mode="json"),
+                "totals": summary.totals(),
+                "package": {"path": "datapackage.json", "resources": [r["name"] for r in descriptor["resources"]]},
+            }
+            report.finish(tail)
+            html.write(staged / "report.html", summary.totals(), created)
+            mode = package_check
+            if mode == "auto":
+                mode = "full" if summary.valid <= AUTO_FULL_CHECK_LIMIT else "sample"
+            summary.package_check = mode
+            summary.package_errors = check_package(staged / "datapackage.json", mode)
+            if summary.package_errors:
+                summary.problem = "the data package failed its check; the previous export is kept"
+                shutil.rmtree(staged, ignore_errors=True)
+                return summary
+            _fsync_tree_top(staged)
+            swap_into_place(staged, out)
+            summary.written = True
+        except BaseException:
+            package.abort()
+            report.abort()
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        finally:
+            summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _fsync_tree_top(directory: Path) -> None:
+    """Flush the small top-level files and the directory entries before the swap publishes them."""
+    for name in ("datapackage.json", "report.json", "report.html"):
+        with open(directory / name, "rb") as handle:
+            os.fsync(handle.fileno())
+    for path in (directory, directory / "manifests", directory / "data"):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,281 @@
+"""Write the export's Frictionless data package: CSV resources streamed row by row, and its descriptor."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+from archiver.model import Record
+
+ID_PATTERN = "SRCH:[0-9A-F]{8}"
+DOI_PATTERN = r"10\.\d{4,9}/\S+"
+TIERS = ["Quarantine candidate", "Watchlist", "DOI grade"]
+LEVELS = ["L1", "L2", "L3", "L4"]
+DIMENSIONS = ["evidence_strength", "citation_grounding", "uncertainty_disclosure", "reproducibility_status"]
+LICENSE_INFO = {
+    "cc-by-4.0": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Attribution 4.0"),
+    "cc-by-sa-4.0": ("CC-BY-SA-4.0", "https://creativecommons.org/licenses/by-sa/4.0/", "Creative Commons Attribution Share-Alike 4.0"),
+    "cc0-1.0": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "CC0 1.0"),
+    "cc-zero": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "CC0 1.0"),
+}
+
+
+def _field(name, type_, description, **constraints):
+    field = {"name": name, "type": type_, "description": description}
+    if constraints:
+        field["constraints"] = constraints
+    return field
+
+
+def _fk(field: str = "record_id") -> list[dict]:
+    return [{"fields": [field], "reference": {"resource": "records", "fields": ["id"]}}]
+
+
+RESOURCES: dict[str, dict] = {
+    "records": {
+        "title": "Synthesis records",
+        "description": "One row per exported record; the paper manifest is at the path in 'manifest'.",
+        "schema": {
+            "fields": [
+                _field("id", "string", "Record id", required=True, unique=True, pattern=ID_PATTERN),
+                _field("title", "string", "Title as on the record page", required=True, minLength=1),
+                _field("title_truncated", "boolean", "The page title is cut off", required=True),
+                _field("submitted", "date", "Submission date"),
+                _field("review_score", "number", "Automated review score out of 10", minimum=0, maximum=10),
+                _field("verification_level", "string", "Verification level", required=True, enum=LEVELS),
+                _field("source_grounded_claims", "integer", "Source-grounded (verified) claims", required=True, minimum=0),
+                _field("gate_status", "string", "Gate 2 (Truth-Engine) status", enum=["Unverified", "VERIFIED"]),
+                _field("declared_tier", "string", "Quality tier as declared on the page", enum=TIERS),
+                _field("correction_status", "string", "Correction record status", required=True,
+                       enum=["CURRENT", "CORRECTED", "RETRACTED", "WITHDRAWN"]),
+                _field("correction_count", "integer", "Number of corrections", required=True, minimum=0),
+                _field("public_provenance", "string", "Public provenance level", required=True, enum=LEVELS),
+                _field("external_record", "string", "External archival record", required=True,
+                       enum=["Registered", "Not registered"]),
+                _field("doi", "string", "DOI when registered", pattern=DOI_PATTERN),
+                _field("manifest", "string", "Path of the paper manifest in this export", required=True),
+            ],
+            "primaryKey": ["id"],
+            "missingValues": [""],
+        },
+    },
+    "quality_dimensions": {
+        "title": "Quality dimensions (long form)",
+        "description": "One row per record and rated dimension.",
+        "schema": {
+            "fields": [
+                _field("record_id", "string", "Record id", required=True, pattern=ID_PATTERN),
+                _field("dimension", "string", "Quality dimension", required=True, enum=DIMENSIONS),
+                _field("level", "string", "Rating", required=True, enum=["LOW", "MEDIUM", "HIGH"]),
+            ],
+            "primaryKey": ["record_id", "dimension"],
+            "foreignKeys": _fk(),
+            "missingValues": [""],
+        },
+    },
+    "corrections": {
+        "title": "Corrections",
+        "description": "Additive public corrections, numbered from 1 per record.",
+        "schema": {
+            "fields": [
+                _field("record_id", "string", "Record id", required=True, pattern=ID_PATTERN),
+                _field("sequence", "integer", "Correction number", required=True, minimum=1),
+                _field("date", "date", "Date of the correction", required=True),
+                _field("field", "string", "Field corrected"),
+                _field("description", "string", "What was corrected", required=True, minLength=1),
+            ],
+            "primaryKey": ["record_id", "sequence"],
+            "foreignKeys": _fk(),
+            "missingValues": [""],
+        },
+    },
+    "eligibility": {
+        "title": "DOI-grade eligibility",
+        "description": "Declared and computed tier, and whether the record may be deposited.",
+        "schema": {
+            "fields": [
+                _field("record_id", "string", "Record id", required=True, unique=True, pattern=ID_PATTERN),
+                _field("declared_tier", "string", "Tier declared on the page", enum=TIERS),
+                _field("computed_tier", "string", "Tier computed by the policy", enum=TIERS),
+                _field("eligible", "boolean", "May be deposited", required=True),
+                _field("reasons", "string", "Reason codes, space separated"),
+                _field("next_action", "string", "What to do next", required=True),
+            ],
+            "primaryKey": ["record_id"],
+            "foreignKeys": _fk(),
+            "missingValues": [""],
+        },
+    },
+}
+
+
+class HashingWriter:
+    """A binary sink that counts bytes and hashes them while writing (no second pass over the file)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self.sha256 = hashlib.sha256()
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self.sha256.update(data)
+        self.bytes += len(data)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class CsvResource:
+    """One CSV resource written row by row through a small text buffer."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.name = name
+        self.path = f"data/{name}.csv"
+        self.fields = [f["name"] for f in RESOURCES[name]["schema"]["fields"]]
+        self.sink = HashingWriter(directory / self.path)
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\n")
+        self.rows = 0
+        self.writer.writerow(self.fields)
+
+    def write(self, row: list) -> None:
+        self.writer.writerow(row)
+        self.rows += 1
+        if self.buffer.tell() > 1 << 16:
+            self.flush()
+
+    def flush(self) -> None:
+        self.sink.write(self.buffer.getvalue().encode("utf-8"))
+        self.buffer.seek(0)
+        self.buffer.truncate()
+
+    def close(self) -> dict:
+        self.flush()
+        self.sink.close()
+        descriptor = {
+            "name": self.name,
+            "path": self.path,
+            "profile": "tabular-data-resource",
+            "format": "csv",
+            "mediatype": "text/csv",
+            "encoding": "utf-8",
+            "title": RESOURCES[self.name]["title"],
+            "description": RESOURCES[self.name]["description"],
+            "bytes": self.sink.bytes,
+            "hash": "sha256:" + self.sink.sha256.hexdigest(),
+            "schema": RESOURCES[self.name]["schema"],
+        }
+        return descriptor
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class PackageWriter:
+    """Appends one record's rows to every resource; ``finish`` writes datapackage.json."""
+
+    def __init__(self, directory: Path) -> None:
+        (directory / "data").mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.resources = {name: CsvResource(directory, name) for name in RESOURCES}
+
+    def add(self, record: Record, manifest_path: str, eligibility) -> None:
+        tier = record.quality_tier.tier.value if record.quality_tier else None
+        self.resources["records"].write(
+            [
+                record.id,
+                record.title,
+                _text(bool(record.title_truncated)),
+                _text(record.submitted),
+                _text(record.review_score),
+                record.verification.level.value,
+                record.verification.source_grounded_claims,
+                record.gate.status.value if record.gate else "",
+                _text(tier),
+                record.correction_record.status.value,
+                record.correction_record.correction_count,
+                record.provenance.public_provenance.level.value,
+                record.provenance.external_record.status.value,
+                _text(record.doi),
+                manifest_path,
+            ]
+        )
+        dims = self.resources["quality_dimensions"]
+        for name, level in record.quality_dimensions:
+            if level is not None:
+                dims.write([record.id, name, level.value])
+        corrections = self.resources["corrections"]
+        for correction in record.correction_record.corrections:
+            corrections.write(
+                [record.id, correction.sequence, correction.date.isoformat(), _text(correction.field), correction.description]
+            )
+        self.resources["eligibility"].write(
+            [
+                record.id,
+                _text(eligibility.declared_tier),
+                _text(eligibility.computed_tier),
+                _text(eligibility.eligible),
+                " ".join(eligibility.reasons),
+                eligibility.next_action,
+            ]
+        )
+
+    def finish(self, *, created: str, license_id: str, publisher: str, sources: list[str], records: int) -> dict:
+        name, path, title = LICENSE_INFO.get(license_id, (license_id, None, license_id))
+        license_entry = {"name": name, "title": title}
+        if path:
+            license_entry["path"] = path
+        descriptor = {
+            "profile": "tabular-data-package",
+            "name": "archiver-export",
+            "title": f"Research-synthesis records exported by archiver ({records} records)",
+            "description": "Paper manifests, quality dimensions, corrections and DOI-grade eligibility of "
+            "machine-generated literature syntheses.",
+            "created": created,
+            "licenses": [license_entry],
+            "contributors": [{"title": publisher, "role": "publisher"}],
+            "sources": [{"title": source} for source in sources],
+            "resources": [resource.close() for resource in self.resources.values()],
+        }
+        data = (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+        (self.directory / "datapackage.json").write_bytes(data)
+        return descriptor
+
+    def abort(self) -> None:
+        for resource in self.resources.values():
+            resource.sink.close()
+
+
+def check_package(descriptor_path: Path, mode: str) -> list[str]:
+    """Validate the package with frictionless itself; returns one line per error (empty when valid).
+
+    ``mode`` is ``full`` (every row, hashes and byte counts), ``sample`` (the first rows of each
+    resource: structure, types, constraints and keys, without the whole-file hash) or ``off``.
+    """
+    if mode == "off":
+        return []
+    from frictionless import Package, system  # heavy: imported only when a package is checked
+
+    limit_rows = None if mode == "full" else 10_000
+    with system.use_context(trusted=True):
+        package = Package(str(descriptor_path))
+        skip = [] if mode == "full" else ["hash-count", "byte-count"]
+        from frictionless import Checklist
+
+        report = package.validate(Checklist(skip_errors=skip), limit_rows=limit_rows, parallel=False)
+    lines = []
+    for task in report.tasks:
+        for error in task.errors:
+            lines.append(f"{task.name}: {error.message} [{error.type}]")
+    for error in report.errors:
+        lines.append(f"package: {error.message} [{error.type}]")
+    return lines

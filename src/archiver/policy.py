@@ -1,0 +1,86 @@
+"""The DOI-grade eligibility policy: thresholds, licence and extra rules, loaded from TOML."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from archiver.findings import ArchiverError, json_path
+from archiver.model import DimensionLevel
+
+LICENSES = {
+    # Zenodo licence ids accepted for open access; others are refused before any deposit.
+    "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0",
+    "cc0-1.0", "cc-zero", "mit", "apache-2.0", "odc-by-1.0", "odbl-1.0", "pddl-1.0",
+}
+DIMENSION_ORDER = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
+
+
+class Policy(BaseModel):
+    """What makes a record DOI grade, and what a deposit carries. Defaults agree with every seed page."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quarantine_below: Annotated[float, Field(ge=0, le=10)] = 5.0
+    doi_min_score: Annotated[float, Field(ge=0, le=10)] = 7.0
+    doi_min_verified_claims: Annotated[int, Field(ge=0, strict=True)] = 5
+    license: str = "cc-by-4.0"
+    publisher: Annotated[str, Field(min_length=1)] = "Assignee Research"
+    require_gate_verified: bool = False
+    minimum_dimensions: dict[str, DimensionLevel] = {}
+    keywords: tuple[str, ...] = ("machine-generated literature synthesis",)
+
+    @model_validator(mode="after")
+    def _thresholds_are_ordered(self) -> Policy:
+        if self.doi_min_score < self.quarantine_below:
+            raise ValueError(
+                f"doi_min_score ({self.doi_min_score}) must not be below quarantine_below ({self.quarantine_below})"
+            )
+        if self.license not in LICENSES:
+            raise ValueError(f"license {self.license!r} is not one of: {', '.join(sorted(LICENSES))}")
+        unknown = set(self.minimum_dimensions) - {
+            "evidence_strength", "citation_grounding", "uncertainty_disclosure", "reproducibility_status"
+        }
+        if unknown:
+            raise ValueError(f"minimum_dimensions names unknown dimensions: {', '.join(sorted(unknown))}")
+        return self
+
+
+DEFAULT_POLICY = Policy()
+
+
+def _policy_from(table: dict, source: str) -> Policy:
+    try:
+        return Policy.model_validate(table)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = json_path(first["loc"]) if first["loc"] else "$"
+        raise ArchiverError(f"{source}:{where}: {first['msg']}", code="policy-invalid") from None
+
+
+def load_policy(config: str | os.PathLike | None = None, start: str | os.PathLike = ".") -> tuple[Policy, str]:
+    """The policy and where it came from: ``config`` if given, else ``archiver.toml`` or the
+    ``[tool.archiver]`` table of ``pyproject.toml`` in ``start``, else the defaults."""
+    candidates = [Path(config)] if config else [Path(start) / "archiver.toml", Path(start) / "pyproject.toml"]
+    for path in candidates:
+        if not path.is_file():
+            if config:
+                raise ArchiverError(f"{path}: no such policy file", code="policy-missing")
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ArchiverError(f"{path}: not valid TOML: {exc}", code="policy-invalid") from None
+        if path.name == "pyproject.toml" or "tool" in data:
+            table = data.get("tool", {}).get("archiver")
+            if table is None:
+                if config:
+                    raise ArchiverError(f"{path}: has no [tool.archiver] table", code="policy-missing")
+                continue
+            return _policy_from(table, f"{path}[tool.archiver]"), str(path)
+        return _policy_from(data, str(path)), str(path)
+    return DEFAULT_POLICY, "defaults"

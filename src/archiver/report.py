@@ -1,0 +1,174 @@
+"""report.html: a self-contained page for curators (totals, eligibility table, score-vs-claims chart).
+
+Memory stays bounded whatever the batch size: the table keeps its first rows and the chart bins
+points by (score to 0.1, claims capped), so a million records cost the same as a thousand.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from archiver.policy import Policy
+
+MAX_TABLE_ROWS = 1000
+MAX_CLAIMS_AXIS = 40
+TIER_COLOURS = {"DOI grade": "#1b7f3b", "Watchlist": "#b7791f", "Quarantine candidate": "#c53030", None: "#718096"}
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1a202c;max-width:1200px}
+h1{font-size:1.5rem;margin:0 0 .25rem} h2{font-size:1.15rem;margin-top:2rem}
+.muted{color:#4a5568} .totals{display:flex;flex-wrap:wrap;gap:.75rem;margin:1rem 0}
+.card{border:1px solid #e2e8f0;border-radius:6px;padding:.5rem .9rem;min-width:7rem}
+.card b{display:block;font-size:1.4rem}
+table{border-collapse:collapse;width:100%;font-size:13px} th,td{border-bottom:1px solid #e2e8f0;padding:.3rem .5rem;text-align:left;vertical-align:top}
+th{background:#f7fafc;position:sticky;top:0} .yes{color:#1b7f3b;font-weight:600} .no{color:#718096}
+.near{background:#fffaf0} code{font-size:12px} svg text{font-size:11px;fill:#2d3748}
+"""
+
+
+class HtmlReport:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.rows: list[dict] = []
+        self.total_rows = 0
+        self.bins: dict[tuple[float, int, str | None], int] = {}
+        self.near_misses = 0
+
+    def is_near_miss(self, score: float | None, claims: int | None, computed: str | None) -> bool:
+        """Not DOI grade, but within 0.5 points of the score bar or 2 claims of the claims bar."""
+        if score is None or computed == "DOI grade":
+            return False
+        claims = claims or 0
+        p = self.policy
+        score_close = p.doi_min_score - 0.5 <= score < p.doi_min_score and claims >= p.doi_min_verified_claims
+        claims_close = score >= p.doi_min_score and p.doi_min_verified_claims - 2 <= claims < p.doi_min_verified_claims
+        return score_close or claims_close
+
+    def add(self, entry: dict, facts) -> None:
+        self.total_rows += 1
+        computed = entry["tier"]["computed"]
+        near = self.is_near_miss(facts.review_score, facts.verified_claims, computed)
+        self.near_misses += near
+        if len(self.rows) < MAX_TABLE_ROWS:
+            self.rows.append(
+                {
+                    "id": entry["id"],
+                    "source": entry["source"],
+                    "valid": entry["valid"],
+                    "score": facts.review_score,
+                    "claims": facts.verified_claims,
+                    "declared": entry["tier"]["declared"],
+                    "computed": computed,
+                    "eligible": entry["eligible"],
+                    "reasons": entry["reasons"],
+                    "next_action": entry["next_action"],
+                    "near": near,
+                }
+            )
+        if facts.review_score is not None:
+            key = (round(facts.review_score, 1), min(facts.verified_claims or 0, MAX_CLAIMS_AXIS), computed)
+            self.bins[key] = self.bins.get(key, 0) + 1
+
+    # ------------------------------------------------------------------ rendering
+
+    def _chart(self) -> str:
+        width, height, left, bottom, top, right = 720, 380, 48, 36, 12, 16
+        max_claims = max([self.policy.doi_min_verified_claims + 5] + [k[1] for k in self.bins])
+        plot_w, plot_h = width - left - right, height - top - bottom
+
+        def x(score: float) -> float:
+            return left + score / 10 * plot_w
+
+        def y(claims: float) -> float:
+            return top + plot_h - claims / max_claims * plot_h
+
+        p = self.policy
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            'aria-label="Review score against verified claims">',
+            f'<rect x="{x(p.doi_min_score):.1f}" y="{top}" width="{x(10) - x(p.doi_min_score):.1f}" '
+            f'height="{y(p.doi_min_verified_claims) - top:.1f}" fill="#f0fff4"/>',
+        ]
+        for tick in range(0, 11):
+            parts.append(f'<line x1="{x(tick):.1f}" y1="{top + plot_h}" x2="{x(tick):.1f}" y2="{top + plot_h + 4}" stroke="#4a5568"/>')
+            parts.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{tick}</text>')
+        step = max(1, max_claims // 8)
+        for tick in range(0, max_claims + 1, step):
+            parts.append(f'<line x1="{left - 4}" y1="{y(tick):.1f}" x2="{left}" y2="{y(tick):.1f}" stroke="#4a5568"/>')
+            parts.append(f'<text x="{left - 7}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}</text>')
+        parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#4a5568"/>')
+        parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#4a5568"/>')
+        parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle">review score (/10)</text>')
+        parts.append(
+            f'<text x="12" y="{top + plot_h / 2:.1f}" text-anchor="middle" transform="rotate(-90 12 {top + plot_h / 2:.1f})">verified claims</text>'
+        )
+        for value, label, colour in (
+            (p.quarantine_below, f"quarantine below {p.quarantine_below:g}", "#c53030"),
+            (p.doi_min_score, f"DOI grade from {p.doi_min_score:g}", "#1b7f3b"),
+        ):
+            parts.append(f'<line x1="{x(value):.1f}" y1="{top}" x2="{x(value):.1f}" y2="{top + plot_h}" stroke="{colour}" stroke-dasharray="5 4"/>')
+            parts.append(f'<text x="{x(value) + 4:.1f}" y="{top + 12}" fill="{colour}">{html.escape(label)}</text>')
+        claims_line = y(p.doi_min_verified_claims)
+        parts.append(f'<line x1="{left}" y1="{claims_line:.1f}" x2="{left + plot_w}" y2="{claims_line:.1f}" stroke="#1b7f3b" stroke-dasharray="5 4"/>')
+        parts.append(
+            f'<text x="{left + 6}" y="{claims_line - 5:.1f}" fill="#1b7f3b">{p.doi_min_verified_claims} verified claims</text>'
+        )
+        for (score, claims, computed), count in sorted(self.bins.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
+            radius = min(3 + count**0.5, 14)
+            parts.append(
+                f'<circle cx="{x(score):.1f}" cy="{y(claims):.1f}" r="{radius:.1f}" fill="{TIER_COLOURS.get(computed, "#718096")}" '
+                f'fill-opacity="0.6"><title>score {score:g}, {claims} claims, {html.escape(str(computed))}: {count}</title></circle>'
+            )
+        parts.append("</svg>")
+        return "\n".join(parts)
+
+    def _table(self) -> str:
+        head = "<tr><th>id</th><th>source</th><th>score</th><th>claims</th><th>declared</th><th>computed</th><th>eligible</th><th>reasons</th><th>next action</th></tr>"
+        body = []
+        for row in self.rows:
+            css = ' class="near"' if row["near"] else ""
+            score = "" if row["score"] is None else f"{row['score']:g}"
+            claims = "" if row["claims"] is None else str(row["claims"])
+            eligible = '<span class="yes">yes</span>' if row["eligible"] else '<span class="no">no</span>'
+            reasons = " ".join(f"<code>{html.escape(r)}</code>" for r in row["reasons"])
+            body.append(
+                f"<tr{css}><td>{html.escape(row['id'] or '(no id)')}</td><td>{html.escape(row['source'])}</td>"
+                f"<td>{score}</td><td>{claims}</td><td>{html.escape(row['declared'] or '')}</td>"
+                f"<td>{html.escape(row['computed'] or 'unknown')}</td><td>{eligible}</td><td>{reasons}</td>"
+                f"<td>{html.escape(row['next_action'])}</td></tr>"
+            )
+        note = ""
+        if self.total_rows > len(self.rows):
+            note = f'<p class="muted">Showing the first {len(self.rows):,} of {self.total_rows:,} records; report.json has them all.</p>'
+        return f"{note}<table>{head}{''.join(body)}</table>"
+
+    def write(self, path: Path, totals: dict, created: str) -> None:
+        cards = [
+            ("records", totals["records"]),
+            ("valid", totals["valid"]),
+            ("invalid", totals["invalid"]),
+            ("eligible for deposit", totals["eligible"]),
+            ("already registered", totals["already_registered"]),
+            ("near misses", self.near_misses),
+        ]
+        tiers = ", ".join(f"{html.escape(k)}: {v:,}" for k, v in totals["computed_tiers"].items())
+        p = self.policy
+        page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>archiver export report</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
+<body>
+<h1>archiver export report</h1>
+<p class="muted">Created {html.escape(created)}. Policy: quarantine below {p.quarantine_below:g}; DOI grade at review score
+&ge; {p.doi_min_score:g} and &ge; {p.doi_min_verified_claims} verified claims; licence {html.escape(p.license)}.</p>
+<div class="totals">{''.join(f'<div class="card"><b>{value:,}</b>{html.escape(label)}</div>' for label, value in cards)}</div>
+<p class="muted">Computed tiers: {tiers or 'none'}.</p>
+<h2>Review score against verified claims</h2>
+<p class="muted">Dashed lines are the policy thresholds; the shaded corner is DOI grade. Records without a review score are not plotted.</p>
+{self._chart()}
+<h2>Eligibility</h2>
+<p class="muted">Highlighted rows are near misses: within 0.5 points of the score threshold or 2 claims of the claims threshold.</p>
+{self._table()}
+</body></html>
+"""
+        path.write_text(page, encoding="utf-8")
