@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from archiver.model import Record
 from archiver.policy import DIMENSION_ORDER, Policy
+from archiver.policy import format_score as _num
 
 QUARANTINE = "Quarantine candidate"
 WATCHLIST = "Watchlist"
@@ -73,11 +74,6 @@ class Facts:
 class TierDecision:
     tier: str | None
     basis: str
-
-
-def _num(value: float) -> str:
-    """Scores as the pages write thresholds: 5.0, 7.0, but 7.83 and 4.5."""
-    return f"{value:.1f}" if float(value).is_integer() else f"{value:g}"
 
 
 def compute_tier(score: float | None, claims: int | None, policy: Policy) -> TierDecision:

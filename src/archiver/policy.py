@@ -20,6 +20,11 @@ LICENSES = {
 DIMENSION_ORDER = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
 
 
+def format_score(value: float) -> str:
+    """Scores as the pages write them: thresholds 5.0 and 7.0, scores 7.83 and 4.5."""
+    return f"{value:.1f}" if float(value).is_integer() else f"{value:g}"
+
+
 class Policy(BaseModel):
     """What makes a record DOI grade, and what a deposit carries. Defaults agree with every seed page."""
 

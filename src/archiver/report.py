@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from archiver.policy import Policy
+from archiver.policy import Policy, format_score
 
 MAX_TABLE_ROWS = 1000
 MAX_CLAIMS_AXIS = 40
@@ -104,8 +104,8 @@ class HtmlReport:
             f'<text x="12" y="{top + plot_h / 2:.1f}" text-anchor="middle" transform="rotate(-90 12 {top + plot_h / 2:.1f})">verified claims</text>'
         )
         for value, label, colour in (
-            (p.quarantine_below, f"quarantine below {p.quarantine_below:g}", "#c53030"),
-            (p.doi_min_score, f"DOI grade from {p.doi_min_score:g}", "#1b7f3b"),
+            (p.quarantine_below, f"quarantine below {format_score(p.quarantine_below)}", "#c53030"),
+            (p.doi_min_score, f"DOI grade from {format_score(p.doi_min_score)}", "#1b7f3b"),
         ):
             parts.append(f'<line x1="{x(value):.1f}" y1="{top}" x2="{x(value):.1f}" y2="{top + plot_h}" stroke="{colour}" stroke-dasharray="5 4"/>')
             parts.append(f'<text x="{x(value) + 4:.1f}" y="{top + 12}" fill="{colour}">{html.escape(label)}</text>')
@@ -159,8 +159,8 @@ class HtmlReport:
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
 <body>
 <h1>archiver export report</h1>
-<p class="muted">Created {html.escape(created)}. Policy: quarantine below {p.quarantine_below:g}; DOI grade at review score
-&ge; {p.doi_min_score:g} and &ge; {p.doi_min_verified_claims} verified claims; licence {html.escape(p.license)}.</p>
+<p class="muted">Created {html.escape(created)}. Policy: quarantine below {format_score(p.quarantine_below)}; DOI grade at review score
+&ge; {format_score(p.doi_min_score)} and &ge; {p.doi_min_verified_claims} verified claims; licence {html.escape(p.license)}.</p>
 <div class="totals">{''.join(f'<div class="card"><b>{value:,}</b>{html.escape(label)}</div>' for label, value in cards)}</div>
 <p class="muted">Computed tiers: {tiers or 'none'}.</p>
 <h2>Review score against verified claims</h2>

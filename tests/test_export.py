@@ -1,0 +1,237 @@
+"""`archiver export`: outputs, the Data Package (checked by frictionless itself), reports, exit codes,
+determinism and atomicity under kill -9."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from archiver.export import ExportLock, export
+from archiver.findings import ArchiverError
+from archiver.policy import DEFAULT_POLICY
+from conftest import EXAMPLES, REPO, base_manifest, run_cli, write_json
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import synthetic  # noqa: E402
+
+CREATED = "2026-11-22T00:00:00Z"
+FRICTIONLESS = str(Path(sys.executable).parent / "frictionless")
+ARCHIVER = str(Path(sys.executable).parent / "archiver")
+
+
+def tree(directory: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file below ``directory``."""
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def example_export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("exp") / "examples"
+    run = run_cli("export", EXAMPLES, "--out", out, "--created", CREATED)
+    assert run.code == 0, run.err
+    return out
+
+
+def test_export_writes_manifests_package_and_reports(example_export):
+    out = example_export
+    manifests = sorted(p.name for p in (out / "manifests").iterdir())
+    assert manifests == sorted(
+        f"SRCH_{i}.json" for i in ("4A7C19E2", "B03D5F71", "7E21C0D4", "5C0FFEE1", "2B9E4410", "9A0B1C2D", "D1CE0F00")
+    )
+    assert sorted(p.name for p in (out / "data").iterdir()) == [
+        "corrections.csv", "eligibility.csv", "quality_dimensions.csv", "records.csv"
+    ]
+    for name in ("datapackage.json", "report.json", "report.html"):
+        assert (out / name).is_file()
+    assert not list(out.parent.glob(".examples.tmp-*"))
+
+
+def test_the_real_frictionless_cli_validates_the_package(example_export):
+    result = subprocess.run([FRICTIONLESS, "validate", str(example_export / "datapackage.json")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "INVALID" not in result.stdout
+
+
+def test_the_package_passes_the_projects_own_checks(example_export):
+    run = run_cli("validate", example_export / "manifests")
+    assert run.code == 0, run.out
+    descriptor = json.loads((example_export / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        data = (example_export / resource["path"]).read_bytes()
+        assert resource["bytes"] == len(data)
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
+        fields = resource["schema"]["fields"]
+        assert all(f["type"] in ("string", "integer", "number", "boolean", "date") for f in fields)
+        if resource["name"] != "records":
+            assert resource["schema"]["foreignKeys"][0]["reference"] == {"resource": "records", "fields": ["id"]}
+    assert descriptor["created"] == CREATED
+    assert descriptor["licenses"][0]["name"] == "CC-BY-4.0"
+    assert descriptor["contributors"] and descriptor["sources"]
+    records_csv = (example_export / "data" / "records.csv").read_text().splitlines()
+    assert len(records_csv) == 1 + 7
+
+
+def test_report_json_is_the_documented_interface(example_export):
+    report = json.loads((example_export / "report.json").read_text())
+    assert len(report["records"]) == 7
+    for entry in report["records"]:
+        assert {"source", "id", "valid", "errors", "warnings", "tier", "eligible", "reasons", "doi"} <= set(entry)
+        assert set(entry["tier"]) == {"declared", "computed"}
+        assert entry["tier"]["computed"] in ("Quarantine candidate", "Watchlist", "DOI grade", None)
+    by_id = {e["id"]: e for e in report["records"]}
+    assert by_id["SRCH:4A7C19E2"]["eligible"] is True and by_id["SRCH:4A7C19E2"]["reasons"] == []
+    assert by_id["SRCH:9A0B1C2D"]["reasons"] == ["already-registered"]
+    assert by_id["SRCH:9A0B1C2D"]["doi"] == "10.5072/zenodo.123456"
+    assert by_id["SRCH:B03D5F71"]["reasons"] == ["no-submission-date"]
+    assert by_id["SRCH:B03D5F71"]["warnings"][0]["code"] == "score-from-abstract"
+    assert report["totals"]["records"] == 7 and report["totals"]["eligible"] == 3
+
+
+def test_report_html_is_self_contained_and_draws_the_thresholds(example_export):
+    page = (example_export / "report.html").read_text()
+    for marker in ("<script src", "<link", "@import", "url(", 'src="http', "href=\"http"):
+        assert marker not in page
+    assert "<svg" in page and "DOI grade from 7.0" in page and "5 verified claims" in page
+    assert "SRCH:4A7C19E2" in page and "eligible for deposit" in page
+
+
+def test_same_input_gives_byte_identical_exports(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED).code == 0
+    assert tree(first) == tree(second)
+
+
+def test_source_date_epoch_pins_created(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")
+    assert run_cli("export", EXAMPLES, "--out", tmp_path / "o").code == 0
+    assert json.loads((tmp_path / "o" / "datapackage.json").read_text())["created"] == "2026-05-28T20:26:40Z"
+
+
+def test_seed_batch_exports_valid_records_and_reports_the_invalid_one(tmp_path, seed_dir):
+    run = run_cli("export", seed_dir, "--out", tmp_path / "o", "--created", CREATED, "--json")
+    assert run.code == 1
+    summary = run.json()
+    assert summary["totals"]["records"] == 5 and summary["totals"]["invalid"] == 1
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    (bad,) = [e for e in report["records"] if not e["valid"]]
+    assert bad["id"] is None and bad["errors"][0]["code"] == "id-missing"
+    assert bad["tier"]["declared"] == "Quarantine candidate"
+    assert len(list((tmp_path / "o" / "manifests").iterdir())) == 4
+    registered = next(e for e in report["records"] if e["id"] == "SRCH:08EA5386")
+    assert registered["doi"] == "10.5281/zenodo.20432521" and registered["reasons"] == ["already-registered"]
+
+
+def test_nothing_readable_exits_two_and_keeps_the_previous_export(tmp_path, example_export):
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "a.bin").write_bytes(b"\x00\x01")
+    (junk / "b.txt").write_text("")
+    before = tree(example_export)
+    run = run_cli("export", junk, "--out", example_export, "--created", CREATED)
+    assert run.code == 2
+    assert "nothing readable" in run.err
+    assert tree(example_export) == before
+
+
+def test_usage_errors_exit_two(tmp_path):
+    assert run_cli("export", EXAMPLES).code == 2  # no --out
+    assert run_cli("export", EXAMPLES, "--out", tmp_path, "--package-check", "maybe").code == 2
+    (tmp_path / "file").write_text("x")
+    run = run_cli("export", EXAMPLES, "--out", tmp_path / "file")
+    assert run.code == 2 and "is not a directory" in run.err
+    run = run_cli("export", EXAMPLES, "--out", tmp_path / "o", "--created", "yesterday")
+    assert run.code == 2 and "--created" in run.err
+
+
+def test_jsonl_on_stdin(tmp_path):
+    data = "".join(json.dumps(synthetic.manifest(i)) + "\n" for i in range(20)).encode()
+    run = run_cli("export", "-", "--out", tmp_path / "o", "--created", CREATED, "--json", stdin=data)
+    assert run.code == 0, run.err
+    assert run.json()["totals"]["records"] == 20
+
+
+def test_duplicate_ids_are_refused_not_overwritten(tmp_path):
+    first = base_manifest()
+    second = base_manifest()
+    second["title"] = "A different record claiming the same id"
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps(first) + "\n" + json.dumps(second) + "\n")
+    run = run_cli("export", source, "--out", tmp_path / "o", "--created", CREATED)
+    assert run.code == 1
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert [e["valid"] for e in report["records"]] == [True, False]
+    assert report["records"][1]["errors"][0]["code"] == "duplicate-id"
+    manifest = json.loads((tmp_path / "o" / "manifests" / "SRCH_0123ABCD.json").read_text())
+    assert manifest["title"] == first["title"]
+
+
+def test_package_check_modes(tmp_path):
+    for mode in ("full", "sample", "off"):
+        run = run_cli("export", EXAMPLES, "--out", tmp_path / mode, "--created", CREATED, "--package-check", mode, "--json")
+        assert run.code == 0
+        assert run.json()["package_check"] == mode
+
+
+def test_a_failing_package_check_keeps_the_previous_export(tmp_path, monkeypatch):
+    out = tmp_path / "o"
+    assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED).code == 0
+    before = tree(out)
+    monkeypatch.setattr("archiver.export.check_package", lambda path, mode: ["records: broken [type-error]"])
+    run = run_cli("export", EXAMPLES, "--out", out, "--created", "2027-01-01T00:00:00Z")
+    assert run.code == 2
+    assert "records: broken" in run.err
+    assert tree(out) == before
+
+
+def test_a_second_export_to_the_same_directory_is_refused_while_one_runs(tmp_path):
+    out = tmp_path / "o"
+    with ExportLock(out):
+        with pytest.raises(ArchiverError, match="another archiver process"):
+            export([str(EXAMPLES)], out, policy=DEFAULT_POLICY, created=CREATED)
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_moment_leaves_the_old_or_the_new_export(tmp_path):
+    source = synthetic.write_jsonl(tmp_path / "batch.jsonl", 3000)
+    out = tmp_path / "out"
+    reference_new = tmp_path / "reference-new"
+    command = [ARCHIVER, "export", str(source), "--quiet", "--package-check", "off"]
+    subprocess.run([*command, "--out", str(out), "--created", "2026-01-01T00:00:00Z"], check=True)
+    subprocess.run([*command, "--out", str(reference_new), "--created", "2026-02-02T00:00:00Z"], check=True)
+    old, new = tree(out), tree(reference_new)
+    assert old != new
+    start = time.perf_counter()
+    subprocess.run([*command, "--out", str(tmp_path / "timing"), "--created", "2026-02-02T00:00:00Z"], check=True)
+    duration = time.perf_counter() - start
+    rng = random.Random(7)
+    outcomes = set()
+    for attempt in range(10):
+        process = subprocess.Popen([*command, "--out", str(out), "--created", "2026-02-02T00:00:00Z"])
+        time.sleep(rng.uniform(0.05, duration * 1.1))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        state = tree(out)
+        assert state in (old, new), f"attempt {attempt}: a mix of old and new"
+        outcomes.add("new" if state == new else "old")
+        if state == new:  # go back to the old export for the next attempt
+            subprocess.run([*command, "--out", str(out), "--created", "2026-01-01T00:00:00Z"], check=True)
+            assert tree(out) == old
+    assert "old" in outcomes  # at least one kill landed mid-export
+    # the next export clears what killed runs left beside the directory
+    subprocess.run([*command, "--out", str(out), "--created", "2026-02-02T00:00:00Z"], check=True)
+    assert tree(out) == new
+    assert not list(tmp_path.glob(".out.tmp-*"))

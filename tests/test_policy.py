@@ -1,0 +1,86 @@
+"""The eligibility policy: defaults that agree with the seed pages, and TOML configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from archiver.eligibility import compute_tier
+from archiver.findings import ArchiverError
+from archiver.policy import DEFAULT_POLICY, load_policy
+from archiver.readers import read_records
+
+
+def test_default_policy_agrees_with_every_seed_page(seed_dir):
+    checked = 0
+    for result in read_records([str(seed_dir)]):
+        raw = result.raw
+        decision = compute_tier(raw.get("review_score"), raw["verification"]["source_grounded_claims"], DEFAULT_POLICY)
+        if decision.tier is not None:
+            assert decision.tier == result.declared_tier, result.source
+            checked += 1
+        else:
+            assert raw.get("review_score") is None  # only a missing score leaves the tier unknown
+    assert checked == 3  # 000, 002, 003 carry a score; 001 and 004 do not
+
+
+@pytest.mark.parametrize(
+    ("score", "claims", "tier"),
+    [
+        (4.99, 20, "Quarantine candidate"),
+        (5.0, 20, "Watchlist"),
+        (6.99, 20, "Watchlist"),
+        (7.0, 4, "Watchlist"),
+        (7.0, 5, "DOI grade"),
+        (None, 50, None),
+    ],
+)
+def test_threshold_edges(score, claims, tier):
+    assert compute_tier(score, claims, DEFAULT_POLICY).tier == tier
+
+
+def test_policy_from_archiver_toml(tmp_path):
+    (tmp_path / "archiver.toml").write_text('doi_min_score = 8.0\ndoi_min_verified_claims = 3\nlicense = "cc0-1.0"\n')
+    policy, origin = load_policy(start=tmp_path)
+    assert (policy.doi_min_score, policy.doi_min_verified_claims, policy.license) == (8.0, 3, "cc0-1.0")
+    assert origin.endswith("archiver.toml")
+
+
+def test_policy_from_pyproject_tool_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.archiver]\nquarantine_below = 4.0\n')
+    policy, origin = load_policy(start=tmp_path)
+    assert policy.quarantine_below == 4.0
+    assert origin.endswith("pyproject.toml")
+
+
+def test_no_config_means_defaults(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_policy(start=tmp_path) == (DEFAULT_POLICY, "defaults")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("doi_min_score = 11\n", "$.doi_min_score"),
+        ('doi_min_score = "high"\n', "$.doi_min_score"),
+        ("doi_min_verified_claims = -1\n", "$.doi_min_verified_claims"),
+        ("doi_min_score = 4.0\n", "must not be below quarantine_below"),
+        ('license = "all-rights-reserved"\n', "license 'all-rights-reserved' is not one of"),
+        ("colour = 1\n", "$.colour"),
+        ('minimum_dimensions = {brilliance = "HIGH"}\n', "unknown dimensions: brilliance"),
+        ("doi_min_score = \n", "not valid TOML"),
+    ],
+)
+def test_bad_policy_values_give_one_clear_error(tmp_path, text, fragment):
+    path = tmp_path / "archiver.toml"
+    path.write_text(text)
+    with pytest.raises(ArchiverError) as caught:
+        load_policy(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_missing_explicit_config_is_an_error(tmp_path):
+    with pytest.raises(ArchiverError, match="no such policy file"):
+        load_policy(tmp_path / "nope.toml")
