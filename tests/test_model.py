@@ -40,7 +40,7 @@ def test_high_score_and_many_claims_never_imply_verified():
     manifest = base_manifest()
     manifest["review_score"] = 10
     manifest["verification"]["source_grounded_claims"] = 500
-    assert Record.model_validate(manifest).gate.status.value == "Unverified"
+    assert Record.model_validate(manifest).gate.status == "Unverified"
 
 
 def test_registered_record_requires_doi_and_l4():

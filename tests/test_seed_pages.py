@@ -28,27 +28,27 @@ def test_page_000_pipe_layout_score_only_in_abstract(seed_dir):
     assert record.review_score == 2.5
     assert _codes(result.warnings) == ["score-from-abstract"]
     assert record.submitted is None
-    assert record.verification.level.value == "L1"
+    assert record.verification.level == "L1"
     assert record.verification.label == "Literature synthesis"
     assert record.verification.source_grounded_claims == 0
     assert record.gate is None  # this page has no Truth-Engine section
-    assert record.quality_tier.tier.value == "Quarantine candidate"
+    assert record.quality_tier.tier == "Quarantine candidate"
     assert record.quality_tier.basis.startswith("Review score is below 5.0")
     dims = record.quality_dimensions
-    assert (dims.evidence_strength.value, dims.uncertainty_disclosure.value, dims.reproducibility_status.value) == (
+    assert (dims.evidence_strength, dims.uncertainty_disclosure, dims.reproducibility_status) == (
         "LOW",
         "MEDIUM",
         "MEDIUM",
     )
     assert dims.citation_grounding is None  # the row is missing on this page
-    assert record.correction_record.status.value == "CURRENT"
+    assert record.correction_record.status == "CURRENT"
     assert record.correction_record.correction_count == 0
     assert record.correction_record.corrections == ()
     prov = record.provenance
     assert prov.publisher == "Assignee Research"
-    assert (prov.public_provenance.level.value, prov.public_provenance.label) == ("L2", "Public artifact record")
-    assert prov.report_artifact.status.value == "Available"
-    assert prov.external_record.status.value == "Not registered"
+    assert (prov.public_provenance.level, prov.public_provenance.label) == ("L2", "Public artifact record")
+    assert prov.report_artifact.status == "Available"
+    assert prov.external_record.status == "Not registered"
     assert record.doi is None
 
 
@@ -61,15 +61,15 @@ def test_page_001_pipe_layout_without_score(seed_dir):
     assert record.title == "Scaling Vision-Language Models with Sparse Mixture of Experts"
     assert record.review_score is None
     assert result.warnings == []
-    assert record.verification.level.value == "L2"
+    assert record.verification.level == "L2"
     assert record.verification.source_grounded_claims == 3
     assert record.gate is None
-    assert record.quality_tier.tier.value == "Watchlist"
+    assert record.quality_tier.tier == "Watchlist"
     assert "below DOI-grade threshold" in record.quality_tier.basis
-    assert record.quality_dimensions.citation_grounding.value == "MEDIUM"
-    assert record.quality_dimensions.evidence_strength.value == "LOW"
+    assert record.quality_dimensions.citation_grounding == "MEDIUM"
+    assert record.quality_dimensions.evidence_strength == "LOW"
     assert record.correction_record.correction_count == 0
-    assert record.provenance.public_provenance.level.value == "L3"
+    assert record.provenance.public_provenance.level == "L3"
     assert record.provenance.claim_lineage == "3 aggregate source-grounded claims"
     assert record.doi is None
 
@@ -84,24 +84,24 @@ def test_page_002_web_layout_with_header_block(seed_dir):
     assert record.title == "Sparse Mixture-of-Experts Accuracy and Throughput Trade-offs in Multimodal VQA Benchmarks"
     assert record.submitted.isoformat() == "2026-05-29"
     assert record.review_score == 4.5
-    assert record.verification.level.value == "L2"
+    assert record.verification.level == "L2"
     assert record.verification.source_grounded_claims == 12
     assert record.verification.claim_record_source == "parsed source sections"
-    assert record.gate.status.value == "Unverified"
+    assert record.gate.status == "Unverified"
     assert record.gate.name.startswith("Gate 2")
     assert record.gate.evaluated.isoformat() == "2026-06-10T06:30:49+00:00"
     assert record.gate.artifact is None
-    assert record.quality_tier.tier.value == "Quarantine candidate"
+    assert record.quality_tier.tier == "Quarantine candidate"
     dims = record.quality_dimensions
-    assert [d.value for d in (dims.evidence_strength, dims.citation_grounding, dims.uncertainty_disclosure, dims.reproducibility_status)] == [
+    assert [d for d in (dims.evidence_strength, dims.citation_grounding, dims.uncertainty_disclosure, dims.reproducibility_status)] == [
         "LOW",
         "MEDIUM",
         "MEDIUM",
         "MEDIUM",
     ]
-    assert record.correction_record.status.value == "CURRENT"
-    assert record.provenance.public_provenance.level.value == "L3"
-    assert record.provenance.external_record.status.value == "Not registered"
+    assert record.correction_record.status == "CURRENT"
+    assert record.provenance.public_provenance.level == "L3"
+    assert record.provenance.external_record.status == "Not registered"
     assert record.doi is None
     assert record.abstract.startswith("Recent large language models")
 
@@ -119,12 +119,12 @@ def test_page_003_web_layout_registered_with_truncated_title(seed_dir):
     assert record.submitted.isoformat() == "2026-05-28"
     assert record.review_score == 7.83
     assert record.verification.source_grounded_claims == 6
-    assert record.quality_tier.tier.value == "DOI grade"
-    assert record.quality_dimensions.reproducibility_status.value == "HIGH"
+    assert record.quality_tier.tier == "DOI grade"
+    assert record.quality_dimensions.reproducibility_status == "HIGH"
     assert record.correction_record.correction_count == 0
     prov = record.provenance
-    assert (prov.public_provenance.level.value, prov.public_provenance.label) == ("L4", "External archival record")
-    assert prov.external_record.status.value == "Registered"
+    assert (prov.public_provenance.level, prov.public_provenance.label) == ("L4", "External archival record")
+    assert prov.external_record.status == "Registered"
     assert record.doi == "10.5281/zenodo.20432521"
 
 
@@ -154,10 +154,12 @@ def test_page_004_without_id_is_an_error_not_an_invented_id(seed_dir):
     ],
 )
 def test_seed_manifests_pass_the_public_contract(seed_dir, name):
-    from archiver.manifest import check_manifest
+    from archiver.manifest import build_manifest
 
     result = _only(seed_dir, name)
-    assert check_manifest(result.record.to_manifest()) == []
+    manifest, findings = build_manifest(result.record)
+    assert findings == []
+    assert manifest["id"] == result.record.id
 
 
 def test_every_seed_page_is_covered(seed_dir):

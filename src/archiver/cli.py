@@ -68,7 +68,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_manifest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from archiver.manifest import check_manifest, manifest_bytes, write_manifest
+    from archiver.manifest import build_manifest, write_manifest
     from archiver.readers import read_records
 
     out = Path(args.out) if args.out else None
@@ -80,20 +80,18 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         for warning in result.warnings:
             _print_err("warning: " + warning.render(result.source))
         errors = list(result.errors)
-        manifest = None
         if result.record is not None:
-            manifest = result.record.to_manifest()
-            errors.extend(check_manifest(manifest))
-        if errors or manifest is None:
+            errors.extend(build_manifest(result.record)[1])
+        if errors or result.record is None:
             invalid += 1
             for error in errors:
                 _print_err("error: " + error.render(result.source))
             continue
         if out is not None:
-            path = write_manifest(out, manifest)
+            path = write_manifest(out, result.record)
             _print_err(f"wrote {path}")
         else:
-            sys.stdout.write(manifest_bytes(manifest).decode("utf-8"))
+            sys.stdout.write(result.record.manifest_bytes().decode("utf-8"))
     if seen == 0:
         _print_err("archiver manifest: no records found")
         return EXIT_USAGE
@@ -154,7 +152,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_eligibility(args: argparse.Namespace) -> int:
     from archiver.eligibility import Facts, assess
-    from archiver.manifest import check_manifest
+    from archiver.manifest import build_manifest
     from archiver.readers import read_records
 
     policy = _policy(args)
@@ -164,7 +162,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
         seen += 1
         errors = list(result.errors)
         if result.record is not None and not errors:
-            errors.extend(check_manifest(result.record.to_manifest()))
+            errors.extend(build_manifest(result.record)[1])
         facts = Facts.of_raw(result.raw, result.declared_tier) if errors else Facts.of_record(result.record)
         invalid += bool(errors)
         verdict = assess(facts, policy)

@@ -36,13 +36,13 @@ class Facts:
             valid=True,
             review_score=record.review_score,
             verified_claims=record.verification.source_grounded_claims,
-            declared_tier=record.quality_tier.tier.value if record.quality_tier else None,
-            correction_status=record.correction_record.status.value,
-            report_artifact=artifact.status.value if artifact else None,
+            declared_tier=record.quality_tier.tier if record.quality_tier else None,
+            correction_status=record.correction_record.status,
+            report_artifact=artifact.status if artifact else None,
             doi=record.doi,
-            gate_status=record.gate.status.value if record.gate else None,
+            gate_status=record.gate.status if record.gate else None,
             submitted=record.submitted.isoformat() if record.submitted else None,
-            dimensions={k: v.value for k, v in record.quality_dimensions if v is not None},
+            dimensions={k: v for k, v in record.quality_dimensions if v is not None},
         )
 
     @classmethod

@@ -22,7 +22,7 @@ from pathlib import Path
 from archiver.eligibility import Facts, assess
 from archiver.findings import ArchiverError, Finding
 from archiver.fsutil import safe_stem
-from archiver.manifest import check_manifest, manifest_bytes
+from archiver.manifest import build_manifest
 from archiver.package import PackageWriter, check_package
 from archiver.policy import Policy
 from archiver.readers import ReadResult, read_records
@@ -200,12 +200,14 @@ class ExportLock:
 # --------------------------------------------------------------------------- the export itself
 
 
-def _write_manifest_once(directory: Path, manifest: dict) -> str:
+def _write_manifest_once(directory: Path, record) -> str:
     """Write manifests/<id>.json; a second record with the same id is refused (O_EXCL), not overwritten."""
-    name = f"{safe_stem(manifest['id'])}.json"
+    name = f"{safe_stem(record.id)}.json"
     fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(manifest_bytes(manifest))
+    try:
+        os.write(fd, record.manifest_bytes())
+    finally:
+        os.close(fd)
     return f"manifests/{name}"
 
 
@@ -259,13 +261,12 @@ def export(
             for result in read_records(sources, stdin=stdin):
                 summary.records += 1
                 errors = list(result.errors)
-                manifest = manifest_path = None
+                manifest_path = None
                 if result.record is not None and not errors:
-                    manifest = result.record.to_manifest()
-                    errors.extend(check_manifest(manifest))
-                if manifest is not None and not errors:
+                    errors.extend(build_manifest(result.record)[1])
+                if result.record is not None and not errors:
                     try:
-                        manifest_path = _write_manifest_once(manifests, manifest)
+                        manifest_path = _write_manifest_once(manifests, result.record)
                     except FileExistsError:
                         errors.append(
                             Finding("duplicate-id", f"record id {result.record_id} appeared earlier in this batch", "$.id")

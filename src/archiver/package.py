@@ -189,7 +189,7 @@ class PackageWriter:
         self.resources = {name: CsvResource(directory, name) for name in RESOURCES}
 
     def add(self, record: Record, manifest_path: str, eligibility) -> None:
-        tier = record.quality_tier.tier.value if record.quality_tier else None
+        tier = record.quality_tier.tier if record.quality_tier else None
         self.resources["records"].write(
             [
                 record.id,
@@ -197,14 +197,14 @@ class PackageWriter:
                 _text(bool(record.title_truncated)),
                 _text(record.submitted),
                 _text(record.review_score),
-                record.verification.level.value,
+                record.verification.level,
                 record.verification.source_grounded_claims,
-                record.gate.status.value if record.gate else "",
+                record.gate.status if record.gate else "",
                 _text(tier),
-                record.correction_record.status.value,
+                record.correction_record.status,
                 record.correction_record.correction_count,
-                record.provenance.public_provenance.level.value,
-                record.provenance.external_record.status.value,
+                record.provenance.public_provenance.level,
+                record.provenance.external_record.status,
                 _text(record.doi),
                 manifest_path,
             ]
@@ -212,7 +212,7 @@ class PackageWriter:
         dims = self.resources["quality_dimensions"]
         for name, level in record.quality_dimensions:
             if level is not None:
-                dims.write([record.id, name, level.value])
+                dims.write([record.id, name, level])
         corrections = self.resources["corrections"]
         for correction in record.correction_record.corrections:
             corrections.write(
