@@ -108,7 +108,124 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
     return lines, summary
 
 
-SECTIONS = {"validate": bench_validate}
+# --------------------------------------------------------------------------- export
+
+FLOOR_SCRIPT = """
+import json, os, sys
+source, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+with open(source, 'rb') as handle:
+    for line in handle:
+        doc = json.loads(line)
+        name = doc['id'].replace(':', '_') + '.json'
+        fd = os.open(os.path.join(out, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, json.dumps(doc, indent=2).encode() + b'\\n')
+        os.close(fd)
+"""
+
+
+def _fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    for stale in path.parent.glob(f".{path.name}.*"):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
+    return path
+
+
+def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
+    archiver = str(VENV_BIN / "archiver")
+    frictionless = str(VENV_BIN / "frictionless")
+    created = ["--created", "2026-01-01T00:00:00Z", "--quiet"]
+    rows = []
+    summary = {}
+    for size in sizes:
+        jsonl = synthetic.write_jsonl(WORK / f"jsonl-{size}.jsonl", size)
+        out = WORK / f"export-{size}"
+        floor = run_with_rss([sys.executable, "-c", FLOOR_SCRIPT, str(jsonl), str(_fresh(WORK / f"floor-{size}"))])
+        shutil.rmtree(WORK / f"floor-{size}", ignore_errors=True)
+        no_check = run_with_rss([archiver, "export", str(jsonl), "--out", str(_fresh(out)), "--package-check", "off", *created])
+        alone = run_with_rss([frictionless, "validate", str(out / "datapackage.json")]) if size <= 100_000 else None
+        mode = "full" if size <= 100_000 else "sample"
+        checked = run_with_rss([archiver, "export", str(jsonl), "--out", str(_fresh(out)), "--package-check", mode, *created])
+        row = {
+            "size": size,
+            "floor": floor,
+            "no_check": no_check,
+            "checked": checked,
+            "check_mode": mode,
+            "frictionless": alone,
+        }
+        rows.append(row)
+        summary[size] = {
+            "records_per_s_no_check": size / no_check["seconds"],
+            "ratio_to_floor": no_check["seconds"] / floor["seconds"],
+            "ratio_checked_to_frictionless": (checked["seconds"] / alone["seconds"]) if alone else None,
+            "peak_rss_mb_no_check": no_check["peak_rss_mb"],
+            "peak_rss_mb_checked": checked["peak_rss_mb"],
+        }
+        print(json.dumps({size: summary[size]}), flush=True)
+        _fresh(out)
+    # pages: both layouts, from a directory of files
+    page_size = min(sizes[0], 10_000)
+    pages = synthetic.write_pages(WORK / f"pages-{page_size}", page_size)
+    page_run = run_with_rss([archiver, "export", str(pages), "--out", str(_fresh(WORK / "export-pages")), "--package-check", "off", *created])
+    _fresh(WORK / "export-pages")
+    lines = [
+        "## `archiver export`",
+        "",
+        "Synthetic records from `benchmarks/synthetic.py` (about six package rows per record). One run each; "
+        "records/s is records divided by the wall time of the whole command.",
+        "",
+        "| records | input | command | wall s | records/s | peak RSS MB |",
+        "| ---: | --- | --- | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        size = row["size"]
+        for label, result in (
+            ("floor: read, json.loads, write one indented manifest file per record", row["floor"]),
+            ("archiver export --package-check off", row["no_check"]),
+            (f"archiver export --package-check {row['check_mode']}", row["checked"]),
+            ("frictionless validate datapackage.json (alone)", row["frictionless"]),
+        ):
+            if result is None:
+                continue
+            lines.append(
+                f"| {size:,} | JSONL | {label} | {result['seconds']:.2f} | {size / result['seconds']:,.0f} | {result['peak_rss_mb']:.0f} |"
+            )
+    lines.append(
+        f"| {page_size:,} | pages (both layouts) | archiver export --package-check off | {page_run['seconds']:.2f} | "
+        f"{page_size / page_run['seconds']:,.0f} | {page_run['peak_rss_mb']:.0f} |"
+    )
+    lines += ["", "Ratios:", ""]
+    for size, s in summary.items():
+        check = f"{s['ratio_checked_to_frictionless']:.2f}x frictionless alone" if s["ratio_checked_to_frictionless"] else "sample check"
+        lines.append(
+            f"- {size:,}: export without check {s['records_per_s_no_check']:,.0f} records/s, "
+            f"{s['ratio_to_floor']:.2f}x the floor; with check {check}."
+        )
+    if len(summary) >= 2:
+        sizes_sorted = sorted(summary)
+        big, mid = summary[sizes_sorted[-1]], summary[sizes_sorted[-2]]
+        lines.append(
+            f"- peak RSS at {sizes_sorted[-1]:,} is {big['peak_rss_mb_no_check'] / mid['peak_rss_mb_no_check']:.2f}x "
+            f"that at {sizes_sorted[-2]:,} (without check) and "
+            f"{big['peak_rss_mb_checked'] / mid['peak_rss_mb_checked']:.2f}x (with the default check)."
+        )
+    lines += [
+        "",
+        "Commands:",
+        "",
+        "```sh",
+        "python -c '<FLOOR_SCRIPT in benchmarks/run.py>' batch.jsonl floor-dir",
+        "archiver export batch.jsonl --out DIR --package-check off --created 2026-01-01T00:00:00Z --quiet",
+        "archiver export batch.jsonl --out DIR --package-check full --created 2026-01-01T00:00:00Z --quiet",
+        "frictionless validate DIR/datapackage.json",
+        "```",
+        "",
+    ]
+    return lines, summary
+
+
+SECTIONS = {"validate": bench_validate, "export": bench_export}
 
 
 def main() -> int:

@@ -33,7 +33,7 @@ def manifest(index: int, rng: random.Random | None = None) -> dict:
         "contract": "paper-manifest-v1.1",
         "id": f"SRCH:{index:08X}",
         "title": f"Synthetic synthesis number {index} on sparse routing trade-offs",
-        "research_question": f"Synthetic synthesis number {index} on sparse routing trade-offs: how do they scale?",
+        "research_question": f"How do sparse routing trade-offs scale in synthetic synthesis number {index}?",
         "abstract": "A generated abstract for benchmarking the archiver pipeline.",
         "submitted": f"2026-0{rng.randint(1, 9)}-{rng.randint(10, 28)}",
         "review_score": score,

@@ -14,7 +14,8 @@ WATCHLIST = "Watchlist"
 DOI_GRADE = "DOI grade"
 
 
-@dataclass(frozen=True, slots=True)
+# Plain slotted dataclasses: a frozen dataclass's __init__ costs microseconds per record.
+@dataclass(slots=True)
 class Facts:
     """What the rules look at, taken from a valid Record or, best effort, from an invalid record's raw data."""
 
@@ -70,7 +71,7 @@ class Facts:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TierDecision:
     tier: str | None
     basis: str
@@ -182,7 +183,7 @@ NEXT_ACTIONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Eligibility:
     declared_tier: str | None
     computed_tier: str | None

@@ -109,7 +109,7 @@ class ReportJsonWriter:
         if not self._first:
             self._file.write(",\n")
         self._first = False
-        self._file.write(json.dumps(entry, sort_keys=True, ensure_ascii=False))
+        self._file.write(json.dumps(entry, ensure_ascii=False))
 
     def finish(self, tail: dict) -> None:
         self._file.write("\n],\n")
@@ -212,21 +212,21 @@ def _write_manifest_once(directory: Path, record) -> str:
 
 
 def _entry(result: ReadResult, errors: list[Finding], eligibility, manifest_path: str | None) -> dict:
-    doi = result.record.doi if result.record else None
+    """One report.json entry; keys in sorted order (written without re-sorting)."""
     return {
-        "source": result.source,
-        "layout": result.layout,
-        "id": result.record_id,
-        "valid": not errors,
-        "errors": [f.as_dict() for f in errors],
-        "warnings": [f.as_dict() for f in result.warnings],
-        "tier": {"declared": eligibility.declared_tier, "computed": eligibility.computed_tier},
         "basis": eligibility.basis,
+        "doi": result.record.doi if result.record else None,
         "eligible": eligibility.eligible,
-        "reasons": list(eligibility.reasons),
-        "next_action": eligibility.next_action,
-        "doi": doi,
+        "errors": [f.as_dict() for f in errors],
+        "id": result.record_id,
+        "layout": result.layout,
         "manifest": manifest_path,
+        "next_action": eligibility.next_action,
+        "reasons": list(eligibility.reasons),
+        "source": result.source,
+        "tier": {"computed": eligibility.computed_tier, "declared": eligibility.declared_tier},
+        "valid": not errors,
+        "warnings": [f.as_dict() for f in result.warnings],
     }
 
 

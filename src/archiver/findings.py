@@ -36,9 +36,11 @@ class Finding:
         return Finding(self.code, self.message, self.location, line)
 
     def as_dict(self) -> dict:
-        out = {"code": self.code, "message": self.message, "location": self.location}
+        out = {"code": self.code}
         if self.line is not None:
             out["line"] = self.line
+        out["location"] = self.location
+        out["message"] = self.message
         return out
 
     def render(self, source: str) -> str:

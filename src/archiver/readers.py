@@ -697,17 +697,58 @@ def parse_bytes(data: bytes, source: str) -> Iterator[ReadResult]:
     yield parse_page(text, source)
 
 
+def _fast_json_record(line: str | bytes, where: str, number: int) -> ReadResult | None:
+    """Validate a JSONL line straight from its bytes (pydantic's Rust parser).
+
+    Returns None when the slow path must speak instead: the line is invalid (it gives the
+    detailed, raw-data-aware errors) or a quality check would change a value (title_truncated,
+    a score read from the abstract), which must then be validated again.
+    """
+    try:
+        record = Record.model_validate_json(line)
+    except ValidationError:
+        return None
+    tier = record.quality_tier
+    view = {
+        "title": record.title,
+        "research_question": record.research_question,
+        "abstract": record.abstract,
+        "review_score": record.review_score,
+        "title_truncated": record.title_truncated,
+        "quality_tier": {"tier": tier.tier, "basis": tier.basis} if tier else None,
+        "verification": {"source_grounded_claims": record.verification.source_grounded_claims},
+        "provenance": {"claim_lineage": record.provenance.claim_lineage},
+    }
+    warnings = quality_warnings(view)
+    if view["review_score"] != record.review_score:
+        return None  # a score read from the abstract must pass the model's range checks
+    if view["title_truncated"] != record.title_truncated:
+        record = record.model_copy(update={"title_truncated": view["title_truncated"]})
+    return ReadResult(
+        source=where,
+        layout="jsonl",
+        record=record,
+        warnings=[finding.with_line(number) for finding in warnings],
+        record_id=record.id,
+        declared_tier=tier.tier if tier else None,
+    )
+
+
 def _parse_jsonl_lines(lines: Iterable[str | bytes], source: str) -> Iterator[ReadResult]:
     for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{number}"
+        fast = _fast_json_record(line, where, number)
+        if fast is not None:
+            yield fast
+            continue
         if isinstance(line, bytes):
             try:
                 line = line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield _failed(f"{source}:{number}", "encoding", f"not UTF-8 text at byte {exc.start}", number, "jsonl")
+                yield _failed(where, "encoding", f"not UTF-8 text at byte {exc.start}", number, "jsonl")
                 continue
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
         try:
             document = json.loads(line)
         except json.JSONDecodeError as exc:
