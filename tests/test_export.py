@@ -235,3 +235,32 @@ def test_kill_9_at_any_moment_leaves_the_old_or_the_new_export(tmp_path):
     subprocess.run([*command, "--out", str(out), "--created", "2026-02-02T00:00:00Z"], check=True)
     assert tree(out) == new
     assert not list(tmp_path.glob(".out.tmp-*"))
+
+
+def test_parallel_and_serial_exports_are_byte_identical(tmp_path):
+    lines = [json.dumps(synthetic.manifest(i)) for i in range(700)]
+    lines[300] = json.dumps(synthetic.manifest(5))  # a duplicate id in another chunk
+    broken = synthetic.manifest(600)
+    broken["review_score"] = 42
+    lines[600] = json.dumps(broken)
+    lines[650] = "{not json"
+    source = tmp_path / "batch.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    outs = {}
+    for jobs in ("1", "3"):
+        outs[jobs] = tmp_path / f"jobs-{jobs}"
+        run = run_cli("export", source, "--out", outs[jobs], "--created", CREATED, "--jobs", jobs, "--package-check", "off")
+        assert run.code == 1, run.err
+    assert tree(outs["1"]) == tree(outs["3"])
+    report = json.loads((outs["3"] / "report.json").read_text())
+    by_line = {e["source"].rsplit(":", 1)[1]: e for e in report["records"]}
+    assert [e["code"] for e in by_line["301"]["errors"]] == ["duplicate-id"]
+    assert by_line["301"]["reasons"][0] == "manifest-invalid"
+    assert by_line["601"]["errors"][0]["code"] == "range"
+    assert by_line["651"]["errors"][0]["code"] == "json-syntax"
+    assert report["totals"]["invalid"] == 3 and report["totals"]["valid"] == 697
+
+
+def test_jobs_must_be_a_sane_number(tmp_path):
+    assert run_cli("export", EXAMPLES, "--out", tmp_path, "--jobs", "0").code == 2
+    assert run_cli("export", EXAMPLES, "--out", tmp_path, "--jobs", "many").code == 2

@@ -126,6 +126,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             policy=policy,
             created=created,
             package_check=args.package_check,
+            jobs=args.jobs,
             on_record=lambda entry: progress.advance(),
         )
     finally:
@@ -205,6 +206,18 @@ def raise_usage(message: str):
 # --------------------------------------------------------------------------- parser
 
 
+def _jobs(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number or 'auto'") from None
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError("--jobs takes 1 to 64")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archiver",
@@ -251,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="validate the data package with frictionless: every row (full), the first rows of each resource "
         "(sample), or not at all; auto = full up to 100,000 records, sample above",
+    )
+    export.add_argument(
+        "--jobs",
+        default="auto",
+        type=_jobs,
+        metavar="N",
+        help="worker processes for parsing and checking records (default auto: one per core plus one; "
+        "batches smaller than 256 records run in-process); the output is the same for any N",
     )
     export.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver])")
     export.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")

@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archiver.eligibility import Facts, assess
+from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import ArchiverError, Finding
 from archiver.fsutil import safe_stem
 from archiver.manifest import build_manifest
-from archiver.package import PackageWriter, check_package
+from archiver.package import PackageWriter, check_package, render_record
 from archiver.policy import Policy
-from archiver.readers import ReadResult, read_records
+from archiver.readers import ReadResult, Unit, iter_units, parse_unit
 from archiver.report import HtmlReport
 
 INPUT_CODES = {"unreadable", "empty-input", "binary-input", "encoding", "input-too-large", "not-a-record"}
@@ -200,15 +200,136 @@ class ExportLock:
 # --------------------------------------------------------------------------- the export itself
 
 
-def _write_manifest_once(directory: Path, record) -> str:
-    """Write manifests/<id>.json; a second record with the same id is refused (O_EXCL), not overwritten."""
-    name = f"{safe_stem(record.id)}.json"
-    fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+@dataclass(slots=True)
+class Outcome:
+    """Everything the writer needs of one processed record; small and picklable for worker processes."""
+
+    entry: dict
+    manifest_name: str | None
+    manifest: bytes | None
+    rendered: tuple | None
+    score: float | None
+    claims: int | None
+    input_error_only: bool
+
+    @property
+    def valid(self) -> bool:
+        return self.entry["valid"]
+
+
+def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
+    """Parse, model, build and check the manifest, and assess one unit's records. Pure: writes nothing."""
+    outcomes = []
+    for result in parse_unit(unit):
+        errors = list(result.errors)
+        record = result.record
+        if record is not None and not errors:
+            errors.extend(build_manifest(record)[1])
+        valid = record is not None and not errors
+        facts = Facts.of_record(record) if valid else Facts.of_raw(result.raw, result.declared_tier)
+        verdict = assess(facts, policy)
+        name = f"{safe_stem(record.id)}.json" if valid else None
+        path = f"manifests/{name}" if valid else None
+        outcomes.append(
+            Outcome(
+                entry=_entry(result, errors, verdict, path),
+                manifest_name=name,
+                manifest=record.manifest_bytes() if valid else None,
+                rendered=render_record(record, path, verdict) if valid else None,
+                score=facts.review_score,
+                claims=facts.verified_claims,
+                input_error_only=not valid and {e.code for e in errors} <= INPUT_CODES,
+            )
+        )
+    return outcomes
+
+
+def _as_duplicate(outcome: Outcome) -> Outcome:
+    """A record whose id an earlier record of the batch already took: invalid, nothing written."""
+    entry = dict(outcome.entry)
+    entry["errors"] = [
+        *entry["errors"],
+        Finding("duplicate-id", f"record id {entry['id']} appeared earlier in this batch", "$.id").as_dict(),
+    ]
+    entry["valid"] = False
+    entry["eligible"] = False
+    entry["manifest"] = None
+    entry["reasons"] = ["manifest-invalid", *entry["reasons"]]
+    entry["next_action"] = NEXT_ACTIONS["manifest-invalid"]
+    return Outcome(entry, None, None, None, outcome.score, outcome.claims, False)
+
+
+# --------------------------------------------------------------------------- worker processes
+
+CHUNK = 256
+_worker_policy: Policy | None = None
+
+
+def _init_worker(policy: Policy) -> None:
+    global _worker_policy
+    _worker_policy = policy
+    try:  # die with the parent: a killed export must not leave workers behind
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+
+
+def _process_chunk(units: list[Unit]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for unit in units:
+        outcomes.extend(process_unit(unit, _worker_policy))
+    return outcomes
+
+
+def resolve_jobs(jobs: int | str) -> int:
+    if jobs == "auto":
+        # One more than the cores: the main process mostly waits on the disk creating manifest files.
+        return max(1, min((os.cpu_count() or 1) + 1, 8))
+    return max(1, int(jobs))
+
+
+def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Outcome]:
+    """Outcomes in input order. Work fans out to ``jobs`` processes once the input is larger than one
+    chunk; at most two chunks per worker are in flight, so memory does not grow with the batch."""
+    from itertools import islice
+
+    units = iter(units)
+    first = list(islice(units, CHUNK))
+    if jobs <= 1 or len(first) < CHUNK:
+        for unit in first:
+            yield from process_unit(unit, policy)
+        for unit in units:
+            yield from process_unit(unit, policy)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker, initargs=(policy,)
+    ) as pool:
+        inflight = deque([pool.submit(_process_chunk, first)])
+        for chunk in iter(lambda: list(islice(units, CHUNK)), []):
+            inflight.append(pool.submit(_process_chunk, chunk))
+            while len(inflight) >= 2 * jobs:
+                yield from inflight.popleft().result()
+        while inflight:
+            yield from inflight.popleft().result()
+
+
+def _write_manifest_once(directory: Path, name: str, data: bytes) -> bool:
+    """Create manifests/<id>.json; False when an earlier record of the batch took the id (O_EXCL)."""
     try:
-        os.write(fd, record.manifest_bytes())
+        fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, data)
     finally:
         os.close(fd)
-    return f"manifests/{name}"
+    return True
 
 
 def _entry(result: ReadResult, errors: list[Finding], eligibility, manifest_path: str | None) -> dict:
@@ -237,6 +358,7 @@ def export(
     policy: Policy,
     created: str,
     package_check: str = "auto",
+    jobs: int | str = 1,
     stdin=None,
     on_record: Callable[[dict], None] | None = None,
 ) -> ExportSummary:
@@ -258,39 +380,27 @@ def export(
         html = HtmlReport(policy)
         only_input_errors = True
         try:
-            for result in read_records(sources, stdin=stdin):
+            for outcome in outcomes_of(iter_units(sources, stdin), policy, resolve_jobs(jobs)):
+                if outcome.manifest is not None and not _write_manifest_once(
+                    manifests, outcome.manifest_name, outcome.manifest
+                ):
+                    outcome = _as_duplicate(outcome)
+                entry = outcome.entry
                 summary.records += 1
-                errors = list(result.errors)
-                manifest_path = None
-                if result.record is not None and not errors:
-                    errors.extend(build_manifest(result.record)[1])
-                if result.record is not None and not errors:
-                    try:
-                        manifest_path = _write_manifest_once(manifests, result.record)
-                    except FileExistsError:
-                        errors.append(
-                            Finding("duplicate-id", f"record id {result.record_id} appeared earlier in this batch", "$.id")
-                        )
-                if errors:
-                    facts = Facts.of_raw(result.raw, result.declared_tier)
-                    summary.invalid += 1
-                    if not {e.code for e in errors} <= INPUT_CODES:
-                        only_input_errors = False
-                else:
-                    facts = Facts.of_record(result.record)
+                if outcome.valid:
                     summary.valid += 1
                     only_input_errors = False
-                eligibility = assess(facts, policy)
-                if not errors:
-                    package.add(result.record, manifest_path, eligibility)
-                summary.eligible += eligibility.eligible
-                summary.already_registered += "already-registered" in eligibility.reasons
-                summary.warnings += len(result.warnings)
-                tier_key = eligibility.computed_tier or "unknown"
+                    package.append(outcome.rendered)
+                else:
+                    summary.invalid += 1
+                    only_input_errors = only_input_errors and outcome.input_error_only
+                summary.eligible += entry["eligible"]
+                summary.already_registered += "already-registered" in entry["reasons"]
+                summary.warnings += len(entry["warnings"])
+                tier_key = entry["tier"]["computed"] or "unknown"
                 summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
-                entry = _entry(result, errors, eligibility, manifest_path)
                 report.add(entry)
-                html.add(entry, facts)
+                html.add(entry, outcome.score, outcome.claims)
                 if on_record:
                     on_record(entry)
             if summary.records == 0 or (summary.valid == 0 and only_input_errors):

@@ -130,28 +130,29 @@ class HashingWriter:
 
 
 class CsvResource:
-    """One CSV resource written row by row through a small text buffer."""
+    """One CSV resource: rendered rows are appended through a small buffer to a hashing sink."""
 
     def __init__(self, directory: Path, name: str) -> None:
         self.name = name
         self.path = f"data/{name}.csv"
         self.fields = [f["name"] for f in RESOURCES[name]["schema"]["fields"]]
         self.sink = HashingWriter(directory / self.path)
-        self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, lineterminator="\n")
+        self.chunks: list[str] = [render_rows([self.fields])]
+        self.pending = 0
         self.rows = 0
-        self.writer.writerow(self.fields)
 
-    def write(self, row: list) -> None:
-        self.writer.writerow(row)
-        self.rows += 1
-        if self.buffer.tell() > 1 << 16:
-            self.flush()
+    def append(self, text: str, rows: int) -> None:
+        if rows:
+            self.chunks.append(text)
+            self.pending += len(text)
+            self.rows += rows
+            if self.pending > 1 << 16:
+                self.flush()
 
     def flush(self) -> None:
-        self.sink.write(self.buffer.getvalue().encode("utf-8"))
-        self.buffer.seek(0)
-        self.buffer.truncate()
+        self.sink.write("".join(self.chunks).encode("utf-8"))
+        self.chunks = []
+        self.pending = 0
 
     def close(self) -> dict:
         self.flush()
@@ -180,54 +181,77 @@ def _text(value) -> str:
     return str(value)
 
 
+_render_buffer = io.StringIO()
+_render_writer = csv.writer(_render_buffer, lineterminator="\n")
+
+
+def render_rows(rows: list[list]) -> str:
+    """CSV text of rows (RFC 4180 quoting, \\n line ends)."""
+    _render_buffer.seek(0)
+    _render_buffer.truncate()
+    _render_writer.writerows(rows)
+    return _render_buffer.getvalue()
+
+
+RESOURCE_ORDER = tuple(RESOURCES)  # records, quality_dimensions, corrections, eligibility
+
+
+def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[list], ...]:
+    """One record's rows for each resource, in RESOURCE_ORDER."""
+    tier = record.quality_tier.tier if record.quality_tier else None
+    records = [
+        [
+            record.id,
+            record.title,
+            _text(bool(record.title_truncated)),
+            _text(record.submitted),
+            _text(record.review_score),
+            record.verification.level,
+            record.verification.source_grounded_claims,
+            record.gate.status if record.gate else "",
+            _text(tier),
+            record.correction_record.status,
+            record.correction_record.correction_count,
+            record.provenance.public_provenance.level,
+            record.provenance.external_record.status,
+            _text(record.doi),
+            manifest_path,
+        ]
+    ]
+    dimensions = [[record.id, name, level] for name, level in record.quality_dimensions if level is not None]
+    corrections = [
+        [record.id, c.sequence, c.date.isoformat(), _text(c.field), c.description]
+        for c in record.correction_record.corrections
+    ]
+    verdict = [
+        [
+            record.id,
+            _text(eligibility.declared_tier),
+            _text(eligibility.computed_tier),
+            _text(eligibility.eligible),
+            " ".join(eligibility.reasons),
+            eligibility.next_action,
+        ]
+    ]
+    return records, dimensions, corrections, verdict
+
+
+def render_record(record: Record, manifest_path: str, eligibility) -> tuple[tuple[str, int], ...]:
+    """(CSV text, row count) per resource: the form workers hand to the writer."""
+    return tuple((render_rows(rows), len(rows)) for rows in record_rows(record, manifest_path, eligibility))
+
+
 class PackageWriter:
-    """Appends one record's rows to every resource; ``finish`` writes datapackage.json."""
+    """Appends each record's rendered rows to every resource; ``finish`` writes datapackage.json."""
 
     def __init__(self, directory: Path) -> None:
         (directory / "data").mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self.resources = {name: CsvResource(directory, name) for name in RESOURCES}
+        self.resources = [CsvResource(directory, name) for name in RESOURCE_ORDER]
 
-    def add(self, record: Record, manifest_path: str, eligibility) -> None:
-        tier = record.quality_tier.tier if record.quality_tier else None
-        self.resources["records"].write(
-            [
-                record.id,
-                record.title,
-                _text(bool(record.title_truncated)),
-                _text(record.submitted),
-                _text(record.review_score),
-                record.verification.level,
-                record.verification.source_grounded_claims,
-                record.gate.status if record.gate else "",
-                _text(tier),
-                record.correction_record.status,
-                record.correction_record.correction_count,
-                record.provenance.public_provenance.level,
-                record.provenance.external_record.status,
-                _text(record.doi),
-                manifest_path,
-            ]
-        )
-        dims = self.resources["quality_dimensions"]
-        for name, level in record.quality_dimensions:
-            if level is not None:
-                dims.write([record.id, name, level])
-        corrections = self.resources["corrections"]
-        for correction in record.correction_record.corrections:
-            corrections.write(
-                [record.id, correction.sequence, correction.date.isoformat(), _text(correction.field), correction.description]
-            )
-        self.resources["eligibility"].write(
-            [
-                record.id,
-                _text(eligibility.declared_tier),
-                _text(eligibility.computed_tier),
-                _text(eligibility.eligible),
-                " ".join(eligibility.reasons),
-                eligibility.next_action,
-            ]
-        )
+    def append(self, rendered: tuple[tuple[str, int], ...]) -> None:
+        for resource, (text, rows) in zip(self.resources, rendered):
+            resource.append(text, rows)
 
     def finish(self, *, created: str, license_id: str, publisher: str, sources: list[str], records: int) -> dict:
         name, path, title = LICENSE_INFO.get(license_id, (license_id, None, license_id))
@@ -244,14 +268,14 @@ class PackageWriter:
             "licenses": [license_entry],
             "contributors": [{"title": publisher, "role": "publisher"}],
             "sources": [{"title": source} for source in sources],
-            "resources": [resource.close() for resource in self.resources.values()],
+            "resources": [resource.close() for resource in self.resources],
         }
         data = (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
         (self.directory / "datapackage.json").write_bytes(data)
         return descriptor
 
     def abort(self) -> None:
-        for resource in self.resources.values():
+        for resource in self.resources:
             resource.sink.close()
 
 

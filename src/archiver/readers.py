@@ -734,30 +734,29 @@ def _fast_json_record(line: str | bytes, where: str, number: int) -> ReadResult 
     )
 
 
+def _parse_jsonl_line(line: str | bytes, where: str, number: int) -> ReadResult:
+    fast = _fast_json_record(line, where, number)
+    if fast is not None:
+        return fast
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _failed(where, "encoding", f"not UTF-8 text at byte {exc.start}", number, "jsonl")
+    try:
+        document = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return _failed(where, "json-syntax", f"not JSON: {exc.msg} (column {exc.colno})", number, "jsonl")
+    result = parse_json_record(document, where, layout="jsonl")
+    result.errors = [finding.with_line(number) for finding in result.errors]
+    result.warnings = [finding.with_line(number) for finding in result.warnings]
+    return result
+
+
 def _parse_jsonl_lines(lines: Iterable[str | bytes], source: str) -> Iterator[ReadResult]:
     for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{source}:{number}"
-        fast = _fast_json_record(line, where, number)
-        if fast is not None:
-            yield fast
-            continue
-        if isinstance(line, bytes):
-            try:
-                line = line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield _failed(where, "encoding", f"not UTF-8 text at byte {exc.start}", number, "jsonl")
-                continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield _failed(where, "json-syntax", f"not JSON: {exc.msg} (column {exc.colno})", number, "jsonl")
-            continue
-        result = parse_json_record(document, where, layout="jsonl")
-        result.errors = [finding.with_line(number) for finding in result.errors]
-        result.warnings = [finding.with_line(number) for finding in result.warnings]
-        yield result
+        if line.strip():
+            yield _parse_jsonl_line(line, f"{source}:{number}", number)
 
 
 def _looks_like_jsonl(handle) -> bool:
@@ -818,18 +817,58 @@ def iter_source_files(path: str) -> Iterator[str]:
         yield path
 
 
-def read_records(sources: Iterable[str], stdin=None) -> Iterator[ReadResult]:
-    """Every record of every source, in order; ``-`` reads JSONL from standard input."""
+# A work unit is the smallest piece of input that parses on its own: one JSONL line, one other
+# file, or a source that does not exist. The export hands units to worker processes.
+Unit = tuple
+
+
+def iter_units(sources: Iterable[str], stdin=None) -> Iterator[Unit]:
+    """Split the sources into work units, in input order; JSONL is split line by line, streamed."""
     for source in sources:
         if source == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from _parse_jsonl_lines(stream, "<stdin>")
+            for number, line in enumerate(stream, start=1):
+                if line.strip():
+                    yield ("line", f"<stdin>:{number}", number, line)
             continue
         if not os.path.exists(source):
-            yield _failed(source, "unreadable", "no such file or directory")
+            yield ("missing", source)
             continue
         for path in iter_source_files(source):
-            yield from read_file(path)
+            try:
+                handle = open(path, "rb")
+            except OSError:
+                yield ("file", path)  # read_file reports why it cannot be opened
+                continue
+            with handle:
+                try:
+                    is_jsonl = _looks_like_jsonl(handle)
+                except OSError:
+                    is_jsonl = False
+                if not is_jsonl:
+                    yield ("file", path)
+                    continue
+                handle.seek(0)
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        yield ("line", f"{path}:{number}", number, line)
+
+
+def parse_unit(unit: Unit) -> Iterator[ReadResult]:
+    kind = unit[0]
+    if kind == "line":
+        _kind, where, number, line = unit
+        yield _parse_jsonl_line(line, where, number)
+    elif kind == "file":
+        yield from read_file(unit[1])
+    else:
+        yield _failed(unit[1], "unreadable", "no such file or directory")
+
+
+def read_records(sources: Iterable[str], stdin=None) -> Iterator[ReadResult]:
+    """Every record of every source, in order; ``-`` reads JSONL from standard input."""
+    for unit in iter_units(sources, stdin):
+        yield from parse_unit(unit)
 
 
 def estimate_records(sources: Iterable[str]) -> int | None:

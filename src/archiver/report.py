@@ -45,10 +45,10 @@ class HtmlReport:
         claims_close = score >= p.doi_min_score and p.doi_min_verified_claims - 2 <= claims < p.doi_min_verified_claims
         return score_close or claims_close
 
-    def add(self, entry: dict, facts) -> None:
+    def add(self, entry: dict, score: float | None, claims: int | None) -> None:
         self.total_rows += 1
         computed = entry["tier"]["computed"]
-        near = self.is_near_miss(facts.review_score, facts.verified_claims, computed)
+        near = self.is_near_miss(score, claims, computed)
         self.near_misses += near
         if len(self.rows) < MAX_TABLE_ROWS:
             self.rows.append(
@@ -56,8 +56,8 @@ class HtmlReport:
                     "id": entry["id"],
                     "source": entry["source"],
                     "valid": entry["valid"],
-                    "score": facts.review_score,
-                    "claims": facts.verified_claims,
+                    "score": score,
+                    "claims": claims,
                     "declared": entry["tier"]["declared"],
                     "computed": computed,
                     "eligible": entry["eligible"],
@@ -66,8 +66,8 @@ class HtmlReport:
                     "near": near,
                 }
             )
-        if facts.review_score is not None:
-            key = (round(facts.review_score, 1), min(facts.verified_claims or 0, MAX_CLAIMS_AXIS), computed)
+        if score is not None:
+            key = (round(score, 1), min(claims or 0, MAX_CLAIMS_AXIS), computed)
             self.bins[key] = self.bins.get(key, 0) + 1
 
     # ------------------------------------------------------------------ rendering
