@@ -264,3 +264,60 @@ def test_parallel_and_serial_exports_are_byte_identical(tmp_path):
 def test_jobs_must_be_a_sane_number(tmp_path):
     assert run_cli("export", EXAMPLES, "--out", tmp_path, "--jobs", "0").code == 2
     assert run_cli("export", EXAMPLES, "--out", tmp_path, "--jobs", "many").code == 2
+
+
+def test_eligibility_command_text_and_json(seed_dir):
+    run = run_cli("eligibility", seed_dir)
+    assert run.code == 1  # page 004 has no id
+    assert "SRCH:08EA5386" in run.out and "not eligible: already-registered" in run.out
+    assert "computed tier: DOI grade - Review score 7.83 and verified-claim count 6 meet" in run.out
+    assert "error: $.id: the record has no id line" in run.out
+    report = run_cli("eligibility", seed_dir, "--json").json()
+    tiers = {r["id"]: (r["tier"]["declared"], r["tier"]["computed"]) for r in report["records"]}
+    assert tiers == {
+        "SRCH:C157B341": ("Quarantine candidate", "Quarantine candidate"),
+        "SRCH:8F12A054": ("Watchlist", None),
+        "SRCH:9DC75331": ("Quarantine candidate", "Quarantine candidate"),
+        "SRCH:08EA5386": ("DOI grade", "DOI grade"),
+        None: ("Quarantine candidate", None),
+    }
+
+
+def test_eligibility_uses_the_configured_policy(tmp_path):
+    config = tmp_path / "archiver.toml"
+    config.write_text("doi_min_score = 9.5\n")
+    report = run_cli("eligibility", EXAMPLES, "--config", config, "--json").json()
+    assert all(not r["eligible"] for r in report["records"])
+    bad = tmp_path / "bad.toml"
+    bad.write_text("doi_min_score = 99\n")
+    run = run_cli("eligibility", EXAMPLES, "--config", bad)
+    assert run.code == 2 and f"{bad}:$.doi_min_score:" in run.err and "[policy-invalid]" in run.err
+
+
+def test_progress_line_shows_rate_and_eta_on_a_terminal():
+    import io
+
+    from archiver.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(total=200, enabled=True, stream=stream)
+    progress._last = -1.0
+    for _ in range(100):
+        progress.advance()
+    progress.close()
+    text = stream.getvalue()
+    assert "\r[" in text and "100 records" in text and "/s" in text and "ETA" in text and "50%" in text
+    quiet = io.StringIO()
+    silent = Progress(total=200, enabled=False, stream=quiet)
+    silent.advance(5)
+    silent.close()
+    assert quiet.getvalue() == ""
+
+
+def test_export_off_a_terminal_prints_no_progress(tmp_path):
+    result = subprocess.run(
+        [ARCHIVER, "export", str(EXAMPLES), "--out", str(tmp_path / "o"), "--created", CREATED],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0
+    assert "\r" not in result.stderr and "\r" not in result.stdout

@@ -22,6 +22,7 @@ from pathlib import Path
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import ArchiverError, Finding
 from archiver.fsutil import safe_stem
+from archiver.idset import IdSet
 from archiver.manifest import build_manifest
 from archiver.package import PackageWriter, check_package, render_record
 from archiver.policy import Policy
@@ -105,11 +106,11 @@ class ReportJsonWriter:
         self._file.write('{\n"records": [\n')
         self._first = True
 
-    def add(self, entry: dict) -> None:
+    def add_encoded(self, entry_json: str) -> None:
         if not self._first:
             self._file.write(",\n")
         self._first = False
-        self._file.write(json.dumps(entry, ensure_ascii=False))
+        self._file.write(entry_json)
 
     def finish(self, tail: dict) -> None:
         self._file.write("\n],\n")
@@ -202,9 +203,14 @@ class ExportLock:
 
 @dataclass(slots=True)
 class Outcome:
-    """Everything the writer needs of one processed record; small and picklable for worker processes."""
+    """Everything the writer needs of one processed record; small and picklable for worker processes.
+
+    ``entry_json`` is the report entry already encoded (workers do that work); ``entry`` keeps the
+    few fields the writer reads.
+    """
 
     entry: dict
+    entry_json: str
     manifest_name: str | None
     manifest: bytes | None
     rendered: tuple | None
@@ -230,9 +236,11 @@ def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
         verdict = assess(facts, policy)
         name = f"{safe_stem(record.id)}.json" if valid else None
         path = f"manifests/{name}" if valid else None
+        entry = _entry(result, errors, verdict, path)
         outcomes.append(
             Outcome(
-                entry=_entry(result, errors, verdict, path),
+                entry=_summary_fields(entry),
+                entry_json=json.dumps(entry, ensure_ascii=False),
                 manifest_name=name,
                 manifest=record.manifest_bytes() if valid else None,
                 rendered=render_record(record, path, verdict) if valid else None,
@@ -244,9 +252,19 @@ def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
     return outcomes
 
 
+_SUMMARY_KEYS = ("id", "source", "valid", "eligible", "reasons", "next_action", "tier", "warnings")
+
+
+def _summary_fields(entry: dict) -> dict:
+    """What the writer reads of an entry (totals, the HTML table), without the rest."""
+    fields = {key: entry[key] for key in _SUMMARY_KEYS}
+    fields["warnings"] = len(entry["warnings"])
+    return fields
+
+
 def _as_duplicate(outcome: Outcome) -> Outcome:
     """A record whose id an earlier record of the batch already took: invalid, nothing written."""
-    entry = dict(outcome.entry)
+    entry = json.loads(outcome.entry_json)
     entry["errors"] = [
         *entry["errors"],
         Finding("duplicate-id", f"record id {entry['id']} appeared earlier in this batch", "$.id").as_dict(),
@@ -256,7 +274,9 @@ def _as_duplicate(outcome: Outcome) -> Outcome:
     entry["manifest"] = None
     entry["reasons"] = ["manifest-invalid", *entry["reasons"]]
     entry["next_action"] = NEXT_ACTIONS["manifest-invalid"]
-    return Outcome(entry, None, None, None, outcome.score, outcome.claims, False)
+    return Outcome(
+        _summary_fields(entry), json.dumps(entry, ensure_ascii=False), None, None, None, outcome.score, outcome.claims, False
+    )
 
 
 # --------------------------------------------------------------------------- worker processes
@@ -319,17 +339,98 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Ou
             yield from inflight.popleft().result()
 
 
-def _write_manifest_once(directory: Path, name: str, data: bytes) -> bool:
-    """Create manifests/<id>.json; False when an earlier record of the batch took the id (O_EXCL)."""
+class ManifestSpool:
+    """Manifests in one sequential file during the loop, turned into manifests/<id>.json afterwards.
+
+    Creating one small file per record is the slowest part of an export on many disks; spooling
+    lets that work run after the data package is complete, side by side with its frictionless
+    check in another process, instead of before it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in close()
+
+    def add(self, name: str, data: bytes) -> None:
+        encoded = name.encode("ascii")
+        self._file.write(len(encoded).to_bytes(2, "big") + len(data).to_bytes(4, "big") + encoded + data)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def explode(self, directory: Path) -> int:
+        """Write every spooled manifest to its own file; returns how many."""
+        count = 0
+        prefix = f"{directory}{os.sep}"
+        with open(self.path, "rb") as spool:
+            while header := spool.read(6):
+                name_length, data_length = int.from_bytes(header[:2], "big"), int.from_bytes(header[2:], "big")
+                name = spool.read(name_length).decode("ascii")
+                data = spool.read(data_length)
+                fd = os.open(prefix + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+                count += 1
+        self.path.unlink()
+        return count
+
+
+class DirectManifests:
+    """Without a package check nothing can run beside the file creation, so write in the loop."""
+
+    def __init__(self, directory: Path) -> None:
+        self.prefix = f"{directory}{os.sep}"  # plain strings: pathlib joins cost more than the write
+
+    def add(self, name: str, data: bytes) -> None:
+        fd = os.open(self.prefix + name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        pass
+
+    def explode(self, directory: Path) -> int:
+        return 0
+
+
+def _check_in_child(descriptor: Path, mode: str, connection) -> None:
+    _init_worker(None)
     try:
-        fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    try:
-        os.write(fd, data)
+        connection.send(check_package(descriptor, mode))
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent
+        connection.send([f"package: the check could not run: {type(exc).__name__}: {exc}"])
     finally:
-        os.close(fd)
-    return True
+        connection.close()
+
+
+def start_package_check(descriptor: Path, mode: str):
+    """Run the frictionless check in a forked process; returns a function that waits for its errors."""
+    if mode == "off":
+        return lambda: []
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        errors = check_package(descriptor, mode)
+        return lambda: errors
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_check_in_child, args=(descriptor, mode, sender), daemon=True)
+    process.start()
+    sender.close()
+
+    def wait() -> list[str]:
+        try:
+            errors = receiver.recv()
+        except EOFError:
+            errors = ["package: the check process ended without an answer"]
+        process.join()
+        return errors
+
+    return wait
 
 
 def _entry(result: ReadResult, errors: list[Finding], eligibility, manifest_path: str | None) -> dict:
@@ -375,16 +476,19 @@ def export(
         staged = out.parent / f".{out.name}.tmp-{os.getpid()}"
         manifests = staged / "manifests"
         manifests.mkdir(parents=True)
+        spool = DirectManifests(manifests) if package_check == "off" else ManifestSpool(staged / ".manifests.spool")
+        ids = IdSet()
         package = PackageWriter(staged)
         report = ReportJsonWriter(staged / "report.json")
         html = HtmlReport(policy)
         only_input_errors = True
         try:
             for outcome in outcomes_of(iter_units(sources, stdin), policy, resolve_jobs(jobs)):
-                if outcome.manifest is not None and not _write_manifest_once(
-                    manifests, outcome.manifest_name, outcome.manifest
-                ):
-                    outcome = _as_duplicate(outcome)
+                if outcome.manifest is not None:
+                    if ids.add(outcome.entry["id"]):
+                        spool.add(outcome.manifest_name, outcome.manifest)
+                    else:
+                        outcome = _as_duplicate(outcome)
                 entry = outcome.entry
                 summary.records += 1
                 if outcome.valid:
@@ -396,13 +500,14 @@ def export(
                     only_input_errors = only_input_errors and outcome.input_error_only
                 summary.eligible += entry["eligible"]
                 summary.already_registered += "already-registered" in entry["reasons"]
-                summary.warnings += len(entry["warnings"])
+                summary.warnings += entry["warnings"]
                 tier_key = entry["tier"]["computed"] or "unknown"
                 summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
-                report.add(entry)
+                report.add_encoded(outcome.entry_json)
                 html.add(entry, outcome.score, outcome.claims)
                 if on_record:
                     on_record(entry)
+            spool.close()
             if summary.records == 0 or (summary.valid == 0 and only_input_errors):
                 summary.problem = "nothing readable: no record could be read from the given sources"
                 package.abort()
@@ -428,7 +533,9 @@ def export(
             if mode == "auto":
                 mode = "full" if summary.valid <= AUTO_FULL_CHECK_LIMIT else "sample"
             summary.package_check = mode
-            summary.package_errors = check_package(staged / "datapackage.json", mode)
+            wait_for_check = start_package_check(staged / "datapackage.json", mode)
+            spool.explode(manifests)  # the disk-bound part, side by side with the check
+            summary.package_errors = wait_for_check()
             if summary.package_errors:
                 summary.problem = "the data package failed its check; the previous export is kept"
                 shutil.rmtree(staged, ignore_errors=True)
@@ -437,6 +544,7 @@ def export(
             swap_into_place(staged, out)
             summary.written = True
         except BaseException:
+            spool.close()
             package.abort()
             report.abort()
             shutil.rmtree(staged, ignore_errors=True)
