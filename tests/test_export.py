@@ -190,7 +190,8 @@ def test_a_failing_package_check_keeps_the_previous_export(tmp_path, monkeypatch
     out = tmp_path / "o"
     assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED).code == 0
     before = tree(out)
-    monkeypatch.setattr("archiver.export.check_package", lambda path, mode: ["records: broken [type-error]"])
+    broken = {"records": ["records: broken [type-error]"]}
+    monkeypatch.setattr("archiver.export.check_resource", lambda path, mode, name: broken.get(name, []))
     run = run_cli("export", EXAMPLES, "--out", out, "--created", "2027-01-01T00:00:00Z")
     assert run.code == 2
     assert "records: broken" in run.err
@@ -321,3 +322,25 @@ def test_export_off_a_terminal_prints_no_progress(tmp_path):
     )
     assert result.returncode == 0
     assert "\r" not in result.stderr and "\r" not in result.stdout
+
+
+def test_the_per_resource_check_catches_a_broken_foreign_key(tmp_path):
+    from archiver.export import start_package_check
+
+    out = tmp_path / "o"
+    assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED).code == 0
+    assert start_package_check(out / "datapackage.json", "full")() == []
+    dims = out / "data" / "quality_dimensions.csv"
+    lines = dims.read_text().splitlines()
+    lines[1] = "SRCH:DEADBEEF," + lines[1].split(",", 1)[1]
+    dims.write_text("\n".join(lines) + "\n")
+    descriptor = json.loads((out / "datapackage.json").read_text())
+    for resource in descriptor["resources"]:
+        if resource["name"] == "quality_dimensions":
+            data = dims.read_bytes()
+            resource["bytes"], resource["hash"] = len(data), "sha256:" + hashlib.sha256(data).hexdigest()
+    (out / "datapackage.json").write_text(json.dumps(descriptor))
+    errors = start_package_check(out / "datapackage.json", "full")()
+    assert len(errors) == 1 and errors[0].startswith("quality_dimensions:") and errors[0].endswith("[foreign-key]")
+    sample = start_package_check(out / "datapackage.json", "sample")()
+    assert any("[foreign-key]" in e for e in sample)

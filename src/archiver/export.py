@@ -24,7 +24,7 @@ from archiver.findings import ArchiverError, Finding
 from archiver.fsutil import safe_stem
 from archiver.idset import IdSet
 from archiver.manifest import build_manifest
-from archiver.package import PackageWriter, check_package, render_record
+from archiver.package import RESOURCE_ORDER, PackageWriter, check_package, check_resource, render_record
 from archiver.policy import Policy
 from archiver.readers import ReadResult, Unit, iter_units, parse_unit
 from archiver.report import HtmlReport
@@ -397,18 +397,23 @@ class DirectManifests:
         return 0
 
 
-def _check_in_child(descriptor: Path, mode: str, connection) -> None:
+def _check_in_child(descriptor: Path, mode: str, name: str, connection) -> None:
     _init_worker(None)
     try:
-        connection.send(check_package(descriptor, mode))
+        connection.send(check_resource(descriptor, mode, name))
     except BaseException as exc:  # noqa: BLE001 - reported by the parent
-        connection.send([f"package: the check could not run: {type(exc).__name__}: {exc}"])
+        connection.send([f"{name}: the check could not run: {type(exc).__name__}: {exc}"])
     finally:
         connection.close()
 
 
-def start_package_check(descriptor: Path, mode: str):
-    """Run the frictionless check in a forked process; returns a function that waits for its errors."""
+def start_package_check(descriptor: Path, mode: str, resources: Iterable[str] = RESOURCE_ORDER):
+    """Check the package with frictionless, one forked process per resource (each in package
+    context, so foreign keys and hashes are checked); returns a function that waits for the errors.
+
+    The checks run beside whatever the caller does next (creating the manifest files) and beside
+    each other on the machine's cores.
+    """
     if mode == "off":
         return lambda: []
     import multiprocessing
@@ -417,17 +422,22 @@ def start_package_check(descriptor: Path, mode: str):
         errors = check_package(descriptor, mode)
         return lambda: errors
     context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_check_in_child, args=(descriptor, mode, sender), daemon=True)
-    process.start()
-    sender.close()
+    running = []
+    for name in resources:
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_check_in_child, args=(descriptor, mode, name, sender), daemon=True)
+        process.start()
+        sender.close()
+        running.append((name, process, receiver))
 
     def wait() -> list[str]:
-        try:
-            errors = receiver.recv()
-        except EOFError:
-            errors = ["package: the check process ended without an answer"]
-        process.join()
+        errors: list[str] = []
+        for name, process, receiver in running:
+            try:
+                errors.extend(receiver.recv())
+            except EOFError:
+                errors.append(f"{name}: the check process ended without an answer")
+            process.join()
         return errors
 
     return wait

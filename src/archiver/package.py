@@ -279,23 +279,7 @@ class PackageWriter:
             resource.sink.close()
 
 
-def check_package(descriptor_path: Path, mode: str) -> list[str]:
-    """Validate the package with frictionless itself; returns one line per error (empty when valid).
-
-    ``mode`` is ``full`` (every row, hashes and byte counts), ``sample`` (the first rows of each
-    resource: structure, types, constraints and keys, without the whole-file hash) or ``off``.
-    """
-    if mode == "off":
-        return []
-    from frictionless import Package, system  # heavy: imported only when a package is checked
-
-    limit_rows = None if mode == "full" else 10_000
-    with system.use_context(trusted=True):
-        package = Package(str(descriptor_path))
-        skip = [] if mode == "full" else ["hash-count", "byte-count"]
-        from frictionless import Checklist
-
-        report = package.validate(Checklist(skip_errors=skip), limit_rows=limit_rows, parallel=False)
+def _report_lines(report) -> list[str]:
     lines = []
     for task in report.tasks:
         for error in task.errors:
@@ -303,3 +287,28 @@ def check_package(descriptor_path: Path, mode: str) -> list[str]:
     for error in report.errors:
         lines.append(f"package: {error.message} [{error.type}]")
     return lines
+
+
+def check_resource(descriptor_path: Path, mode: str, name: str | None = None) -> list[str]:
+    """Validate the package (or one resource of it, in package context: foreign keys and hash
+    included) with frictionless itself; one line per error, empty when valid.
+
+    ``mode`` is ``full`` (every row, hashes and byte counts), ``sample`` (the first rows of each
+    resource: structure, types, constraints and keys, without the whole-file hash) or ``off``.
+    """
+    if mode == "off":
+        return []
+    from frictionless import Checklist, system, validate  # heavy: imported only when a package is checked
+
+    skip = [] if mode == "full" else ["hash-count", "byte-count"]
+    limit_rows = None if mode == "full" else 10_000
+    with system.use_context(trusted=True):
+        report = validate(
+            str(descriptor_path), checklist=Checklist(skip_errors=skip), limit_rows=limit_rows, resource_name=name
+        )
+    return _report_lines(report)
+
+
+def check_package(descriptor_path: Path, mode: str) -> list[str]:
+    """The whole package in this process (see check_resource)."""
+    return check_resource(descriptor_path, mode)

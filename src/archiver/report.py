@@ -74,7 +74,7 @@ class HtmlReport:
 
     def _chart(self) -> str:
         width, height, left, bottom, top, right = 720, 380, 48, 36, 12, 16
-        max_claims = max([self.policy.doi_min_verified_claims + 5] + [k[1] for k in self.bins])
+        max_claims = max([self.policy.doi_min_verified_claims + 5] + [k[1] + 1 for k in self.bins])
         plot_w, plot_h = width - left - right, height - top - bottom
 
         def x(score: float) -> float:
