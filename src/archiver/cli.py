@@ -197,6 +197,97 @@ def _print_eligibility(row: dict) -> None:
         print(f"  error: {error['location']}: {error['message']} [{error['code']}]")
 
 
+# --------------------------------------------------------------------------- deposit
+
+
+def cmd_deposit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from archiver.deposit import plan_deposit, run_deposit, write_plan
+    from archiver.zenodo import PRODUCTION_API, SANDBOX_API, ZenodoClient, resolve_target
+
+    export_dir = Path(args.export_dir)
+    if not (export_dir / "report.json").is_file():
+        raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
+    policy = _policy(args)
+    if args.dry_run:
+        api_url = (args.zenodo_url or (PRODUCTION_API if args.production else SANDBOX_API)).rstrip("/")
+        environment = "production" if args.production else "sandbox"
+        plan = plan_deposit(export_dir, policy, environment, api_url, only=args.only, limit=args.limit)
+        path = write_plan(export_dir, plan)
+        print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
+        _print_err(f"plan written to {path}; nothing was sent")
+        return EXIT_OK
+    target = resolve_target(production=args.production, zenodo_url=args.zenodo_url)
+    client = ZenodoClient(target)
+
+    def show(result) -> None:
+        if not args.json and not args.quiet:
+            doi = f" {result.doi}" if result.doi else ""
+            print(f"{result.record_id}: {result.action}{doi} {('- ' + result.detail) if result.detail else ''}".rstrip())
+
+    summary = run_deposit(
+        export_dir, client, policy, only=args.only, limit=args.limit, draft_only=args.draft_only,
+        new_versions=args.new_versions, on_record=show,
+    )
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
+    elif not args.quiet:
+        totals = summary.as_dict()["totals"]
+        print(f"{target.environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {summary.requests} requests")
+    return summary.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from archiver.deposit import remote_drift, status
+
+    rows = status(Path(args.export_dir), "production" if args.production else None if args.all else "sandbox")
+    drift = []
+    if args.remote:
+        from archiver.zenodo import ZenodoClient, resolve_target
+
+        drift = remote_drift(rows, ZenodoClient(resolve_target(production=args.production, zenodo_url=args.zenodo_url)))
+    if args.json:
+        print(json.dumps({"records": rows, "drift": drift}, indent=2, sort_keys=True))
+    else:
+        if not rows:
+            print("no deposits recorded for this export")
+        for row in rows:
+            doi = row["doi"] or "-"
+            error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+            print(f"{row['id']}  {row['environment']}  v{row['version']}  {row['state']:<10}  deposition {row['deposition_id'] or '-'}  {doi}{error}")
+        for item in drift:
+            print(f"drift: {item['id']}: {item['remote']}")
+    return EXIT_INVALID if drift else EXIT_OK
+
+
+def cmd_zenodo_double(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from archiver.zenodo_double import Faults, ZenodoDouble
+
+    tokens = {t for t in os.environ.get("ZENODO_DOUBLE_TOKENS", "").split(",") if t}
+    if not tokens:
+        raise_usage("set ZENODO_DOUBLE_TOKENS (comma-separated) to the tokens the double accepts")
+    faults = Faults(**json.loads(args.faults)) if args.faults else None
+    double = ZenodoDouble(tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults).start()
+    print(f"Zenodo double listening on {double.api_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        double.stop()
+    return EXIT_OK
+
+
+def _zenodo_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--production", action="store_true", help="deposit to zenodo.org with ZENODO_TOKEN (default: the sandbox with ZENODO_SANDBOX_TOKEN)")
+    sub.add_argument("--zenodo-url", metavar="URL", help="API base URL of a compatible server (e.g. the local double)")
+
+
 def raise_usage(message: str):
     from archiver.findings import ArchiverError
 
@@ -287,6 +378,38 @@ def build_parser() -> argparse.ArgumentParser:
     eligibility.add_argument("--config", metavar="FILE", help="policy file")
     eligibility.add_argument("--json", action="store_true")
     eligibility.set_defaults(handler=cmd_eligibility)
+
+    deposit = commands.add_parser(
+        "deposit",
+        help="deposit the eligible records of an export to Zenodo (sandbox by default), exactly once",
+        description="Deposit every eligible record of EXPORT_DIR and register its DOI in the manifest. "
+        "Exit 0 all done, 1 some records failed, 2 could not start.",
+    )
+    deposit.add_argument("export_dir", metavar="EXPORT_DIR")
+    _zenodo_options(deposit)
+    deposit.add_argument("--dry-run", action="store_true", help="write the plan to stdout and EXPORT_DIR/plan.json; send nothing")
+    deposit.add_argument("--draft-only", action="store_true", help="stop before publishing")
+    deposit.add_argument("--only", nargs="+", metavar="ID", help="only these record ids")
+    deposit.add_argument("--limit", type=int, metavar="N", help="act on at most N records")
+    deposit.add_argument("--new-versions", action="store_true", help="give registered records whose corrections changed a new version")
+    deposit.add_argument("--config", metavar="FILE", help="policy file")
+    deposit.add_argument("--json", action="store_true")
+    deposit.add_argument("-q", "--quiet", action="store_true")
+    deposit.set_defaults(handler=cmd_deposit)
+
+    status_cmd = commands.add_parser("status", help="show each record's deposit state from the ledger")
+    status_cmd.add_argument("export_dir", metavar="EXPORT_DIR")
+    _zenodo_options(status_cmd)
+    status_cmd.add_argument("--remote", action="store_true", help="compare with what Zenodo holds and report drift")
+    status_cmd.add_argument("--all", action="store_true", help="every environment")
+    status_cmd.add_argument("--json", action="store_true")
+    status_cmd.set_defaults(handler=cmd_status)
+
+    double = commands.add_parser("zenodo-double", help="run the local Zenodo double (tokens from ZENODO_DOUBLE_TOKENS)")
+    double.add_argument("--port", type=int, default=0)
+    double.add_argument("--rate-limit", type=int, default=100, help="requests per minute")
+    double.add_argument("--faults", metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
+    double.set_defaults(handler=cmd_zenodo_double)
     return parser
 
 

@@ -1,0 +1,575 @@
+"""Deposit eligible records of an export to Zenodo exactly once, and register the DOI in their manifests.
+
+Per record: create a deposition, upload the files through the bucket (md5 compared after each),
+set the metadata with one PUT, publish, read the minted DOI, write the registration back. The
+ledger records every step before and after it is taken, so a rerun resumes the same deposition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from archiver.eligibility import Facts, assess
+from archiver.export import ExportLock
+from archiver.findings import ArchiverError
+from archiver.fsutil import atomic_write_bytes, safe_stem
+from archiver.ledger import Deposit, Ledger, state_dir_for
+from archiver.manifest import build_manifest
+from archiver.model import Record
+from archiver.package import RESOURCES, render_record
+from archiver.policy import Policy
+from archiver.zenodo import ZenodoClient, ZenodoError
+
+SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
+L4 = {"level": "L4", "label": "External archival record"}
+
+
+# --------------------------------------------------------------------------- metadata mapping
+
+
+class Creator(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1)]
+    affiliation: str | None = None
+
+
+class RelatedIdentifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identifier: Annotated[str, Field(min_length=1)]
+    relation: Literal["isIdenticalTo", "isDerivedFrom", "isSupplementTo", "isNewVersionOf", "isAlternateIdentifier"]
+    resource_type: str | None = None
+
+
+class DepositMetadata(BaseModel):
+    """The legacy deposit metadata archiver sends; checked here before anything is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    upload_type: Literal["publication"] = "publication"
+    publication_type: Literal["report"] = "report"
+    publication_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    creators: Annotated[list[Creator], Field(min_length=1)]
+    description: Annotated[str, Field(min_length=1)]
+    access_right: Literal["open"] = "open"
+    license: Annotated[str, Field(min_length=1)]
+    keywords: list[str] = []
+    notes: str
+    version: str
+    language: str = "eng"
+    related_identifiers: list[RelatedIdentifier] = []
+
+
+def deposit_metadata(record: Record, policy: Policy, marker: str) -> dict:
+    """The Zenodo metadata of a record (see the mapping table in the README). Never carries a DOI."""
+    tier = record.quality_tier
+    lines = []
+    if record.abstract:
+        lines.append(f"<p>{html.escape(record.abstract)}</p>")
+    if record.research_question:
+        lines.append(f"<p><strong>Research question:</strong> {html.escape(record.research_question)}</p>")
+    level = record.verification
+    lines.append(
+        f"<p><strong>Verification level:</strong> {html.escape(level.level)}"
+        f"{', ' + html.escape(level.label) if level.label else ''}; "
+        f"{level.source_grounded_claims} source-grounded claims.</p>"
+    )
+    if tier:
+        basis = f" ({html.escape(tier.basis)})" if tier.basis else ""
+        lines.append(f"<p><strong>Quality tier:</strong> {html.escape(tier.tier)}{basis}</p>")
+    lines.append(f"<p>{html.escape(SYNTHESIS_NOTE)}</p>")
+    payload = {
+        "upload_type": "publication",
+        "publication_type": "report",
+        "publication_date": record.submitted.isoformat() if record.submitted else "",
+        "title": record.archival_title,
+        "creators": [{"name": policy.publisher}],
+        "description": "\n".join(lines),
+        "access_right": "open",
+        "license": policy.license,
+        "keywords": list(policy.keywords),
+        "notes": f"{SYNTHESIS_NOTE} Record {record.id}. archiver deposit key: {marker}",
+        "version": str(1 + record.correction_record.correction_count),
+        "language": "eng",
+        "related_identifiers": [
+            {"identifier": record.id, "relation": "isIdenticalTo", "resource_type": "publication-report"}
+        ],
+    }
+    try:
+        return DepositMetadata.model_validate(payload).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ArchiverError(f"deposit metadata for {record.id}: {where}: {first['msg']}", code="metadata-invalid") from None
+
+
+# --------------------------------------------------------------------------- files of a deposit
+
+
+@dataclass
+class DepositFile:
+    name: str
+    path: Path
+    size: int
+    md5: str
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5()  # noqa: S324 - Zenodo's checksum, not a security measure
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def content_hashes(record: Record) -> tuple[str, str]:
+    """(hash of the record apart from its registration, hash of its correction record)."""
+    manifest = record.to_manifest()
+    provenance = dict(manifest["provenance"])
+    provenance.pop("external_record", None)
+    provenance.pop("public_provenance", None)
+    manifest["provenance"] = provenance
+    whole = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
+    corrections = hashlib.sha256(json.dumps(manifest["correction_record"], sort_keys=True).encode()).hexdigest()
+    return whole, corrections
+
+
+def build_files(record: Record, policy: Policy, export_dir: Path, directory: Path) -> list[DepositFile]:
+    """The files of one deposit: the manifest, a per-record data package, and the report artifact."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names: list[tuple[str, Path]] = []
+    manifest_path = directory / "manifest.json"
+    atomic_write_bytes(manifest_path, record.manifest_bytes())
+    names.append(("manifest.json", manifest_path))
+    verdict = assess(Facts.of_record(record), policy)
+    rendered = render_record(record, "manifest.json", verdict)
+    resources = []
+    for (name, spec), (text, _rows) in zip(RESOURCES.items(), rendered):
+        header = ",".join(f["name"] for f in spec["schema"]["fields"]) + "\n"
+        data = (header + text).encode("utf-8")
+        path = directory / f"{name}.csv"
+        atomic_write_bytes(path, data)
+        names.append((f"{name}.csv", path))
+        resources.append(
+            {
+                "name": name, "path": f"{name}.csv", "profile": "tabular-data-resource", "format": "csv",
+                "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(data),
+                "hash": "sha256:" + hashlib.sha256(data).hexdigest(), "schema": spec["schema"],
+            }
+        )
+    descriptor = {
+        "profile": "tabular-data-package",
+        "name": safe_stem(record.id).lower().replace("_", "-"),
+        "title": record.archival_title,
+        "licenses": [{"name": policy.license}],
+        "contributors": [{"title": policy.publisher, "role": "publisher"}],
+        "resources": resources,
+    }
+    package_path = directory / "datapackage.json"
+    atomic_write_bytes(package_path, (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode())
+    names.insert(1, ("datapackage.json", package_path))
+    artifact = record.provenance.report_artifact
+    if artifact and artifact.path:
+        source = Path(artifact.path)
+        source = source if source.is_absolute() else export_dir / source
+        if not source.is_file():
+            raise ArchiverError(f"{record.id}: report artifact {artifact.path!r} is not a file", code="artifact-missing")
+        names.append((safe_stem(source.name), source))
+    return [DepositFile(name, path, path.stat().st_size, _md5_of(path)) for name, path in names]
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class RecordResult:
+    record_id: str
+    action: str  # deposited, resumed, skipped, failed, planned, drafted
+    detail: str = ""
+    doi: str | None = None
+    deposition_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"id": self.record_id, "action": self.action, "detail": self.detail, "doi": self.doi, "deposition_id": self.deposition_id}
+
+
+@dataclass
+class DepositSummary:
+    environment: str
+    results: list[RecordResult] = field(default_factory=list)
+    requests: int = 0
+    throttled: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(r.action == "failed" for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def as_dict(self) -> dict:
+        counts: dict[str, int] = {}
+        for result in self.results:
+            counts[result.action] = counts.get(result.action, 0) + 1
+        return {
+            "environment": self.environment,
+            "totals": dict(sorted(counts.items())),
+            "requests": self.requests,
+            "429_received": self.throttled,
+            "seconds": round(self.seconds, 3),
+            "records": [r.as_dict() for r in self.results],
+            "exit_code": self.exit_code,
+        }
+
+
+def iter_manifests(export_dir: Path) -> Iterator[Path]:
+    """Manifests of the export in report order (report.json has one entry per line)."""
+    report = export_dir / "report.json"
+    if not report.is_file():
+        raise ArchiverError(f"{export_dir} is not an archiver export (no report.json)", code="usage")
+    with open(report, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip().rstrip(",")
+            if not line.startswith('{"'):
+                continue
+            entry = json.loads(line)
+            if isinstance(entry, dict) and entry.get("manifest"):
+                yield export_dir / entry["manifest"]
+
+
+def load_record(path: Path) -> Record:
+    try:
+        return Record.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise ArchiverError(f"{path}: not a valid manifest ({str(exc).splitlines()[0]})", code="manifest-invalid") from None
+
+
+class Depositor:
+    """Deposits records one by one through a client, keeping the ledger and the export in step."""
+
+    def __init__(
+        self,
+        export_dir: Path,
+        client: ZenodoClient,
+        ledger: Ledger,
+        policy: Policy,
+        *,
+        draft_only: bool = False,
+        new_versions: bool = False,
+        clock: Callable[[], dt.datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        find_attempts: int = 4,
+    ) -> None:
+        self.export_dir = Path(export_dir)
+        self.client = client
+        self.ledger = ledger
+        self.policy = policy
+        self.draft_only = draft_only
+        self.new_versions = new_versions
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.sleep = sleep
+        self.find_attempts = find_attempts
+        self.environment = client.target.environment
+        self.files_root = state_dir_for(self.export_dir) / "files"
+
+    # ------------------------------------------------------------------ decisions
+
+    def decide(self, record: Record) -> tuple[str, str, Deposit | None]:
+        """('deposit' | 'register' | 'skip' | 'drifted' | 'new-version', why, ledger row)."""
+        row = self.ledger.get(record.id, self.environment)
+        content, corrections = content_hashes(record)
+        if row is not None and row.state == "registered":
+            if record.doi == row.doi:
+                if row.correction_hash != corrections:
+                    return ("new-version" if self.new_versions else "drifted"), "the correction record changed since the deposit", row
+                return "skip", f"already registered as {row.doi}", row
+            return "register", "published; the manifest does not carry the DOI yet", row
+        if row is not None and row.state == "published":
+            return "register", "published; registration not yet written", row
+        if row is not None:
+            return "deposit", f"resume from {row.state}", row
+        verdict = assess(Facts.of_record(record), self.policy)
+        if not verdict.eligible:
+            return "skip", "not eligible: " + ", ".join(verdict.reasons), None
+        return "deposit", "new deposit", None
+
+    # ------------------------------------------------------------------ steps
+
+    def _start(self, record: Record, version: int = 1) -> Deposit:
+        content, corrections = content_hashes(record)
+        marker = f"{record.id}/{self.environment}/v{version}/{content[:16]}"
+        row = Deposit(
+            record.id, self.environment, version, self.client.target.api_url, content, corrections, marker,
+            "planned", None, None, None, None, None, 0, None, "",
+        )
+        self.ledger.begin(row)
+        return row
+
+    def _find_by_marker(self, marker: str) -> dict | None:
+        """After a create whose answer was lost: find the deposition by the key in its notes.
+
+        The list endpoint may lag behind creation, so it is asked a few times before concluding."""
+        for attempt in range(self.find_attempts):
+            for item in self.client.list_depositions(query=f'"{marker}"'):
+                if marker in str(item.get("metadata", {}).get("notes", "")):
+                    return self.client.get_deposition(int(item["id"]))  # the list has no bucket link
+            if attempt + 1 < self.find_attempts:
+                self.sleep(min(2.0 * (attempt + 1), 10.0))
+        return None
+
+    def _create(self, row: Deposit, record: Record) -> Deposit:
+        metadata = deposit_metadata(record, self.policy, row.marker)
+        self.ledger.update(row, state="creating", attempts=row.attempts + 1)
+        try:
+            created = self.client.create_deposition({"notes": metadata["notes"]})
+        except ZenodoError as exc:
+            if exc.status is not None and exc.status < 500:
+                raise
+            created = self._find_by_marker(row.marker)  # the create may have happened
+            if created is None:
+                created = self.client.create_deposition({"notes": metadata["notes"]})
+        return self.ledger.update(
+            row, state="created", deposition_id=int(created["id"]), bucket_url=created["links"]["bucket"]
+        )
+
+    def _adopt_or_create(self, row: Deposit, record: Record) -> Deposit:
+        if row.deposition_id is not None:
+            return row
+        if row.state == "creating":  # a create was sent before the crash: look for it first
+            found = self._find_by_marker(row.marker)
+            if found is not None:
+                return self.ledger.update(row, state="created", deposition_id=int(found["id"]), bucket_url=found["links"]["bucket"])
+        return self._create(row, record)
+
+    def _upload(self, row: Deposit, files: list[DepositFile]) -> Deposit:
+        known = self.ledger.files(row)
+        for item in files:
+            self.ledger.plan_file(row, item.name, item.size, item.md5)
+        known = self.ledger.files(row)
+        if row.bucket_url is None:
+            current = self.client.get_deposition(row.deposition_id)
+            row = self.ledger.update(row, bucket_url=current["links"]["bucket"])
+        for item in files:
+            if known[item.name][2]:
+                continue
+            answer = self.client.upload(row.bucket_url, item.name, lambda p=item.path: open(p, "rb"), item.size)
+            checksum = str(answer.get("checksum", "")).removeprefix("md5:")
+            if checksum != item.md5:
+                raise ZenodoError(f"{row.record_id}: {item.name} arrived with md5 {checksum}, expected {item.md5}", code="checksum-mismatch")
+            self.ledger.file_uploaded(row, item.name)
+        return self.ledger.update(row, state="uploaded")
+
+    def _publish(self, row: Deposit) -> dict:
+        self.ledger.update(row, state="publishing", attempts=row.attempts + 1)
+        for attempt in range(1, 6):
+            try:
+                return self.client.publish(row.deposition_id)
+            except ZenodoError as exc:
+                if exc.status is not None and exc.status < 500 and exc.status != 404:
+                    raise
+                # A lost answer, a 5xx or a 404 (already published) may hide a success: look first.
+                current = self.client.get_deposition(row.deposition_id)
+                if current.get("submitted") and current.get("doi"):
+                    return current
+                if exc.status == 404:
+                    raise
+                self.sleep(min(2.0 ** attempt, 30.0))
+        raise ZenodoError(f"{row.record_id}: publish did not go through", code="publish-failed")
+
+    def _register(self, row: Deposit, manifest_path: Path, record: Record) -> Record:
+        registered_at = dt.datetime.fromisoformat(row.published_at) if row.published_at else self.clock()
+        provenance = record.provenance.model_copy(
+            update={
+                "public_provenance": record.provenance.public_provenance.model_copy(update=L4),
+                "external_record": record.provenance.external_record.model_copy(
+                    update={
+                        "status": "Registered",
+                        "doi": row.doi,
+                        "url": f"https://doi.org/{row.doi}",
+                        "deposition_id": row.deposition_id,
+                        "environment": row.environment,
+                        "registered_at": registered_at,
+                    }
+                ),
+            }
+        )
+        data = record.model_copy(update={"provenance": provenance}).to_manifest()
+        updated = Record.model_validate(data)  # the model's rules, then the public contract
+        _manifest, findings = build_manifest(updated)
+        if findings:
+            raise ArchiverError(f"{row.record_id}: the registered manifest fails its contract: {findings[0].message}", code="manifest-invalid")
+        atomic_write_bytes(manifest_path, updated.manifest_bytes())
+        self.ledger.update(row, state="registered")
+        return updated
+
+    # ------------------------------------------------------------------ one record
+
+    def deposit(self, manifest_path: Path) -> RecordResult:
+        record = load_record(manifest_path)
+        action, why, row = self.decide(record)
+        if action == "skip":
+            return RecordResult(record.id, "skipped", why, record.doi)
+        if action == "drifted":
+            return RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
+        if action == "new-version":
+            return RecordResult(record.id, "failed", "new versions are not implemented yet", record.doi)
+        resumed = row is not None
+        if action == "register":
+            updated = self._register(row, manifest_path, record)
+            return RecordResult(record.id, "registered", why, updated.doi, row.deposition_id)
+        row = row or self._start(record)
+        try:
+            if not row.reached("uploaded"):
+                row = self._adopt_or_create(row, record)
+                files = build_files(record, self.policy, self.export_dir, self.files_root / safe_stem(record.id) / f"v{row.version}")
+                row = self._upload(row, files)
+            if not row.reached("described"):
+                self.client.update_metadata(row.deposition_id, deposit_metadata(record, self.policy, row.marker))
+                row = self.ledger.update(row, state="described")
+            if self.draft_only:
+                return RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
+            published = self._publish(row)
+            doi = published.get("doi")
+            if not doi:
+                raise ZenodoError(f"{record.id}: publish answered without a DOI", code="no-doi")
+            row = self.ledger.update(
+                row, state="published", doi=doi, record_url=published.get("links", {}).get("html"),
+                published_at=self.clock().replace(microsecond=0).isoformat(),
+            )
+            updated = self._register(row, manifest_path, record)
+        except (ZenodoError, ArchiverError, OSError) as exc:
+            message = self.client.scrub(str(exc))
+            self.ledger.update(row, last_error=message)
+            return RecordResult(record.id, "failed", message, None, row.deposition_id)
+        return RecordResult(record.id, "resumed" if resumed else "deposited", why, updated.doi, row.deposition_id)
+
+
+def run_deposit(
+    export_dir: Path,
+    client: ZenodoClient,
+    policy: Policy,
+    *,
+    only: Iterable[str] | None = None,
+    limit: int | None = None,
+    draft_only: bool = False,
+    new_versions: bool = False,
+    on_record: Callable[[RecordResult], None] | None = None,
+) -> DepositSummary:
+    export_dir = Path(export_dir)
+    wanted = set(only or [])
+    summary = DepositSummary(client.target.environment)
+    started = time.perf_counter()
+    with ExportLock(export_dir):
+        ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite")
+        try:
+            depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
+            acted = 0
+            for manifest_path in iter_manifests(export_dir):
+                if wanted and manifest_path.stem.replace("_", ":", 1) not in wanted:
+                    continue
+                if limit is not None and acted >= limit:
+                    break
+                result = depositor.deposit(manifest_path)
+                acted += result.action != "skipped"
+                summary.results.append(result)
+                if on_record:
+                    on_record(result)
+        finally:
+            ledger.close()
+    summary.requests = client.stats["requests"]
+    summary.throttled = client.stats["429"]
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def plan_deposit(export_dir: Path, policy: Policy, environment: str, api_url: str, *, only=None, limit=None) -> dict:
+    """What a deposit would do, per record, without sending anything."""
+    export_dir = Path(export_dir)
+    ledger_path = state_dir_for(export_dir) / "ledger.sqlite"
+    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    wanted = set(only or [])
+    entries = []
+    try:
+        acted = 0
+        for manifest_path in iter_manifests(export_dir):
+            record = load_record(manifest_path)
+            if wanted and record.id not in wanted:
+                continue
+            if limit is not None and acted >= limit:
+                break
+            row = ledger.get(record.id, environment) if ledger else None
+            verdict = assess(Facts.of_record(record), policy)
+            if row is not None and row.state == "registered":
+                entries.append({"id": record.id, "action": "skip", "why": f"already registered as {row.doi}"})
+                continue
+            if row is None and not verdict.eligible:
+                entries.append({"id": record.id, "action": "skip", "why": "not eligible: " + ", ".join(verdict.reasons)})
+                continue
+            acted += 1
+            marker = row.marker if row else f"{record.id}/{environment}/v1/{content_hashes(record)[0][:16]}"
+            with tempfile.TemporaryDirectory() as scratch:
+                files = build_files(record, policy, export_dir, Path(scratch))
+                file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
+            steps = ["create deposition", "upload files", "set metadata (one PUT)", "publish", "register DOI in manifest"]
+            if row is not None:
+                steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}"] + steps[1:]
+            entries.append(
+                {"id": record.id, "action": "deposit" if row is None else "resume", "files": file_list,
+                 "metadata": deposit_metadata(record, policy, marker), "steps": steps}
+            )
+    finally:
+        if ledger:
+            ledger.close()
+    return {"environment": environment, "api_url": api_url, "records": entries}
+
+
+def write_plan(export_dir: Path, plan: dict) -> Path:
+    path = Path(export_dir) / "plan.json"
+    atomic_write_bytes(path, (json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    return path
+
+
+def status(export_dir: Path, environment: str | None = None) -> list[dict]:
+    ledger_path = state_dir_for(Path(export_dir)) / "ledger.sqlite"
+    if not ledger_path.exists():
+        return []
+    ledger = Ledger(ledger_path)
+    try:
+        return [
+            {"id": row.record_id, "environment": row.environment, "version": row.version, "state": row.state,
+             "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error}
+            for row in ledger.all(environment)
+        ]
+    finally:
+        ledger.close()
+
+
+def remote_drift(rows: list[dict], client: ZenodoClient) -> list[dict]:
+    """Compare ledger rows with what Zenodo holds."""
+    drift = []
+    for row in rows:
+        if row["deposition_id"] is None:
+            continue
+        try:
+            remote = client.get_deposition(row["deposition_id"])
+        except ZenodoError as exc:
+            drift.append({**row, "remote": f"unreachable: {exc.message}"})
+            continue
+        remote_doi = remote.get("doi") if remote.get("submitted") else None
+        if row["state"] in ("published", "registered") and remote_doi != row["doi"]:
+            drift.append({**row, "remote": f"Zenodo holds DOI {remote_doi!r}, the ledger {row['doi']!r}"})
+        elif row["state"] not in ("published", "registered") and remote.get("submitted"):
+            drift.append({**row, "remote": f"published on Zenodo as {remote_doi}, ledger state {row['state']}"})
+    return drift

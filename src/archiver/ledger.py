@@ -1,0 +1,177 @@
+"""The deposit ledger: SQLite (WAL) records each remote step before and after it happens.
+
+It lives in a state directory beside the export (``.DIR.state/ledger.sqlite``), never inside
+DIR, so a re-export's atomic directory swap cannot take it away. One row per record, environment
+and version; the deposit resumes from the last confirmed step and never creates a second
+deposition for a row that already has one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from archiver.findings import ArchiverError
+
+SCHEMA_VERSION = 1
+STATES = ("planned", "creating", "created", "uploaded", "described", "publishing", "published", "registered")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deposits (
+    record_id TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    api_url TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    correction_hash TEXT NOT NULL,
+    marker TEXT NOT NULL,
+    state TEXT NOT NULL,
+    deposition_id INTEGER,
+    bucket_url TEXT,
+    doi TEXT,
+    record_url TEXT,
+    published_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (record_id, environment, version)
+);
+CREATE TABLE IF NOT EXISTS files (
+    record_id TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    uploaded INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (record_id, environment, version, filename)
+);
+"""
+
+
+def state_dir_for(export_dir: Path) -> Path:
+    export_dir = Path(export_dir).resolve()
+    return export_dir.parent / f".{export_dir.name}.state"
+
+
+@dataclass
+class Deposit:
+    record_id: str
+    environment: str
+    version: int
+    api_url: str
+    content_hash: str
+    correction_hash: str
+    marker: str
+    state: str
+    deposition_id: int | None
+    bucket_url: str | None
+    doi: str | None
+    record_url: str | None
+    published_at: str | None
+    attempts: int
+    last_error: str | None
+    updated_at: str
+
+    def reached(self, state: str) -> bool:
+        return STATES.index(self.state) >= STATES.index(state)
+
+
+class Ledger:
+    def __init__(self, path: Path, clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.path = Path(path)
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")  # a confirmed step survives a power cut
+            self.db.executescript(_SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ArchiverError(
+                f"{self.path}: the ledger is unreadable ({exc}); move it aside only if you know no deposit is pending",
+                code="ledger-corrupt",
+            ) from None
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise ArchiverError(
+                f"{self.path}: ledger schema version {row[0]} is newer than this archiver understands ({SCHEMA_VERSION}); upgrade archiver",
+                code="ledger-too-new",
+            )
+        os.chmod(self.path, 0o600)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def now(self) -> str:
+        return self.clock().replace(microsecond=0).isoformat()
+
+    def get(self, record_id: str, environment: str, version: int | None = None) -> Deposit | None:
+        if version is None:
+            row = self.db.execute(
+                "SELECT * FROM deposits WHERE record_id = ? AND environment = ? ORDER BY version DESC LIMIT 1",
+                (record_id, environment),
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT * FROM deposits WHERE record_id = ? AND environment = ? AND version = ?",
+                (record_id, environment, version),
+            ).fetchone()
+        return Deposit(*row) if row else None
+
+    def all(self, environment: str | None = None) -> list[Deposit]:
+        query = "SELECT * FROM deposits"
+        args: tuple = ()
+        if environment:
+            query += " WHERE environment = ?"
+            args = (environment,)
+        return [Deposit(*row) for row in self.db.execute(query + " ORDER BY record_id, version", args)]
+
+    def begin(self, deposit: Deposit) -> None:
+        """The row for a new deposit, written before anything is sent."""
+        self.db.execute(
+            "INSERT INTO deposits VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                deposit.record_id, deposit.environment, deposit.version, deposit.api_url, deposit.content_hash,
+                deposit.correction_hash, deposit.marker, deposit.state, deposit.deposition_id, deposit.bucket_url,
+                deposit.doi, deposit.record_url, deposit.published_at, deposit.attempts, deposit.last_error, self.now(),
+            ),
+        )
+
+    def update(self, deposit: Deposit, **changes) -> Deposit:
+        for key, value in changes.items():
+            setattr(deposit, key, value)
+        deposit.updated_at = self.now()
+        columns = ", ".join(f"{key} = ?" for key in (*changes, "updated_at"))
+        self.db.execute(
+            f"UPDATE deposits SET {columns} WHERE record_id = ? AND environment = ? AND version = ?",  # noqa: S608 - column names are ours
+            (*changes.values(), deposit.updated_at, deposit.record_id, deposit.environment, deposit.version),
+        )
+        return deposit
+
+    def files(self, deposit: Deposit) -> dict[str, tuple[int, str, bool]]:
+        rows = self.db.execute(
+            "SELECT filename, size, md5, uploaded FROM files WHERE record_id = ? AND environment = ? AND version = ?",
+            (deposit.record_id, deposit.environment, deposit.version),
+        )
+        return {name: (size, md5, bool(uploaded)) for name, size, md5, uploaded in rows}
+
+    def plan_file(self, deposit: Deposit, filename: str, size: int, md5: str) -> None:
+        self.db.execute(
+            "INSERT INTO files VALUES (?,?,?,?,?,?,0) ON CONFLICT DO UPDATE SET size = excluded.size, md5 = excluded.md5, "
+            "uploaded = CASE WHEN files.md5 = excluded.md5 THEN files.uploaded ELSE 0 END",
+            (deposit.record_id, deposit.environment, deposit.version, filename, size, md5),
+        )
+
+    def file_uploaded(self, deposit: Deposit, filename: str) -> None:
+        self.db.execute(
+            "UPDATE files SET uploaded = 1 WHERE record_id = ? AND environment = ? AND version = ? AND filename = ?",
+            (deposit.record_id, deposit.environment, deposit.version, filename),
+        )

@@ -1,0 +1,278 @@
+"""Zenodo deposit API client: one session, a token sent only to its host, paced and retried requests.
+
+Only requests that are safe to repeat are retried here (GET, PUT, DELETE, and anything answered
+429, which Zenodo did not process). A POST that creates or publishes may have taken effect even
+when its answer was lost; the deposit stage decides what to do after re-reading the server.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from archiver import __version__
+from archiver.findings import ArchiverError
+
+SANDBOX_API = "https://sandbox.zenodo.org/api"
+PRODUCTION_API = "https://zenodo.org/api"
+USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where deposits go: the API base URL, the environment recorded in manifests, and the token."""
+
+    api_url: str
+    environment: str  # "sandbox" or "production"
+    token: str
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Target(api_url={self.api_url!r}, environment={self.environment!r}, token=***)"
+
+
+def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None) -> Target:
+    """The sandbox unless ``production``; the token from that environment's variable, never the other's."""
+    environ = os.environ if environ is None else environ
+    variable = "ZENODO_TOKEN" if production else "ZENODO_SANDBOX_TOKEN"
+    api_url = (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).rstrip("/")
+    scheme = urlsplit(api_url).scheme
+    if scheme not in ("https", "http"):
+        raise ArchiverError(f"--zenodo-url {api_url!r} is not an http(s) URL", code="usage")
+    if scheme == "http" and urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ArchiverError("plain http is only allowed to a local server; use https", code="usage")
+    token = environ.get(variable, "").strip()
+    if not token:
+        where = "production (--production)" if production else "the sandbox"
+        raise ArchiverError(f"{variable} is not set: a token for {where} is needed before anything is sent", code="no-token")
+    return Target(api_url, "production" if production else "sandbox", token)
+
+
+class ZenodoError(ArchiverError):
+    """Zenodo answered with an error (after retries); ``status`` is the HTTP status or None."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str = "zenodo-error") -> None:
+        super().__init__(message, code=code)
+        self.status = status
+
+
+class BearerToHost(requests.auth.AuthBase):
+    """Adds the token only to requests for the configured scheme, host and port."""
+
+    def __init__(self, token: str, api_url: str) -> None:
+        self._token = token
+        parts = urlsplit(api_url)
+        self._origin = (parts.scheme, parts.hostname, parts.port)
+
+    def __call__(self, request):
+        parts = urlsplit(request.url)
+        if (parts.scheme, parts.hostname, parts.port) == self._origin:
+            request.headers["Authorization"] = f"Bearer {self._token}"
+        else:
+            request.headers.pop("Authorization", None)
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerToHost(***)"
+
+
+class RateLimiter:
+    """Spreads requests over the window the server announces, so a batch stays under the limit.
+
+    After each answer it knows how many requests are left (X-RateLimit-Remaining) until when
+    (X-RateLimit-Reset); the next request waits for its share of that time.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.lock = threading.Lock()
+        self.next_at = 0.0
+        self.interval = 0.0
+        self.blocked_until = 0.0
+
+    def wait(self) -> None:
+        with self.lock:
+            now = self.clock()
+            start = max(now, self.next_at, self.blocked_until)
+            self.next_at = start + self.interval
+        if start > now:
+            self.sleep(start - now)
+
+    def observe(self, headers, status: int) -> None:
+        try:
+            remaining = int(headers.get("X-RateLimit-Remaining"))
+            reset = float(headers.get("X-RateLimit-Reset"))
+        except (TypeError, ValueError):
+            return
+        with self.lock:
+            now = self.clock()
+            window = max(reset - now, 0.0)
+            self.interval = window / remaining if remaining > 0 else window
+            if status == 429 or remaining <= 0:
+                self.blocked_until = max(self.blocked_until, reset if reset > now else now + _retry_after(headers, 1.0))
+
+
+def _retry_after(headers, default: float) -> float:
+    try:
+        return max(float(headers.get("Retry-After")), 0.0)
+    except (TypeError, ValueError):
+        return default
+
+
+def error_message(response: requests.Response) -> str:
+    """Zenodo's error text, reading both shapes of errors[]: ``messages`` (a list) and ``message`` (a string)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return f"HTTP {response.status_code}"
+    parts = [str(body.get("message") or f"HTTP {response.status_code}")]
+    for error in body.get("errors") or []:
+        if not isinstance(error, dict):
+            continue
+        messages = error.get("messages")
+        if messages is None and error.get("message") is not None:
+            messages = [error["message"]]
+        text = "; ".join(str(m) for m in messages or [])
+        parts.append(f"{error.get('field', '?')}: {text}")
+    return " | ".join(parts)
+
+
+class ZenodoClient:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        max_attempts: int = 8,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.target = target
+        self.session = session or requests.Session()
+        self.session.auth = BearerToHost(target.token, target.api_url)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        self.limiter = limiter or RateLimiter(sleep=sleep)
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.stats = {"requests": 0, "429": 0, "retries": 0}
+        self.stats_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.target.api_url}/{path.lstrip('/')}"
+
+    def scrub(self, text: str) -> str:
+        """Remove the token from any text that might be shown (servers can echo requests)."""
+        return text.replace(self.target.token, "***") if self.target.token else text
+
+    def _count(self, key: str) -> None:
+        with self.stats_lock:
+            self.stats[key] += 1
+
+    def send(
+        self, method: str, path: str, *, retry: bool, expect: tuple[int, ...], body_factory=None, **kwargs
+    ) -> requests.Response:
+        """One logical request. ``retry`` says whether it is safe to repeat after a lost answer.
+
+        429 is always retried (the server did not process it). ``body_factory`` makes a fresh body
+        (a re-opened stream) for every attempt. Raises ZenodoError on an error answer, or on a lost
+        answer that may not be repeated (``status`` None then).
+        """
+        url = self.url(path)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.limiter.wait()
+            self._count("requests")
+            if body_factory is not None:
+                kwargs["data"] = body_factory()
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not retry or attempt >= self.max_attempts:
+                    raise ZenodoError(
+                        self.scrub(f"{method} {url}: no answer ({type(exc).__name__})"), status=None, code="no-answer"
+                    ) from None
+                self._pause(attempt, None)
+                continue
+            self.limiter.observe(response.headers, response.status_code)
+            if response.status_code in expect:
+                return response
+            if response.status_code == 429:
+                self._count("429")
+            if response.status_code in RETRY_STATUSES and (retry or response.status_code == 429) and attempt < self.max_attempts:
+                self._pause(attempt, response)
+                continue
+            raise ZenodoError(
+                self.scrub(f"{method} {url}: {response.status_code} {error_message(response)}"),
+                status=response.status_code,
+                code="zenodo-rejected" if response.status_code < 500 else "zenodo-error",
+            )
+
+    def _pause(self, attempt: int, response: requests.Response | None) -> None:
+        self._count("retries")
+        delay = self.backoff * (2 ** (attempt - 1))
+        if response is not None:
+            delay = max(delay, _retry_after(response.headers, 0.0))
+            try:
+                reset = float(response.headers.get("X-RateLimit-Reset"))
+                if response.status_code == 429:
+                    delay = max(delay, reset - time.time())
+            except (TypeError, ValueError):
+                pass
+        delay = min(delay, 120.0)
+        self.sleep(delay * (0.75 + 0.5 * self.rng.random()))  # jitter: workers do not retry in lockstep
+
+    # ------------------------------------------------------------------ the API
+
+    def create_deposition(self, metadata: dict | None = None) -> dict:
+        """POST /deposit/depositions. Not repeated after a lost answer: the caller reconciles."""
+        body = {"metadata": metadata} if metadata else {}
+        return self.send("POST", "deposit/depositions", retry=False, expect=(201,), json=body).json()
+
+    def get_deposition(self, deposition_id: int) -> dict:
+        return self.send("GET", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,)).json()
+
+    def list_depositions(self, query: str | None = None, size: int = 100) -> list[dict]:
+        params = {"size": size, **({"q": query} if query else {})}
+        return self.send("GET", "deposit/depositions", retry=True, expect=(200,), params=params).json()
+
+    def upload(self, bucket_url: str, filename: str, open_stream: Callable[[], object], size: int) -> dict:
+        """PUT raw bytes to the bucket, streamed; a PUT of the same key replaces the file, so it
+        is repeated after a dropped connection with a freshly opened stream."""
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        return self.send(
+            "PUT", f"{bucket_url}/{filename}", retry=True, expect=(200, 201), body_factory=open_stream, headers=headers
+        ).json()
+
+    def update_metadata(self, deposition_id: int, metadata: dict) -> dict:
+        """PUT with only {"metadata": ...}: it replaces all metadata, so every field is sent each time."""
+        return self.send("PUT", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,), json={"metadata": metadata}).json()
+
+    def publish(self, deposition_id: int) -> dict:
+        """POST .../actions/publish. Not repeated here: a lost answer may hide a success."""
+        return self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,)).json()
+
+    def new_version(self, deposition_id: int) -> dict:
+        return self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,)).json()
+
+    def delete_file(self, deposition_id: int, file_id: str) -> None:
+        self.send("DELETE", f"deposit/depositions/{deposition_id}/files/{file_id}", retry=True, expect=(204, 404))
