@@ -1,0 +1,283 @@
+"""`archiver deposit` against the local Zenodo double over loopback: exactly once, faults, resume, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from archiver.deposit import Depositor, iter_manifests, run_deposit
+from archiver.findings import ArchiverError
+from archiver.ledger import Ledger, state_dir_for
+from archiver.policy import DEFAULT_POLICY
+from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
+from archiver.zenodo_double import Faults, ZenodoDouble
+from conftest import EXAMPLES, REPO, run_cli
+
+TOKEN = "tok_RECOGNISABLE_0123456789abcdefghijklmnop"
+ELIGIBLE = {"SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"}
+ARCHIVER = str(Path(sys.executable).parent / "archiver")
+
+
+@pytest.fixture
+def double():
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=10_000) as running:
+        yield running
+
+
+@pytest.fixture
+def export_dir(tmp_path):
+    out = tmp_path / "export"
+    assert run_cli("export", EXAMPLES, "--out", out, "--created", "2026-01-01T00:00:00Z", "--quiet").code == 0
+    return out
+
+
+def client_for(double, **kwargs):
+    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
+    return ZenodoClient(target, sleep=lambda s: None, **kwargs)
+
+
+def registered(export_dir):
+    out = {}
+    for path in iter_manifests(export_dir):
+        manifest = json.loads(path.read_text())
+        external = manifest["provenance"]["external_record"]
+        if external["status"] == "Registered":
+            out[manifest["id"]] = external
+    return out
+
+
+def assert_each_eligible_record_published_once(double, export_dir):
+    depositions = list(double.state.depositions.values())
+    published = [d for d in depositions if d.state == "done"]
+    keys = [d.metadata.get("notes", "").split("deposit key: ")[-1].split("/")[0] for d in depositions]
+    assert sorted(keys) == sorted(ELIGIBLE), "one deposition per eligible record, no more"
+    assert len(published) == len(ELIGIBLE)
+    marks = registered(export_dir)
+    for dep in published:
+        record_id = dep.metadata["notes"].split("deposit key: ")[-1].split("/")[0]
+        assert marks[record_id]["doi"] == dep.doi == f"10.5072/zenodo.{dep.id}"
+        assert marks[record_id]["deposition_id"] == dep.id
+        assert marks[record_id]["environment"] == "sandbox"
+
+
+def test_deposit_publishes_each_eligible_record_and_registers_it(double, export_dir):
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    assert summary.exit_code == 0
+    assert sorted(r.record_id for r in summary.results if r.action == "deposited") == sorted(ELIGIBLE)
+    assert_each_eligible_record_published_once(double, export_dir)
+    assert summary.requests == 9 * len(ELIGIBLE)  # create, 6 uploads, one PUT, publish: nothing more
+    manifest = json.loads((export_dir / "manifests" / "SRCH_4A7C19E2.json").read_text())
+    assert manifest["provenance"]["public_provenance"] == {"level": "L4", "label": "External archival record"}
+    assert run_cli("validate", export_dir / "manifests").code == 0
+    dep = next(d for d in double.state.depositions.values() if "SRCH:4A7C19E2" in d.metadata["notes"])
+    assert dep.metadata["publication_date"] == "2026-06-12"
+    assert dep.metadata["upload_type"] == "publication" and dep.metadata["publication_type"] == "report"
+    assert "doi" not in dep.metadata or dep.metadata["doi"] == dep.doi  # never sent by us
+    assert sorted(f.filename for f in dep.files) == sorted(
+        ["manifest.json", "datapackage.json", "records.csv", "quality_dimensions.csv", "corrections.csv", "eligibility.csv"]
+    )
+    # a rerun sends nothing and creates nothing
+    again = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    assert again.requests == 0 and {r.action for r in again.results} == {"skipped"}
+    assert double.state.counters["create"] == len(ELIGIBLE)
+
+
+def test_truncated_title_is_archived_under_the_full_question(double, tmp_path, seed_dir):
+    import shutil
+
+    source = tmp_path / "in"
+    source.mkdir()
+    page = (seed_dir / "003_e8bdc2e24ab10b64.txt").read_text()
+    page = page.replace("DOI: 10.5281/zenodo.20432521\n", "").replace("External recordRegistered", "External recordNot registered")
+    page = page.replace("Public provenanceL4, External archival record", "Public provenanceL3, Claim aggregate record")
+    (source / "page.txt").write_text(page)
+    out = tmp_path / "export"
+    assert run_cli("export", source, "--out", out, "--created", "2026-01-01T00:00:00Z", "--quiet").code == 0
+    run_deposit(out, client_for(double), DEFAULT_POLICY)
+    (dep,) = double.state.depositions.values()
+    assert dep.metadata["title"].endswith("on multimodal reasoning benchmarks like MMMU and MathVista?")
+    shutil.rmtree(out)
+
+
+def test_faults_together_still_give_exactly_one_deposition_per_record(export_dir):
+    faults = Faults(error_share=0.15, burst_every=7, burst_length=2, drop_upload_share=0.1, publish_504_share=0.5, seed=11)
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=10_000, faults=faults) as double:
+        for _ in range(4):  # records that failed on a fault are retried by rerunning, as a user would
+            summary = run_deposit(export_dir, client_for(double, backoff=0.0), DEFAULT_POLICY)
+            if summary.exit_code == 0:
+                break
+        assert summary.exit_code == 0, [r.as_dict() for r in summary.results if r.action == "failed"]
+        assert_each_eligible_record_published_once(double, export_dir)
+        assert double.state.counters["faults"] > 0 and double.state.counters["429"] > 0
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("step", ["create_deposition", "upload", "update_metadata", "publish"])
+def test_a_crash_after_each_remote_step_resumes_the_same_deposition(double, export_dir, step, monkeypatch):
+    real = getattr(ZenodoClient, step)
+
+    def crash_after(self, *args, **kwargs):
+        real(self, *args, **kwargs)  # the server did it ...
+        raise Crash(step)  # ... and the process died before hearing back
+
+    monkeypatch.setattr(ZenodoClient, step, crash_after)
+    with pytest.raises(Crash):
+        run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    monkeypatch.setattr(ZenodoClient, step, real)
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    assert summary.exit_code == 0
+    assert_each_eligible_record_published_once(double, export_dir)
+
+
+def test_a_lost_create_answer_is_found_again_by_its_key(double, export_dir, monkeypatch):
+    real = ZenodoClient.create_deposition
+    calls = []
+
+    def lost_answer(self, metadata=None):
+        calls.append(1)
+        if len(calls) == 1:
+            real(self, metadata)
+            raise ZenodoError("POST: no answer", status=None, code="no-answer")
+        return real(self, metadata)
+
+    monkeypatch.setattr(ZenodoClient, "create_deposition", lost_answer)
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    assert_each_eligible_record_published_once(double, export_dir)
+
+
+def test_draft_only_stops_before_publish_and_a_later_run_publishes(double, export_dir):
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, draft_only=True)
+    assert {r.action for r in summary.results if r.record_id in ELIGIBLE} == {"drafted"}
+    assert all(d.state == "unsubmitted" for d in double.state.depositions.values())
+    assert registered(export_dir).keys() == {"SRCH:9A0B1C2D"}
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    assert_each_eligible_record_published_once(double, export_dir)
+
+
+def test_only_and_limit(double, export_dir):
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, only=["SRCH:2B9E4410"])
+    assert [r.record_id for r in summary.results] == ["SRCH:2B9E4410"]
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, limit=1)
+    assert [r.action for r in summary.results].count("deposited") == 1
+
+
+def test_missing_token_is_a_clear_error_before_any_work():
+    with pytest.raises(ArchiverError, match="ZENODO_SANDBOX_TOKEN is not set"):
+        resolve_target(environ={"ZENODO_TOKEN": "prod-token"})  # never falls back to the other token
+    with pytest.raises(ArchiverError, match="ZENODO_TOKEN is not set"):
+        resolve_target(production=True, environ={"ZENODO_SANDBOX_TOKEN": "sandbox-token"})
+    assert resolve_target(environ={"ZENODO_SANDBOX_TOKEN": "x"}).api_url == "https://sandbox.zenodo.org/api"
+    assert resolve_target(production=True, environ={"ZENODO_TOKEN": "x"}).api_url == "https://zenodo.org/api"
+
+
+def test_token_goes_only_to_the_configured_host(double):
+    seen = []
+
+    class Recorder(requests.Session):
+        def send(self, request, **kwargs):
+            seen.append((request.url, request.headers.get("Authorization")))
+            return super().send(request, **kwargs)
+
+    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
+    client = ZenodoClient(target, session=Recorder(), sleep=lambda s: None, max_attempts=1)
+    client.list_depositions()
+    with pytest.raises(ZenodoError):
+        client.send("GET", "http://localhost:9/elsewhere", retry=False, expect=(200,))
+    assert seen[0] == (f"{double.api_url}/deposit/depositions?size=100", f"Bearer {TOKEN}")
+    assert seen[1][1] is None
+    assert TOKEN not in repr(client.target) and TOKEN not in repr(client.session.auth)
+
+
+def test_token_never_appears_in_output_ledger_plans_or_errors(tmp_path):
+    out = tmp_path / "export"
+    env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN, "ZENODO_DOUBLE_TOKENS": "other-token"}
+    subprocess.run([ARCHIVER, "export", str(EXAMPLES), "--out", str(out), "--quiet"], check=True, env=env)
+    with ZenodoDouble(tokens={"other-token"}, faults=Faults(echo_request=True)) as double:
+        runs = [
+            subprocess.run([ARCHIVER, "deposit", str(out), "--dry-run"], capture_output=True, text=True, env=env),
+            subprocess.run([ARCHIVER, "deposit", str(out), "--zenodo-url", double.api_url], capture_output=True, text=True, env=env),
+            subprocess.run([ARCHIVER, "status", str(out)], capture_output=True, text=True, env=env),
+        ]
+    assert runs[1].returncode == 1  # the double refuses this token: every record fails, clearly
+    assert "403" in runs[1].stdout
+    for run in runs:
+        assert TOKEN not in run.stdout + run.stderr
+    for path in [*out.rglob("*"), *state_dir_for(out).rglob("*")]:
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_server_echoing_the_request_does_not_leak_the_token(export_dir):
+    with ZenodoDouble(tokens={TOKEN}, faults=Faults(error_share=1.0, echo_request=True, seed=1)) as double:
+        client = client_for(double, max_attempts=1)
+        with pytest.raises(ZenodoError) as caught:
+            client.update_metadata(1, {"title": "x"})
+    assert "***" in str(caught.value) or "Authorization" not in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_dry_run_writes_a_plan_and_sends_nothing(export_dir, monkeypatch):
+    monkeypatch.delenv("ZENODO_SANDBOX_TOKEN", raising=False)
+    run = run_cli("deposit", export_dir, "--dry-run")
+    assert run.code == 0
+    plan = json.loads((export_dir / "plan.json").read_text())
+    actions = {entry["id"]: entry["action"] for entry in plan["records"]}
+    assert {k for k, v in actions.items() if v == "deposit"} == ELIGIBLE
+    entry = next(e for e in plan["records"] if e["id"] == "SRCH:4A7C19E2")
+    assert [f["name"] for f in entry["files"]][:2] == ["manifest.json", "datapackage.json"]
+    assert all(len(f["md5"]) == 32 for f in entry["files"])
+    assert entry["metadata"]["publication_date"] == "2026-06-12" and "doi" not in entry["metadata"]
+
+
+def test_cli_deposit_exit_codes(double, export_dir, monkeypatch):
+    monkeypatch.delenv("ZENODO_SANDBOX_TOKEN", raising=False)
+    run = run_cli("deposit", export_dir, "--zenodo-url", double.api_url)
+    assert run.code == 2 and "ZENODO_SANDBOX_TOKEN is not set" in run.err
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    assert run_cli("deposit", export_dir.parent / "nowhere", "--zenodo-url", double.api_url).code == 2
+    run = run_cli("deposit", export_dir, "--zenodo-url", double.api_url, "--json")
+    assert run.code == 0 and run.json()["totals"]["deposited"] == 3
+    status = run_cli("status", export_dir, "--json").json()
+    assert {r["id"] for r in status["records"] if r["state"] == "registered"} == ELIGIBLE
+    remote = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
+    assert remote.code == 0 and "drift" not in remote.out
+
+
+def test_ledger_from_a_newer_version_or_corrupt_is_a_clear_error(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path)
+    ledger.db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    ledger.close()
+    with pytest.raises(ArchiverError, match="newer than this archiver"):
+        Ledger(path)
+    broken = tmp_path / "broken.sqlite"
+    broken.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(ArchiverError, match="ledger is unreadable"):
+        Ledger(broken)
+
+
+def test_legacy_and_current_error_shapes_are_both_read():
+    from archiver.zenodo import error_message
+
+    class Answer:
+        status_code = 400
+
+        def __init__(self, body):
+            self.body = body
+
+        def json(self):
+            return self.body
+
+    current = error_message(Answer({"message": "A validation error occurred.", "errors": [{"field": "metadata.license", "messages": ["Invalid license provided: x"]}]}))
+    legacy = error_message(Answer({"message": "Validation error.", "errors": [{"field": "metadata.creators.0.type", "message": "Unknown field name."}]}))
+    assert current == "A validation error occurred. | metadata.license: Invalid license provided: x"
+    assert legacy == "Validation error. | metadata.creators.0.type: Unknown field name."
