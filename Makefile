@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # archiver afresh (pre-commit try-repo, the built wheel in a new venv) run offline.
 WHEELHOUSE := $(VENV)/wheelhouse
 
-.PHONY: install test export bench clean
+.PHONY: install test export bench clean record-double record-sandbox
 
 install: $(STAMP)
 
@@ -29,6 +29,14 @@ export: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# Cassettes of the deposit flow: recorded against the local double, or the real sandbox.
+record-double: $(STAMP)
+	$(PY) -m pytest tests/test_cassettes.py --record-mode=rewrite
+
+record-sandbox: $(STAMP)
+	@test -n "$$ZENODO_SANDBOX_TOKEN" || { echo "set ZENODO_SANDBOX_TOKEN to re-record against the Zenodo sandbox"; exit 2; }
+	ARCHIVER_RECORD_TARGET=sandbox $(PY) -m pytest tests/test_cassettes.py --record-mode=rewrite --block-network=false -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis exports/examples .bench
