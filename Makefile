@@ -36,7 +36,7 @@ record-double: $(STAMP)
 
 record-sandbox: $(STAMP)
 	@test -n "$$ZENODO_SANDBOX_TOKEN" || { echo "set ZENODO_SANDBOX_TOKEN to re-record against the Zenodo sandbox"; exit 2; }
-	ARCHIVER_RECORD_TARGET=sandbox $(PY) -m pytest tests/test_cassettes.py --record-mode=rewrite --block-network=false -p no:cacheprovider
+	ARCHIVER_RECORD_TARGET=sandbox $(PY) -m pytest -o addopts="--strict-markers -ra" tests/test_cassettes.py --record-mode=rewrite
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis exports/examples .bench
