@@ -281,3 +281,30 @@ def test_legacy_and_current_error_shapes_are_both_read():
     legacy = error_message(Answer({"message": "Validation error.", "errors": [{"field": "metadata.creators.0.type", "message": "Unknown field name."}]}))
     assert current == "A validation error occurred. | metadata.license: Invalid license provided: x"
     assert legacy == "Validation error. | metadata.creators.0.type: Unknown field name."
+
+
+def test_after_a_deposit_the_package_and_reports_carry_the_dois(double, export_dir):
+    import csv
+
+    run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    frictionless = str(Path(sys.executable).parent / "frictionless")
+    checked = subprocess.run([frictionless, "validate", str(export_dir / "datapackage.json")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    marks = registered(export_dir)
+    with open(export_dir / "data" / "records.csv", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    for record_id in ELIGIBLE:
+        assert rows[record_id]["external_record"] == "Registered"
+        assert rows[record_id]["doi"] == marks[record_id]["doi"]
+        assert rows[record_id]["public_provenance"] == "L4"
+    report = json.loads((export_dir / "report.json").read_text())
+    by_id = {e["id"]: e for e in report["records"]}
+    for record_id in ELIGIBLE:
+        assert by_id[record_id]["doi"] == marks[record_id]["doi"]
+        assert by_id[record_id]["eligible"] is False and by_id[record_id]["reasons"] == ["already-registered"]
+    assert report["totals"]["eligible"] == 0 and report["totals"]["already_registered"] == 4
+    assert "already registered as 10.5072/zenodo." in (export_dir / "report.html").read_text()
+    before = {p.name: p.read_bytes() for p in export_dir.rglob("*") if p.is_file()}
+    run_deposit(export_dir, client_for(double), DEFAULT_POLICY)  # idempotent
+    after = {p.name: p.read_bytes() for p in export_dir.rglob("*") if p.is_file()}
+    assert before == after

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from archiver.eligibility import Facts, assess
-from archiver.export import ExportLock
+from archiver.export import ExportLock, refresh_registrations
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
 from archiver.ledger import Deposit, Ledger, state_dir_for
@@ -486,6 +486,10 @@ def run_deposit(
                 summary.results.append(result)
                 if on_record:
                     on_record(result)
+            registrations = {
+                row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
+            }
+            refresh_registrations(export_dir, registrations, policy)
         finally:
             ledger.close()
     summary.requests = client.stats["requests"]
