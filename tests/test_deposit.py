@@ -308,3 +308,38 @@ def test_after_a_deposit_the_package_and_reports_carry_the_dois(double, export_d
     run_deposit(export_dir, client_for(double), DEFAULT_POLICY)  # idempotent
     after = {p.name: p.read_bytes() for p in export_dir.rglob("*") if p.is_file()}
     assert before == after
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_never_deposits_twice(tmp_path):
+    import random
+    import signal
+    import time
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synthetic
+
+    source = synthetic.write_jsonl(tmp_path / "batch.jsonl", 120)
+    out = tmp_path / "export"
+    assert run_cli("export", source, "--out", out, "--created", "2026-01-01T00:00:00Z", "--quiet").code == 0
+    eligible = {e["id"] for e in json.loads((out / "report.json").read_text())["records"] if e["eligible"]}
+    assert len(eligible) >= 8
+    env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+    rng = random.Random(5)
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, faults=Faults(latency_ms=15, seed=2)) as double:
+        command = [ARCHIVER, "deposit", str(out), "--zenodo-url", double.api_url, "--quiet"]
+        for _ in range(8):
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(0.3, 2.5))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert final.returncode == 0, final.stdout + final.stderr
+        depositions = list(double.state.depositions.values())
+    keys = [d.metadata["notes"].split("deposit key: ")[-1].split("/")[0] for d in depositions]
+    assert sorted(keys) == sorted(eligible), "exactly one deposition per eligible record"
+    assert all(d.state == "done" for d in depositions)
+    marks = registered(out)
+    for dep in depositions:
+        record_id = dep.metadata["notes"].split("deposit key: ")[-1].split("/")[0]
+        assert marks[record_id]["doi"] == dep.doi
