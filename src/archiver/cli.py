@@ -220,16 +220,23 @@ def cmd_deposit(args: argparse.Namespace) -> int:
         return EXIT_OK
     target = resolve_target(production=args.production, zenodo_url=args.zenodo_url)
     client = ZenodoClient(target)
+    from archiver.progress import Progress
+
+    progress = Progress.for_terminal(None, quiet=args.quiet or args.json or args.verbose, label="records")
 
     def show(result) -> None:
-        if not args.json and not args.quiet:
+        progress.advance()
+        if args.verbose or (not progress.enabled and not args.json and not args.quiet):
             doi = f" {result.doi}" if result.doi else ""
             print(f"{result.record_id}: {result.action}{doi} {('- ' + result.detail) if result.detail else ''}".rstrip())
 
-    summary = run_deposit(
-        export_dir, client, policy, only=args.only, limit=args.limit, draft_only=args.draft_only,
-        new_versions=args.new_versions, on_record=show,
-    )
+    try:
+        summary = run_deposit(
+            export_dir, client, policy, only=args.only, limit=args.limit, draft_only=args.draft_only,
+            new_versions=args.new_versions, workers=args.workers, on_record=show,
+        )
+    finally:
+        progress.close()
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
     elif not args.quiet:
@@ -392,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     deposit.add_argument("--only", nargs="+", metavar="ID", help="only these record ids")
     deposit.add_argument("--limit", type=int, metavar="N", help="act on at most N records")
     deposit.add_argument("--new-versions", action="store_true", help="give registered records whose corrections changed a new version")
+    deposit.add_argument("--workers", type=int, default=4, metavar="N", help="records deposited at once (default 4), all within the rate limit")
+    deposit.add_argument("-v", "--verbose", action="store_true", help="one line per record")
     deposit.add_argument("--config", metavar="FILE", help="policy file")
     deposit.add_argument("--json", action="store_true")
     deposit.add_argument("-q", "--quiet", action="store_true")

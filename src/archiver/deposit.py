@@ -465,8 +465,14 @@ def run_deposit(
     limit: int | None = None,
     draft_only: bool = False,
     new_versions: bool = False,
+    workers: int = 4,
     on_record: Callable[[RecordResult], None] | None = None,
 ) -> DepositSummary:
+    """Deposit an export's records with up to ``workers`` at once (all sharing the client's pacer);
+    results are reported in the export's order."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     export_dir = Path(export_dir)
     wanted = set(only or [])
     summary = DepositSummary(client.target.environment)
@@ -475,17 +481,30 @@ def run_deposit(
         ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite")
         try:
             depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
-            acted = 0
-            for manifest_path in iter_manifests(export_dir):
-                if wanted and manifest_path.stem.replace("_", ":", 1) not in wanted:
-                    continue
-                if limit is not None and acted >= limit:
-                    break
-                result = depositor.deposit(manifest_path)
-                acted += result.action != "skipped"
+            selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
+
+            def settle(result: RecordResult) -> None:
                 summary.results.append(result)
                 if on_record:
                     on_record(result)
+
+            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deposit") as pool:
+                pending: deque = deque()
+                acted = 0
+                for manifest_path in selected:
+                    if limit is not None and acted >= limit:
+                        break
+                    record = load_record(manifest_path)
+                    action, why, _row = depositor.decide(record)
+                    if action == "skip":
+                        settle(RecordResult(record.id, "skipped", why, record.doi))
+                        continue
+                    acted += 1
+                    pending.append(pool.submit(depositor.deposit, manifest_path))
+                    while len(pending) >= 2 * max(1, workers):  # bounded: memory stays flat
+                        settle(pending.popleft().result())
+                while pending:
+                    settle(pending.popleft().result())
             registrations = {
                 row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
             }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ class Ledger:
         self.path = Path(path)
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()  # deposit workers share one connection
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -108,23 +110,28 @@ class Ledger:
         os.chmod(self.path, 0o600)
 
     def close(self) -> None:
-        self.db.close()
+        with self.lock:
+            self.db.close()
+
+    def _execute(self, sql: str, args: tuple = ()) -> list:
+        with self.lock:
+            return self.db.execute(sql, args).fetchall()
 
     def now(self) -> str:
         return self.clock().replace(microsecond=0).isoformat()
 
     def get(self, record_id: str, environment: str, version: int | None = None) -> Deposit | None:
         if version is None:
-            row = self.db.execute(
+            rows = self._execute(
                 "SELECT * FROM deposits WHERE record_id = ? AND environment = ? ORDER BY version DESC LIMIT 1",
                 (record_id, environment),
-            ).fetchone()
+            )
         else:
-            row = self.db.execute(
+            rows = self._execute(
                 "SELECT * FROM deposits WHERE record_id = ? AND environment = ? AND version = ?",
                 (record_id, environment, version),
-            ).fetchone()
-        return Deposit(*row) if row else None
+            )
+        return Deposit(*rows[0]) if rows else None
 
     def all(self, environment: str | None = None) -> list[Deposit]:
         query = "SELECT * FROM deposits"
@@ -132,11 +139,11 @@ class Ledger:
         if environment:
             query += " WHERE environment = ?"
             args = (environment,)
-        return [Deposit(*row) for row in self.db.execute(query + " ORDER BY record_id, version", args)]
+        return [Deposit(*row) for row in self._execute(query + " ORDER BY record_id, version", args)]
 
     def begin(self, deposit: Deposit) -> None:
         """The row for a new deposit, written before anything is sent."""
-        self.db.execute(
+        self._execute(
             "INSERT INTO deposits VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 deposit.record_id, deposit.environment, deposit.version, deposit.api_url, deposit.content_hash,
@@ -150,28 +157,28 @@ class Ledger:
             setattr(deposit, key, value)
         deposit.updated_at = self.now()
         columns = ", ".join(f"{key} = ?" for key in (*changes, "updated_at"))
-        self.db.execute(
+        self._execute(
             f"UPDATE deposits SET {columns} WHERE record_id = ? AND environment = ? AND version = ?",  # noqa: S608 - column names are ours
             (*changes.values(), deposit.updated_at, deposit.record_id, deposit.environment, deposit.version),
         )
         return deposit
 
     def files(self, deposit: Deposit) -> dict[str, tuple[int, str, bool]]:
-        rows = self.db.execute(
+        rows = self._execute(
             "SELECT filename, size, md5, uploaded FROM files WHERE record_id = ? AND environment = ? AND version = ?",
             (deposit.record_id, deposit.environment, deposit.version),
         )
         return {name: (size, md5, bool(uploaded)) for name, size, md5, uploaded in rows}
 
     def plan_file(self, deposit: Deposit, filename: str, size: int, md5: str) -> None:
-        self.db.execute(
+        self._execute(
             "INSERT INTO files VALUES (?,?,?,?,?,?,0) ON CONFLICT DO UPDATE SET size = excluded.size, md5 = excluded.md5, "
             "uploaded = CASE WHEN files.md5 = excluded.md5 THEN files.uploaded ELSE 0 END",
             (deposit.record_id, deposit.environment, deposit.version, filename, size, md5),
         )
 
     def file_uploaded(self, deposit: Deposit, filename: str) -> None:
-        self.db.execute(
+        self._execute(
             "UPDATE files SET uploaded = 1 WHERE record_id = ? AND environment = ? AND version = ? AND filename = ?",
             (deposit.record_id, deposit.environment, deposit.version, filename),
         )
