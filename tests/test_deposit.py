@@ -343,3 +343,60 @@ def test_sigkill_at_random_moments_never_deposits_twice(tmp_path):
     for dep in depositions:
         record_id = dep.metadata["notes"].split("deposit key: ")[-1].split("/")[0]
         assert marks[record_id]["doi"] == dep.doi
+
+
+def _add_correction(manifest_path):
+    manifest = json.loads(manifest_path.read_text())
+    manifest["correction_record"].update(
+        status="CORRECTED",
+        correction_count=len(manifest["correction_record"]["corrections"]) + 1,
+        corrections=[
+            *manifest["correction_record"]["corrections"],
+            {"sequence": len(manifest["correction_record"]["corrections"]) + 1, "date": "2026-11-01", "description": "Fixed a claim count."},
+        ],
+    )
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+
+
+def test_a_corrected_registered_record_is_drifted_or_gets_a_new_version(double, export_dir):
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    path = export_dir / "manifests" / "SRCH_4A7C19E2.json"
+    first_doi = json.loads(path.read_text())["provenance"]["external_record"]["doi"]
+    _add_correction(path)
+    drifted = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    assert [r.action for r in drifted.results if r.record_id == "SRCH:4A7C19E2"] == ["drifted"]
+    assert drifted.requests == 0
+
+    result = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True)
+    (versioned,) = [r for r in result.results if r.record_id == "SRCH:4A7C19E2"]
+    assert versioned.action == "new-version" and versioned.doi != first_doi
+    external = json.loads(path.read_text())["provenance"]["external_record"]
+    assert external["doi"] == versioned.doi and external["deposition_id"] == versioned.deposition_id
+    drafts = [d for d in double.state.depositions.values() if "SRCH:4A7C19E2" in d.metadata.get("notes", "")]
+    assert len(drafts) == 2 and len({d.conceptrecid for d in drafts}) == 1 and all(d.state == "done" for d in drafts)
+    newest = max(drafts, key=lambda d: d.id)
+    assert newest.metadata["version"] == "2"
+    assert sorted(f.filename for f in newest.files) == sorted(
+        ["manifest.json", "datapackage.json", "records.csv", "quality_dimensions.csv", "corrections.csv", "eligibility.csv"]
+    )
+    again = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True)
+    assert again.requests == 0
+
+
+def test_a_new_version_interrupted_after_newversion_resumes_the_same_draft(double, export_dir, monkeypatch):
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    _add_correction(export_dir / "manifests" / "SRCH_2B9E4410.json")
+    real = ZenodoClient.new_version
+
+    def lost(self, deposition_id):
+        real(self, deposition_id)
+        raise Crash("after newversion")
+
+    monkeypatch.setattr(ZenodoClient, "new_version", lost)
+    with pytest.raises(Crash):
+        run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
+    monkeypatch.setattr(ZenodoClient, "new_version", real)
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
+    assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
+    records = [d for d in double.state.depositions.values() if "SRCH:2B9E4410" in d.metadata.get("notes", "")]
+    assert len(records) == 2 and all(d.state == "done" for d in records)

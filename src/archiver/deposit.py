@@ -291,9 +291,9 @@ class Depositor:
         row = self.ledger.get(record.id, self.environment)
         content, corrections = content_hashes(record)
         if row is not None and row.state == "registered":
+            if row.correction_hash != corrections:
+                return ("new-version" if self.new_versions else "drifted"), "the correction record changed since the deposit", row
             if record.doi == row.doi:
-                if row.correction_hash != corrections:
-                    return ("new-version" if self.new_versions else "drifted"), "the correction record changed since the deposit", row
                 return "skip", f"already registered as {row.doi}", row
             return "register", "published; the manifest does not carry the DOI yet", row
         if row is not None and row.state == "published":
@@ -344,9 +344,34 @@ class Depositor:
             row, state="created", deposition_id=int(created["id"]), bucket_url=created["links"]["bucket"]
         )
 
+    def _open_new_version(self, row: Deposit, previous_id: int) -> Deposit:
+        """actions/newversion on the published deposition, then follow links.latest_draft (old and
+        new Zenodo behaviour alike). A lost answer is settled by reading the previous deposition."""
+        resuming = row.state == "creating"
+        self.ledger.update(row, state="creating", attempts=row.attempts + 1)
+        try:
+            latest = ""
+            if resuming:  # a newversion may have been sent before the crash: Zenodo keeps one draft per concept
+                latest = self.client.get_deposition(previous_id)["links"].get("latest_draft", "")
+                if latest.rstrip("/").endswith(f"/{previous_id}"):
+                    latest = ""
+            if not latest:
+                latest = self.client.new_version(previous_id)["links"]["latest_draft"]
+        except ZenodoError as exc:
+            if exc.status is not None and exc.status < 500:
+                raise
+            latest = self.client.get_deposition(previous_id)["links"].get("latest_draft", "")
+            if latest.rstrip("/").endswith(f"/{previous_id}"):  # no draft was opened: ask again
+                latest = self.client.new_version(previous_id)["links"]["latest_draft"]
+        draft = self.client.send("GET", latest, retry=True, expect=(200,)).json()
+        return self.ledger.update(row, state="created", deposition_id=int(draft["id"]), bucket_url=draft["links"]["bucket"])
+
     def _adopt_or_create(self, row: Deposit, record: Record) -> Deposit:
         if row.deposition_id is not None:
             return row
+        if row.version > 1:
+            previous = self.ledger.get(record.id, self.environment, row.version - 1)
+            return self._open_new_version(row, previous.deposition_id)
         if row.state == "creating":  # a create was sent before the crash: look for it first
             found = self._find_by_marker(row.marker)
             if found is not None:
@@ -369,6 +394,11 @@ class Depositor:
             if checksum != item.md5:
                 raise ZenodoError(f"{row.record_id}: {item.name} arrived with md5 {checksum}, expected {item.md5}", code="checksum-mismatch")
             self.ledger.file_uploaded(row, item.name)
+        if row.version > 1:  # a new-version draft carries the previous files: drop those not in this set
+            wanted = {item.name for item in files}
+            for stale in self.client.get_deposition(row.deposition_id).get("files", []):
+                if stale.get("filename") not in wanted:
+                    self.client.delete_file(row.deposition_id, stale["id"])
         return self.ledger.update(row, state="uploaded")
 
     def _publish(self, row: Deposit) -> dict:
@@ -423,9 +453,9 @@ class Depositor:
             return RecordResult(record.id, "skipped", why, record.doi)
         if action == "drifted":
             return RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
-        if action == "new-version":
-            return RecordResult(record.id, "failed", "new versions are not implemented yet", record.doi)
         resumed = row is not None
+        if action == "new-version":
+            row, resumed = self._start(record, version=row.version + 1), False
         if action == "register":
             updated = self._register(row, manifest_path, record)
             return RecordResult(record.id, "registered", why, updated.doi, row.deposition_id)
@@ -453,7 +483,8 @@ class Depositor:
             message = self.client.scrub(str(exc))
             self.ledger.update(row, last_error=message)
             return RecordResult(record.id, "failed", message, None, row.deposition_id)
-        return RecordResult(record.id, "resumed" if resumed else "deposited", why, updated.doi, row.deposition_id)
+        kind = "new-version" if row.version > 1 and not resumed else ("resumed" if resumed else "deposited")
+        return RecordResult(record.id, kind, why, updated.doi, row.deposition_id)
 
 
 def run_deposit(
