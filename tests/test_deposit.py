@@ -400,3 +400,15 @@ def test_a_new_version_interrupted_after_newversion_resumes_the_same_draft(doubl
     assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
     records = [d for d in double.state.depositions.values() if "SRCH:2B9E4410" in d.metadata.get("notes", "")]
     assert len(records) == 2 and all(d.state == "done" for d in records)
+
+
+def test_status_remote_reports_drift_between_ledger_and_zenodo(double, export_dir, monkeypatch):
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite")
+    row = ledger.get("SRCH:4A7C19E2", "sandbox")
+    ledger.update(row, doi="10.5072/zenodo.1")  # the ledger and Zenodo now disagree
+    ledger.close()
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    run = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
+    assert run.code == 1
+    assert "drift: SRCH:4A7C19E2: Zenodo holds DOI" in run.out

@@ -229,17 +229,19 @@ class ZenodoClient:
 
     def _pause(self, attempt: int, response: requests.Response | None) -> None:
         self._count("retries")
-        delay = self.backoff * (2 ** (attempt - 1))
+        backoff = self.backoff * (2 ** (attempt - 1))
+        told = 0.0  # what the server asked for is a floor: jitter only lengthens it
         if response is not None:
-            delay = max(delay, _retry_after(response.headers, 0.0))
+            told = _retry_after(response.headers, 0.0)
             try:
                 reset = float(response.headers.get("X-RateLimit-Reset"))
                 if response.status_code == 429:
-                    delay = max(delay, reset - time.time())
+                    told = max(told, reset - time.time())
             except (TypeError, ValueError):
                 pass
-        delay = min(delay, 120.0)
-        self.sleep(delay * (0.75 + 0.5 * self.rng.random()))  # jitter: workers do not retry in lockstep
+        # jitter: workers that failed together do not retry in lockstep
+        delay = max(backoff * (0.5 + self.rng.random()), told * (1.0 + 0.25 * self.rng.random()))
+        self.sleep(min(delay, 120.0))
 
     # ------------------------------------------------------------------ the API
 

@@ -1,0 +1,73 @@
+"""The Zenodo client's pacing and retries, with a fake clock, against the double."""
+
+from __future__ import annotations
+
+import pytest
+
+from archiver.zenodo import RateLimiter, ZenodoClient, ZenodoError, resolve_target
+from archiver.zenodo_double import Faults, ZenodoDouble
+
+TOKEN = "client-test-token"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_pacer_spreads_requests_over_the_announced_window():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    limiter.observe({"X-RateLimit-Remaining": "10", "X-RateLimit-Reset": str(clock.now + 20)}, 200)
+    for _ in range(5):
+        limiter.wait()
+    assert clock.slept == pytest.approx([2.0, 2.0, 2.0, 2.0])  # 20 s for 10 requests: one every 2 s
+
+
+def test_pacer_waits_for_the_reset_after_a_429():
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock, sleep=clock.sleep)
+    limiter.observe({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(clock.now + 30), "Retry-After": "30"}, 429)
+    limiter.wait()
+    assert clock.slept and clock.slept[0] >= 30
+
+
+def client(double, **kwargs):
+    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
+    return ZenodoClient(target, **kwargs)
+
+
+def test_429_is_retried_after_at_least_retry_after():
+    slept = []
+    with ZenodoDouble(tokens={TOKEN}, faults=Faults(burst_every=2, burst_length=1)) as double:  # 2nd request: 429
+        api = client(double, sleep=slept.append, limiter=RateLimiter(sleep=lambda s: None))
+        api.list_depositions()
+        api.list_depositions()
+    assert api.stats["429"] == 1 and api.stats["retries"] == 1
+    assert slept and slept[0] >= 1.0  # the burst said Retry-After: 1
+
+
+def test_5xx_on_a_safe_request_is_retried_and_gives_up_clearly():
+    with ZenodoDouble(tokens={TOKEN}, faults=Faults(error_share=1.0, seed=4)) as double:
+        api = client(double, sleep=lambda s: None, max_attempts=3, limiter=RateLimiter(sleep=lambda s: None))
+        with pytest.raises(ZenodoError) as caught:
+            api.list_depositions()
+    assert api.stats["requests"] == 3
+    assert caught.value.status in (500, 502, 503)
+    assert "\n" not in str(caught.value) and TOKEN not in str(caught.value)
+
+
+def test_a_lost_publish_answer_is_not_repeated_by_the_client():
+    with ZenodoDouble(tokens={TOKEN}, faults=Faults(publish_504_share=1.0)) as double:
+        api = client(double, sleep=lambda s: None)
+        with pytest.raises(ZenodoError) as caught:
+            api.publish(12345)
+    assert caught.value.status == 404 and api.stats["requests"] == 1  # unknown id: refused, not retried
