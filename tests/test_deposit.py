@@ -365,7 +365,10 @@ def test_a_corrected_registered_record_is_drifted_or_gets_a_new_version(double, 
     _add_correction(path)
     drifted = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
     assert [r.action for r in drifted.results if r.record_id == "SRCH:4A7C19E2"] == ["drifted"]
-    assert drifted.requests == 0
+    assert drifted.requests == 0 and drifted.exit_code == 1  # not done until --new-versions
+    plan = run_cli("deposit", export_dir, "--dry-run", "--new-versions").json()
+    (entry,) = [e for e in plan["records"] if e["id"] == "SRCH:4A7C19E2"]
+    assert entry["action"] == "new-version" and entry["steps"][0].startswith("open a new version of deposition")
 
     result = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True)
     (versioned,) = [r for r in result.results if r.record_id == "SRCH:4A7C19E2"]

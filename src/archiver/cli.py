@@ -213,7 +213,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     if args.dry_run:
         api_url = (args.zenodo_url or (PRODUCTION_API if args.production else SANDBOX_API)).rstrip("/")
         environment = "production" if args.production else "sandbox"
-        plan = plan_deposit(export_dir, policy, environment, api_url, only=args.only, limit=args.limit)
+        plan = plan_deposit(export_dir, policy, environment, api_url, only=args.only, limit=args.limit, new_versions=args.new_versions)
         path = write_plan(export_dir, plan)
         print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
         _print_err(f"plan written to {path}; nothing was sent")

@@ -191,6 +191,25 @@ def build_files(record: Record, policy: Policy, export_dir: Path, directory: Pat
 # --------------------------------------------------------------------------- the run
 
 
+def decide(record: Record, row: Deposit | None, policy: Policy, *, new_versions: bool) -> tuple[str, str]:
+    """What to do with a record given its latest ledger row:
+    ('deposit' | 'register' | 'skip' | 'drifted' | 'new-version', why)."""
+    if row is not None and row.state == "registered":
+        if row.correction_hash != content_hashes(record)[1]:
+            return ("new-version" if new_versions else "drifted"), "the correction record changed since the deposit"
+        if record.doi == row.doi:
+            return "skip", f"already registered as {row.doi}"
+        return "register", "published; the manifest does not carry the DOI yet"
+    if row is not None and row.state == "published":
+        return "register", "published; registration not yet written"
+    if row is not None:
+        return "deposit", f"resume from {row.state}"
+    verdict = assess(Facts.of_record(record), policy)
+    if not verdict.eligible:
+        return "skip", "not eligible: " + ", ".join(verdict.reasons)
+    return "deposit", "new deposit"
+
+
 @dataclass
 class RecordResult:
     record_id: str
@@ -213,7 +232,8 @@ class DepositSummary:
 
     @property
     def failed(self) -> int:
-        return sum(r.action == "failed" for r in self.results)
+        """Records not done: failed, or drifted (they wait for --new-versions)."""
+        return sum(r.action in ("failed", "drifted") for r in self.results)
 
     @property
     def exit_code(self) -> int:
@@ -287,23 +307,9 @@ class Depositor:
     # ------------------------------------------------------------------ decisions
 
     def decide(self, record: Record) -> tuple[str, str, Deposit | None]:
-        """('deposit' | 'register' | 'skip' | 'drifted' | 'new-version', why, ledger row)."""
         row = self.ledger.get(record.id, self.environment)
-        content, corrections = content_hashes(record)
-        if row is not None and row.state == "registered":
-            if row.correction_hash != corrections:
-                return ("new-version" if self.new_versions else "drifted"), "the correction record changed since the deposit", row
-            if record.doi == row.doi:
-                return "skip", f"already registered as {row.doi}", row
-            return "register", "published; the manifest does not carry the DOI yet", row
-        if row is not None and row.state == "published":
-            return "register", "published; registration not yet written", row
-        if row is not None:
-            return "deposit", f"resume from {row.state}", row
-        verdict = assess(Facts.of_record(record), self.policy)
-        if not verdict.eligible:
-            return "skip", "not eligible: " + ", ".join(verdict.reasons), None
-        return "deposit", "new deposit", None
+        action, why = decide(record, row, self.policy, new_versions=self.new_versions)
+        return action, why, row
 
     # ------------------------------------------------------------------ steps
 
@@ -548,7 +554,9 @@ def run_deposit(
     return summary
 
 
-def plan_deposit(export_dir: Path, policy: Policy, environment: str, api_url: str, *, only=None, limit=None) -> dict:
+def plan_deposit(
+    export_dir: Path, policy: Policy, environment: str, api_url: str, *, only=None, limit=None, new_versions: bool = False
+) -> dict:
     """What a deposit would do, per record, without sending anything."""
     export_dir = Path(export_dir)
     ledger_path = state_dir_for(export_dir) / "ledger.sqlite"
@@ -564,23 +572,26 @@ def plan_deposit(export_dir: Path, policy: Policy, environment: str, api_url: st
             if limit is not None and acted >= limit:
                 break
             row = ledger.get(record.id, environment) if ledger else None
-            verdict = assess(Facts.of_record(record), policy)
-            if row is not None and row.state == "registered":
-                entries.append({"id": record.id, "action": "skip", "why": f"already registered as {row.doi}"})
-                continue
-            if row is None and not verdict.eligible:
-                entries.append({"id": record.id, "action": "skip", "why": "not eligible: " + ", ".join(verdict.reasons)})
+            action, why = decide(record, row, policy, new_versions=new_versions)
+            if action in ("skip", "drifted", "register"):
+                entries.append({"id": record.id, "action": action, "why": why})
                 continue
             acted += 1
-            marker = row.marker if row else f"{record.id}/{environment}/v1/{content_hashes(record)[0][:16]}"
+            if row is not None and action != "new-version":
+                marker = row.marker
+            else:
+                version = row.version + 1 if row is not None else 1
+                marker = f"{record.id}/{environment}/v{version}/{content_hashes(record)[0][:16]}"
             with tempfile.TemporaryDirectory() as scratch:
                 files = build_files(record, policy, export_dir, Path(scratch))
                 file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
             steps = ["create deposition", "upload files", "set metadata (one PUT)", "publish", "register DOI in manifest"]
-            if row is not None:
+            if action == "new-version":
+                steps = [f"open a new version of deposition {row.deposition_id}", *steps[1:]]
+            elif row is not None:
                 steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}"] + steps[1:]
             entries.append(
-                {"id": record.id, "action": "deposit" if row is None else "resume", "files": file_list,
+                {"id": record.id, "action": action if row is None or action == "new-version" else "resume", "files": file_list,
                  "metadata": deposit_metadata(record, policy, marker), "steps": steps}
             )
     finally:
