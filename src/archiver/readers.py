@@ -286,12 +286,9 @@ def _page_to_raw(page: _Page, lines: dict[str, int], warnings: list[Finding]) ->
         if label:
             ver["label"] = label
         lines["$.verification.level"] = number
-    if "Source-grounded claims" in verification:
-        value, number = verification["Source-grounded claims"]
-        ver["source_grounded_claims"] = _to_int(value, "$.verification.source_grounded_claims", number)
-        lines["$.verification.source_grounded_claims"] = number
-    elif "Verified claims" in header:
-        value, number = header["Verified claims"]
+    claims = verification.get("Source-grounded claims") or header.get("Verified claims")
+    if claims:
+        value, number = claims
         ver["source_grounded_claims"] = _to_int(value, "$.verification.source_grounded_claims", number)
         lines["$.verification.source_grounded_claims"] = number
     if "Claim record source" in verification:
