@@ -435,6 +435,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # disk full, read-only, permissions: one line, and nothing was half written
+        where = f" ({exc.filename})" if exc.filename else ""
+        _print_err(f"archiver: {exc.strerror or exc}{where} [os-error]")
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the shell never shows a traceback
         from archiver.findings import ArchiverError
 

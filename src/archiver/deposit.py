@@ -132,6 +132,28 @@ def _md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class HashingReader:
+    """A file opened for upload that hashes (md5) exactly the bytes that were sent."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - closed when read to the end, or by close()
+        self._size = size
+        self.md5 = hashlib.md5()  # noqa: S324 - Zenodo's checksum, not a security measure
+
+    def __len__(self) -> int:  # lets requests send Content-Length instead of chunking
+        return self._size
+
+    def read(self, amount: int = -1) -> bytes:
+        chunk = self._file.read(amount)
+        self.md5.update(chunk)
+        if not chunk:
+            self._file.close()
+        return chunk
+
+    def close(self) -> None:
+        self._file.close()
+
+
 def content_hashes(record: Record) -> tuple[str, str]:
     """(hash of the record apart from its registration, hash of its correction record)."""
     manifest = record.to_manifest()
@@ -395,10 +417,24 @@ class Depositor:
         for item in files:
             if known[item.name][2]:
                 continue
-            answer = self.client.upload(row.bucket_url, item.name, lambda p=item.path: open(p, "rb"), item.size)
+            readers: list[HashingReader] = []
+
+            def fresh_stream(item=item, readers=readers) -> HashingReader:
+                readers.append(HashingReader(item.path, item.size))  # each attempt streams from the start
+                return readers[-1]
+
+            try:
+                answer = self.client.upload(row.bucket_url, item.name, fresh_stream, item.size)
+            finally:
+                for reader in readers:
+                    reader.close()
+            sent = readers[-1].md5.hexdigest()
             checksum = str(answer.get("checksum", "")).removeprefix("md5:")
-            if checksum != item.md5:
-                raise ZenodoError(f"{row.record_id}: {item.name} arrived with md5 {checksum}, expected {item.md5}", code="checksum-mismatch")
+            if not checksum == sent == item.md5:
+                raise ZenodoError(
+                    f"{row.record_id}: {item.name}: planned md5 {item.md5}, sent {sent}, Zenodo has {checksum}",
+                    code="checksum-mismatch",
+                )
             self.ledger.file_uploaded(row, item.name)
         if row.version > 1:  # a new-version draft carries the previous files: drop those not in this set
             wanted = {item.name for item in files}

@@ -185,7 +185,12 @@ class ExportLock:
         self.handle = None
 
     def __enter__(self) -> ExportLock:
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+        try:
+            # read-only access is enough for flock, and works where the lock file already exists on a
+            # read-only disk (the export then fails with a clear message instead of a traceback)
+            self.handle = os.fdopen(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644), "rb")
+        except OSError as exc:
+            raise ArchiverError(f"cannot lock {self.path}: {exc.strerror}", code="os-error") from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -485,7 +490,10 @@ def export(
         recover_interrupted(out)
         staged = out.parent / f".{out.name}.tmp-{os.getpid()}"
         manifests = staged / "manifests"
-        manifests.mkdir(parents=True)
+        try:
+            manifests.mkdir(parents=True)
+        except OSError as exc:
+            raise ArchiverError(f"cannot write beside {out}: {exc.strerror}; {out} is unchanged", code="os-error") from None
         spool = DirectManifests(manifests) if package_check == "off" else ManifestSpool(staged / ".manifests.spool")
         ids = IdSet()
         package = PackageWriter(staged)
@@ -553,11 +561,19 @@ def export(
             _fsync_tree_top(staged)
             swap_into_place(staged, out)
             summary.written = True
-        except BaseException:
-            spool.close()
-            package.abort()
-            report.abort()
+        except BaseException as exc:
+            for cleanup in (spool.close, package.abort, report.abort):
+                try:
+                    cleanup()
+                except OSError:
+                    pass  # the disk that failed us may fail the cleanup too; the staged dir goes below
             shutil.rmtree(staged, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise ArchiverError(
+                    f"could not write the export ({exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}); "
+                    f"{out} is unchanged",
+                    code="os-error",
+                ) from None
             raise
         finally:
             summary.seconds = time.perf_counter() - started
