@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # archiver afresh (pre-commit try-repo, the built wheel in a new venv) run offline.
 WHEELHOUSE := $(VENV)/wheelhouse
 
-.PHONY: install test export bench clean record-double record-sandbox
+.PHONY: install test export bench soak fuzz clean record-double record-sandbox
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ export: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# 200 eligible records, every fault on, the deposit SIGKILLed 20 times; figures to docs/soak.json
+soak: $(STAMP)
+	$(PY) benchmarks/soak.py --records 200 --kills 20 --json docs/soak.json
 
 # Cassettes of the deposit flow: recorded against the local double, or the real sandbox.
 record-double: $(STAMP)

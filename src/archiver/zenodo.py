@@ -116,8 +116,12 @@ class RateLimiter:
             now = self.clock()
             window = max(reset - now, 0.0)
             self.interval = window / remaining if remaining > 0 else window
-            if status == 429 or remaining <= 0:
-                self.blocked_until = max(self.blocked_until, reset if reset > now else now + _retry_after(headers, 1.0))
+            if status == 429:
+                # Retry-After on a 429 is the server's instruction; elsewhere it only counts down the window
+                wait = _retry_after(headers, window) if headers.get("Retry-After") else window
+                self.blocked_until = max(self.blocked_until, now + wait)
+            elif remaining <= 0:
+                self.blocked_until = max(self.blocked_until, reset)
 
 
 def _retry_after(headers, default: float) -> float:
@@ -231,14 +235,19 @@ class ZenodoClient:
         self._count("retries")
         backoff = self.backoff * (2 ** (attempt - 1))
         told = 0.0  # what the server asked for is a floor: jitter only lengthens it
-        if response is not None:
+        # Zenodo sends Retry-After on every answer as the rate window's countdown; it is an
+        # instruction only on a 429 (or on a 503 that carries no rate-limit headers).
+        instructed = response is not None and (
+            response.status_code == 429
+            or (response.status_code == 503 and "X-RateLimit-Reset" not in response.headers)
+        )
+        if instructed:
             told = _retry_after(response.headers, 0.0)
-            try:
-                reset = float(response.headers.get("X-RateLimit-Reset"))
-                if response.status_code == 429:
-                    told = max(told, reset - time.time())
-            except (TypeError, ValueError):
-                pass
+            if response.status_code == 429 and not response.headers.get("Retry-After"):
+                try:
+                    told = max(told, float(response.headers.get("X-RateLimit-Reset")) - time.time())
+                except (TypeError, ValueError):
+                    pass
         # jitter: workers that failed together do not retry in lockstep
         delay = max(backoff * (0.5 + self.rng.random()), told * (1.0 + 0.25 * self.rng.random()))
         self.sleep(min(delay, 120.0))
