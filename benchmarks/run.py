@@ -39,16 +39,30 @@ def timed(cmd: list[str], runs: int, env: dict | None = None) -> dict:
 
 
 def run_with_rss(cmd: list[str], env: dict | None = None) -> dict:
-    """Wall seconds and peak RSS of one run (children included), via wait4's rusage."""
-    start = time.perf_counter()
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    stderr = process.stderr.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    """Wall seconds and peak RSS of one run, measured by GNU time around the command.
+
+    (A forked child's ru_maxrss also counts the parent's pages from before exec, so measuring
+    from this process would charge every command with the benchmark's own memory.)
+    """
+    timer = shutil.which("time") and "/usr/bin/time"
+    if timer and Path(timer).exists():
+        start = time.perf_counter()
+        completed = subprocess.run([timer, "-f", "RSS_KB=%M", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        elapsed = time.perf_counter() - start
+        stderr = completed.stderr.decode(errors="replace")
+        code = completed.returncode
+        rss_kb = int(stderr.rsplit("RSS_KB=", 1)[1].split()[0])
+    else:
+        start = time.perf_counter()
+        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        stderr = process.stderr.read().decode(errors="replace")
+        _pid, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        rss_kb = usage.ru_maxrss
     if code not in (0, 1):
-        raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}\n{stderr.decode()[-2000:]}")
-    return {"seconds": elapsed, "peak_rss_mb": usage.ru_maxrss / 1024}
+        raise SystemExit(f"benchmark command failed ({code}): {' '.join(cmd)}\n{stderr[-2000:]}")
+    return {"seconds": elapsed, "peak_rss_mb": rss_kb / 1024}
 
 
 # --------------------------------------------------------------------------- validate

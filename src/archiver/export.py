@@ -332,16 +332,31 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Ou
     from concurrent.futures import ProcessPoolExecutor
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    trim = _malloc_trim()
     with ProcessPoolExecutor(
         jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker, initargs=(policy,)
     ) as pool:
         inflight = deque([pool.submit(_process_chunk, first)])
-        for chunk in iter(lambda: list(islice(units, CHUNK)), []):
+        for count, chunk in enumerate(iter(lambda: list(islice(units, CHUNK)), []), start=1):
             inflight.append(pool.submit(_process_chunk, chunk))
             while len(inflight) >= 2 * jobs:
                 yield from inflight.popleft().result()
+            if count % 64 == 0:
+                trim()
         while inflight:
             yield from inflight.popleft().result()
+
+
+def _malloc_trim() -> Callable[[], None]:
+    """Results are unpickled on the pool's manager thread and freed on this one; glibc keeps the
+    freed memory in that thread's arena, so peak RSS creeps up with the batch. Handing it back to
+    the system now and then keeps memory flat."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    return lambda: trim(0)
 
 
 class ManifestSpool:
