@@ -30,6 +30,10 @@ export: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# hypothesis-driven fuzzing of readers, validator and policy loader; figures to docs/fuzz.json
+fuzz: $(STAMP)
+	$(PY) benchmarks/fuzz.py --examples 20000 --json docs/fuzz.json
+
 # 200 eligible records, every fault on, the deposit SIGKILLed 20 times; figures to docs/soak.json
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py --records 200 --kills 20 --json docs/soak.json

@@ -84,3 +84,11 @@ def test_bad_policy_values_give_one_clear_error(tmp_path, text, fragment):
 def test_missing_explicit_config_is_an_error(tmp_path):
     with pytest.raises(ArchiverError, match="no such policy file"):
         load_policy(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text", ["tool = 1\n", 'tool = "x"\n', "[tool]\narchiver = 3\n"])
+def test_tool_tables_of_the_wrong_type_are_clear_errors(tmp_path, text):
+    path = tmp_path / "archiver.toml"
+    path.write_text(text)
+    with pytest.raises(ArchiverError):
+        load_policy(path)

@@ -123,3 +123,17 @@ def test_manifest_command_reports_bad_records_and_keeps_going(tmp_path):
     assert run.code == 1
     assert "[empty-input]" in run.err
     assert json.loads(run.out)["id"] == "SRCH:0123ABCD"
+
+
+def test_a_contract_that_is_not_a_string_is_a_finding_not_a_crash():
+    from archiver.validation import validate_document
+
+    for contract in ([1], {"a": 1}, 3):
+        (finding,) = validate_document({"contract": contract})
+        assert finding.code == "contract-unknown"
+
+
+def test_findings_render_on_one_line_whatever_they_carry():
+    from archiver.findings import Finding
+
+    assert Finding("x", "two\nlines\r", "$.a\nb").render("f") == "f:$.a\\nb: two\\nlines\\r [x]"

@@ -80,12 +80,16 @@ def load_policy(config: str | os.PathLike | None = None, start: str | os.PathLik
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ArchiverError(f"{path}: not valid TOML: {exc}", code="policy-invalid") from None
-        if path.name == "pyproject.toml" or "tool" in data:
-            table = data.get("tool", {}).get("archiver")
+        nested = path.name == "pyproject.toml" or set(data) == {"tool"}
+        if nested:
+            tool = data.get("tool", {})
+            table = tool.get("archiver") if isinstance(tool, dict) else None
             if table is None:
                 if config:
                     raise ArchiverError(f"{path}: has no [tool.archiver] table", code="policy-missing")
                 continue
+            if not isinstance(table, dict):
+                raise ArchiverError(f"{path}: tool.archiver must be a table", code="policy-invalid")
             return _policy_from(table, f"{path}[tool.archiver]"), str(path)
         return _policy_from(data, str(path)), str(path)
     return DEFAULT_POLICY, "defaults"

@@ -203,7 +203,7 @@ def validate_document(document, contract: str | None = None) -> list[Finding]:
     if not isinstance(document, dict):
         return [Finding("not-an-object", "a manifest must be a JSON object", "$")]
     contract = contract or document.get("contract")
-    if contract not in CONTRACT_FILES:
+    if not isinstance(contract, str) or contract not in CONTRACT_FILES:
         if contract is None:
             return [Finding("contract-missing", "no 'contract' field names the schema to validate against", "$")]
         known = ", ".join(sorted(CONTRACT_FILES))

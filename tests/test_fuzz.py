@@ -1,0 +1,21 @@
+"""A short run of the fuzzer (make fuzz runs the long one): no input may crash a reader, the
+validator or the policy loader."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import fuzz  # noqa: E402
+
+
+@pytest.mark.slow
+def test_short_fuzz_finds_no_crash(seed_dir):
+    figures = fuzz.run(examples=150)
+    assert figures["inputs_total"] >= 600
+    assert figures["crashes"] == 0, figures["first_crashes"]
+    assert figures["distinct_code_paths"] > 500
