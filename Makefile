@@ -28,7 +28,7 @@ export: $(STAMP)
 	  $(VENV)/bin/archiver export examples/records --out exports/examples
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py --sections validate,export,deposit
 
 # hypothesis-driven fuzzing of readers, validator and policy loader; figures to docs/fuzz.json
 fuzz: $(STAMP)

@@ -14,7 +14,7 @@ import fuzz  # noqa: E402
 
 
 @pytest.mark.slow
-def test_short_fuzz_finds_no_crash(seed_dir):
+def test_short_fuzz_finds_no_crash():
     figures = fuzz.run(examples=150)
     assert figures["inputs_total"] >= 600
     assert figures["crashes"] == 0, figures["first_crashes"]

@@ -280,7 +280,7 @@ def cmd_zenodo_double(args: argparse.Namespace) -> int:
     if not tokens:
         raise_usage("set ZENODO_DOUBLE_TOKENS (comma-separated) to the tokens the double accepts")
     faults = Faults(**json.loads(args.faults)) if args.faults else None
-    double = ZenodoDouble(tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults).start()
+    double = ZenodoDouble(tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window).start()
     print(f"Zenodo double listening on {double.api_url}", flush=True)
     try:
         while True:
@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     double = commands.add_parser("zenodo-double", help="run the local Zenodo double (tokens from ZENODO_DOUBLE_TOKENS)")
     double.add_argument("--port", type=int, default=0)
-    double.add_argument("--rate-limit", type=int, default=100, help="requests per minute")
+    double.add_argument("--rate-limit", type=int, default=100, help="requests per window (default 100)")
+    double.add_argument("--window", type=int, default=60, help="rate-limit window in seconds (default 60, as Zenodo)")
     double.add_argument("--faults", metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
     double.set_defaults(handler=cmd_zenodo_double)
     return parser

@@ -97,16 +97,25 @@ class RateLimiter:
         self.next_at = 0.0
         self.interval = 0.0
         self.blocked_until = 0.0
+        self.in_flight = 0  # requests sent by any worker whose answer has not come back
 
     def wait(self) -> None:
         with self.lock:
             now = self.clock()
             start = max(now, self.next_at, self.blocked_until)
             self.next_at = start + self.interval
+            self.in_flight += 1
         if start > now:
             self.sleep(start - now)
 
+    def release(self) -> None:
+        """A request ended without an answer to learn from."""
+        with self.lock:
+            self.in_flight = max(self.in_flight - 1, 0)
+
     def observe(self, headers, status: int) -> None:
+        with self.lock:
+            self.in_flight = max(self.in_flight - 1, 0)
         try:
             remaining = int(headers.get("X-RateLimit-Remaining"))
             reset = float(headers.get("X-RateLimit-Reset"))
@@ -115,7 +124,10 @@ class RateLimiter:
         with self.lock:
             now = self.clock()
             window = max(reset - now, 0.0)
-            self.interval = window / remaining if remaining > 0 else window
+            budget = remaining - self.in_flight  # the other workers' requests are already on their way
+            self.interval = window / budget if budget > 0 else window
+            if budget <= 0:
+                self.blocked_until = max(self.blocked_until, reset)
             if status == 429:
                 # Retry-After on a 429 is the server's instruction; elsewhere it only counts down the window
                 wait = _retry_after(headers, window) if headers.get("Retry-After") else window
@@ -210,7 +222,10 @@ class ZenodoClient:
                 kwargs["data"] = body_factory()
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except BaseException as exc:
+                self.limiter.release()
+                if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                    raise
                 if not retry or attempt >= self.max_attempts:
                     raise ZenodoError(
                         self.scrub(f"{method} {url}: no answer ({type(exc).__name__})"), status=None, code="no-answer"

@@ -70,16 +70,19 @@ class Deposition:
 class DoubleState:
     """Everything the double holds; thread-safe through one lock."""
 
-    def __init__(self, tokens: set[str], rate_limit: int, faults: Faults | None = None, base_url: str = "") -> None:
+    def __init__(
+        self, tokens: set[str], rate_limit: int, faults: Faults | None = None, base_url: str = "", window: int = 60
+    ) -> None:
         self.tokens = set(tokens)
-        self.rate_limit = rate_limit
+        self.rate_limit = rate_limit  # requests per window
+        self.window = window  # seconds; Zenodo's is a minute
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
         self.lock = threading.RLock()
         self.depositions: dict[int, Deposition] = {}
         self.buckets: dict[str, int] = {}
         self.next_id = 100_000
-        self.window_start = int(time.time()) // 60 * 60
+        self.window_start = int(time.time()) // window * window
         self.window_count = 0
         self.request_count = 0
         self.burst_left = 0
@@ -100,12 +103,12 @@ class DoubleState:
         """Headers for this response, and whether the request is over the limit."""
         with self.lock:
             now = time.time()
-            window = int(now) // 60 * 60
+            window = int(now) // self.window * self.window
             if window != self.window_start:
                 self.window_start, self.window_count = window, 0
             if count:
                 self.window_count += 1
-            reset = self.window_start + 60
+            reset = self.window_start + self.window
             over = self.window_count > self.rate_limit
             headers = {
                 "X-RateLimit-Limit": str(self.rate_limit),
@@ -319,7 +322,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.counters["429"] += 1
             self._read_body()
             extra = {"Retry-After": "1"} if in_burst and not over else {}
-            self._send(429, {"status": 429, "message": f"{state.rate_limit} per 1 minute"}, extra)
+            span = "1 minute" if state.window == 60 else f"{state.window} second"
+            self._send(429, {"status": 429, "message": f"{state.rate_limit} per {span}"}, extra)
             return False
         if roll < faults.error_share:
             with state.lock:
@@ -555,11 +559,11 @@ class ZenodoDouble:
     """Start and stop the double on a thread: ``with ZenodoDouble(tokens={"t"}) as double: double.url``."""
 
     def __init__(self, *, tokens: set[str], host: str = "127.0.0.1", port: int = 0, rate_limit: int = 100,
-                 faults: Faults | None = None) -> None:
+                 faults: Faults | None = None, window: int = 60) -> None:
         self.server = ThreadingHTTPServer((host, port), _Handler)
         self.server.daemon_threads = True
         self.url = f"http://{host}:{self.server.server_address[1]}"
-        self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url)
+        self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window)
         self.server.state = self.state  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, name="zenodo-double", daemon=True)
 
