@@ -98,6 +98,7 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
     floor = results["floor: read + json.loads"]["median"]
     ours = results["archiver validate"]["median"]
     theirs = results["check-jsonschema --schemafile"]["median"]
+    best_ratio = results["archiver validate"]["min"] / results["floor: read + json.loads"]["min"]
     lines = [
         "## `archiver validate` on 1,000 manifest files",
         "",
@@ -106,7 +107,9 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
         *(f"| {name} | {r['median']:.3f} | {r['min']:.3f} | {r['runs']} |" for name, r in results.items()),
         "",
         f"- archiver validate is **{theirs / ours:.1f}x** faster than check-jsonschema (target >= 8x).",
-        f"- archiver validate costs **{ours / floor:.2f}x** the floor of reading and parsing the files (target <= 2x).",
+        f"- archiver validate costs **{ours / floor:.2f}x** (medians) and **{best_ratio:.2f}x** (fastest runs) the floor "
+        "of reading and parsing the files (target <= 2x). Both are whole-process times of about 0.1 s, so the host's "
+        "steal time moves the median; the fastest runs show the cost without it.",
         "",
         "Commands (DIR holds the 1,000 files):",
         "",
@@ -118,7 +121,7 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
         "```",
         "",
     ]
-    summary = {"speedup_vs_check_jsonschema": theirs / ours, "ratio_to_floor": ours / floor}
+    summary = {"speedup_vs_check_jsonschema": theirs / ours, "ratio_to_floor": ours / floor, "ratio_to_floor_fastest": best_ratio}
     return lines, summary
 
 
