@@ -581,13 +581,27 @@ def run_deposit(
             registrations = {
                 row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
             }
-            refresh_registrations(export_dir, registrations, policy)
+            _refresh_if_changed(export_dir, registrations, policy)
         finally:
             ledger.close()
     summary.requests = client.stats["requests"]
     summary.throttled = client.stats["429"]
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _refresh_if_changed(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
+    """Refresh the export's package and reports unless these registrations were already applied to
+    this very export (the report's bytes are part of the key, so a re-export is refreshed again)."""
+    digest = hashlib.sha256(json.dumps(sorted(registrations.items())).encode())
+    digest.update(hashlib.sha256((export_dir / "report.json").read_bytes()).digest())
+    stamp = state_dir_for(export_dir) / "refreshed"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    refresh_registrations(export_dir, registrations, policy)
+    after = hashlib.sha256(json.dumps(sorted(registrations.items())).encode())
+    after.update(hashlib.sha256((export_dir / "report.json").read_bytes()).digest())
+    atomic_write_bytes(stamp, after.hexdigest().encode())
 
 
 def plan_deposit(
