@@ -555,13 +555,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, {"status": 404, "message": "no such test hook"}, count=False)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # a client that went away (killed, or a dropped upload): nothing to report
+        super().handle_error(request, client_address)
+
+
 class ZenodoDouble:
     """Start and stop the double on a thread: ``with ZenodoDouble(tokens={"t"}) as double: double.url``."""
 
     def __init__(self, *, tokens: set[str], host: str = "127.0.0.1", port: int = 0, rate_limit: int = 100,
                  faults: Faults | None = None, window: int = 60) -> None:
-        self.server = ThreadingHTTPServer((host, port), _Handler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), _Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window)
         self.server.state = self.state  # type: ignore[attr-defined]
