@@ -307,7 +307,7 @@ def bench_deposit(_sizes) -> tuple[list[str], dict]:
         "The client paces itself from X-RateLimit-Remaining and X-RateLimit-Reset instead of bouncing off 429s.",
         "",
         "```sh",
-        "ZENODO_DOUBLE_TOKENS=t archiver zenodo-double --port 8765 --rate-limit 600 --faults '{\"latency_ms\": 50}'",
+        "ZENODO_DOUBLE_TOKENS=t archiver zenodo-double --port 8765 --rate-limit 100 --window 10 --faults '{\"latency_ms\": 50}'",
         "ZENODO_SANDBOX_TOKEN=t archiver deposit EXPORT --zenodo-url http://127.0.0.1:8765/api --workers 4",
         "```",
         "",

@@ -228,3 +228,19 @@ def test_fast_checker_json_equality_keeps_booleans_apart_from_numbers():
     check = compile_schemas({"c": schema})["c"]
     assert check(1) and check(1.0)
     assert not check(True)
+
+
+def test_the_shipped_checker_module_is_current_and_used():
+    from archiver import _schema_checks
+    from archiver.fastcheck import module_source
+    from archiver.validation import _fast_checks
+
+    current = module_source(load_schemas())
+    shipped = (schema_dir_path := __import__("pathlib").Path(_schema_checks.__file__)).read_text(encoding="utf-8")
+    assert shipped == current, f"{schema_dir_path} is stale: run `python -m archiver.fastcheck` after changing schemas/"
+    assert _fast_checks() is _schema_checks.ENTRY
+    fresh = compile_schemas(load_schemas())
+    valid, invalid = _fixtures()
+    for doc in valid + invalid:
+        for contract in ("paper-manifest-v1.1",):
+            assert _schema_checks.ENTRY[contract](doc) is fresh[contract](doc)

@@ -96,9 +96,17 @@ def load_schemas() -> dict[str, dict]:
 
 @lru_cache(maxsize=1)
 def _fast_checks() -> dict:
-    from archiver.fastcheck import compile_schemas
+    """The generated predicates: shipped as a module when it matches the schemas, else made now."""
+    from archiver.fastcheck import compile_schemas, schema_digest
 
-    return compile_schemas(load_schemas())
+    schemas = load_schemas()
+    try:
+        from archiver import _schema_checks
+    except ImportError:
+        _schema_checks = None
+    if _schema_checks is not None and _schema_checks.SCHEMA_DIGEST == schema_digest(schemas):
+        return _schema_checks.ENTRY
+    return compile_schemas(schemas)
 
 
 @lru_cache(maxsize=1)
