@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -178,29 +179,49 @@ def recover_interrupted(out: Path) -> None:
 
 
 class ExportLock:
-    """An exclusive lock beside DIR so two exports never write the same directory at once."""
+    """An exclusive lock beside DIR so two exports (or deposits) never write the same directory at once.
+
+    A POSIX record lock (lockf) belongs to this process alone: worker processes forked from it do not
+    inherit it, and it is released the moment this process dies, even by SIGKILL.
+    """
+
+    _held: set[str] = set()  # record locks do not conflict within one process: track ours here
+    _held_guard = threading.Lock()
 
     def __init__(self, out: Path) -> None:
         self.path = out.parent / f".{out.name}.lock"
-        self.handle = None
+        self.key = str(self.path.resolve())
+        self.fd: int | None = None
+
+    def _busy(self) -> ArchiverError:
+        return ArchiverError(f"another archiver process is writing {self.path.parent / self.path.name[1:-5]}", code="busy")
 
     def __enter__(self) -> ExportLock:
+        with self._held_guard:
+            if self.key in self._held:
+                raise self._busy()
+            self._held.add(self.key)
         try:
-            # read-only access is enough for flock, and works where the lock file already exists on a
-            # read-only disk (the export then fails with a clear message instead of a traceback)
-            self.handle = os.fdopen(os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644), "rb")
-        except OSError as exc:
-            raise ArchiverError(f"cannot lock {self.path}: {exc.strerror}", code="os-error") from None
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.close()
-            raise ArchiverError(f"another archiver process is writing {self.path.parent / self.path.name[1:-5]}", code="busy") from None
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ArchiverError(f"cannot lock {self.path}: {exc.strerror}", code="os-error") from None
+            try:
+                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(self.fd)
+                raise self._busy() from None
+        except BaseException:
+            with self._held_guard:
+                self._held.discard(self.key)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        fcntl.lockf(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        with self._held_guard:
+            self._held.discard(self.key)
 
 
 # --------------------------------------------------------------------------- the export itself
