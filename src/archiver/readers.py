@@ -778,28 +778,24 @@ def _looks_like_jsonl(handle) -> bool:
     return bool(rest)
 
 
-def read_file(path: str) -> Iterator[ReadResult]:
-    """Yield the records of one file; JSONL is streamed line by line."""
+def _read_whole_file(path: str) -> Iterator[ReadResult]:
+    """The records of a file that is not JSONL (iter_units splits JSONL line by line)."""
     try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        yield _failed(path, "unreadable", f"cannot open: {exc.strerror or exc}")
-        return
-    with handle:
-        try:
-            is_jsonl = _looks_like_jsonl(handle)
-            handle.seek(0)
-            if is_jsonl:
-                yield from _parse_jsonl_lines(handle, path)
-                return
+        with open(path, "rb") as handle:
             data = handle.read(MAX_INPUT_BYTES + 1)
-        except OSError as exc:
-            yield _failed(path, "unreadable", f"cannot read: {exc.strerror or exc}")
-            return
+    except OSError as exc:
+        yield _failed(path, "unreadable", f"cannot read: {exc.strerror or exc}")
+        return
     if len(data) > MAX_INPUT_BYTES:
         yield _failed(path, "input-too-large", f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; use JSONL for batches")
         return
     yield from parse_bytes(data, path)
+
+
+def read_file(path: str) -> Iterator[ReadResult]:
+    """Yield the records of one file; JSONL is streamed line by line."""
+    for unit in iter_units([path]):
+        yield from parse_unit(unit)
 
 
 def iter_source_files(path: str) -> Iterator[str]:
@@ -857,7 +853,7 @@ def parse_unit(unit: Unit) -> Iterator[ReadResult]:
         _kind, where, number, line = unit
         yield _parse_jsonl_line(line, where, number)
     elif kind == "file":
-        yield from read_file(unit[1])
+        yield from _read_whole_file(unit[1])
     else:
         yield _failed(unit[1], "unreadable", "no such file or directory")
 
