@@ -188,24 +188,24 @@ def _s4(v):
 
 def _s2(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c26.issuperset(v): return False
-    if isinstance(v, dict) and not (_c27 in v and _c28 in v): return False
-    if isinstance(v, dict):
+    if not _c26.issuperset(v): return False
+    if not (_c27 in v and _c28 in v): return False
+    if True:
         x = v.get(_c29, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c30): return False
         x = v.get(_c31, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c32: return False
+            if len(x) < _c32: return False
         x = v.get(_c33, _MISSING)
         if x is not _MISSING:
             if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
-            if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x < _c34: return False
+            if x < _c34: return False
         x = v.get(_c35, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c36: return False
+            if len(x) < _c36: return False
     if _s3(v) and not _s4(v): return False
     return True
 
@@ -223,57 +223,53 @@ def _s7(v):
 
 def _s5(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c43.issuperset(v): return False
-    if isinstance(v, dict) and not (_c44 in v): return False
-    if isinstance(v, dict):
+    if not _c43.issuperset(v): return False
+    if not (_c44 in v): return False
+    if True:
         x = v.get(_c45, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c46: return False
+            if len(x) < _c46: return False
         x = v.get(_c47, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c48): return False
         x = v.get(_c49, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c50: return False
+            if len(x) < _c50: return False
         x = v.get(_c51, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and _c52(x) is None: return False
+            if _c52(x) is None: return False
         x = v.get(_c53, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c54: return False
+            if len(x) < _c54: return False
     if _s6(v) and not _s7(v): return False
     return True
 
 def _s8(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c60.issuperset(v): return False
-    if isinstance(v, dict) and not (_c61 in v): return False
-    if isinstance(v, dict):
+    if not _c60.issuperset(v): return False
+    if not (_c61 in v): return False
+    if True:
         x = v.get(_c62, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c63): return False
         x = v.get(_c64, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c65: return False
-    return True
-
-def _s11(v):
-    if not (isinstance(v, str) and v in _c69): return False
+            if len(x) < _c65: return False
     return True
 
 def _s10(v):
-    if not _s11(v): return False
+    if not (isinstance(v, str) and v in _c69): return False
     return True
 
 def _s9(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c67.issuperset(v): return False
-    if isinstance(v, dict):
+    if not _c67.issuperset(v): return False
+    if True:
         x = v.get(_c68, _MISSING)
         if x is not _MISSING and not _s10(x): return False
         x = v.get(_c70, _MISSING)
@@ -284,41 +280,37 @@ def _s9(v):
         if x is not _MISSING and not _s10(x): return False
     return True
 
-def _s16(v):
+def _s13(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c85.issuperset(v): return False
-    if isinstance(v, dict) and not (_c86 in v and _c87 in v and _c88 in v): return False
-    if isinstance(v, dict):
+    if not _c85.issuperset(v): return False
+    if not (_c86 in v and _c87 in v and _c88 in v): return False
+    if True:
         x = v.get(_c89, _MISSING)
         if x is not _MISSING:
             if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
-            if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x < _c90: return False
+            if x < _c90: return False
         x = v.get(_c91, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and _c92(x) is None: return False
+            if _c92(x) is None: return False
         x = v.get(_c93, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c94: return False
+            if len(x) < _c94: return False
         x = v.get(_c95, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c96: return False
+            if len(x) < _c96: return False
+    return True
+
+def _s12(v):
+    if not (isinstance(v, list)): return False
+    if True:
+        for x in v:
+            if not _s13(x): return False
     return True
 
 def _s15(v):
-    if not _s16(v): return False
-    return True
-
-def _s14(v):
-    if not (isinstance(v, list)): return False
-    if isinstance(v, list):
-        for x in v:
-            if not _s15(x): return False
-    return True
-
-def _s18(v):
     if isinstance(v, dict):
         x = v.get(_c97, _MISSING)
         if x is not _MISSING:
@@ -326,22 +318,22 @@ def _s18(v):
     if isinstance(v, dict) and not (_c99 in v): return False
     return True
 
-def _s19(v):
+def _s16(v):
     if isinstance(v, dict):
         x = v.get(_c100, _MISSING)
         if x is not _MISSING:
             if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x < _c101: return False
     return True
 
-def _s17(v):
-    if _s18(v) and not _s19(v): return False
+def _s14(v):
+    if _s15(v) and not _s16(v): return False
     return True
 
-def _s13(v):
+def _s11(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c74.issuperset(v): return False
-    if isinstance(v, dict) and not (_c75 in v and _c76 in v and _c77 in v): return False
-    if isinstance(v, dict):
+    if not _c74.issuperset(v): return False
+    if not (_c75 in v and _c76 in v and _c77 in v): return False
+    if True:
         x = v.get(_c78, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x == _c79): return False
@@ -351,17 +343,13 @@ def _s13(v):
         x = v.get(_c82, _MISSING)
         if x is not _MISSING:
             if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
-            if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x < _c83: return False
+            if x < _c83: return False
         x = v.get(_c84, _MISSING)
-        if x is not _MISSING and not _s14(x): return False
-    if not _s17(v): return False
+        if x is not _MISSING and not _s12(x): return False
+    if not _s14(v): return False
     return True
 
-def _s12(v):
-    if not _s13(v): return False
-    return True
-
-def _s23(v):
+def _s19(v):
     if isinstance(v, dict):
         x = v.get(_c119, _MISSING)
         if x is not _MISSING:
@@ -369,43 +357,43 @@ def _s23(v):
     if isinstance(v, dict) and not (_c121 in v): return False
     return True
 
-def _s24(v):
+def _s20(v):
     if isinstance(v, dict):
         x = v.get(_c122, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x == _c123): return False
     return True
 
-def _s22(v):
+def _s18(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c113.issuperset(v): return False
-    if isinstance(v, dict) and not (_c114 in v): return False
-    if isinstance(v, dict):
+    if not _c113.issuperset(v): return False
+    if not (_c114 in v): return False
+    if True:
         x = v.get(_c115, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c116): return False
         x = v.get(_c117, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c118: return False
-    if _s23(v) and not _s24(v): return False
+            if len(x) < _c118: return False
+    if _s19(v) and not _s20(v): return False
     return True
 
-def _s25(v):
+def _s21(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c125.issuperset(v): return False
-    if isinstance(v, dict) and not (_c126 in v): return False
-    if isinstance(v, dict):
+    if not _c125.issuperset(v): return False
+    if not (_c126 in v): return False
+    if True:
         x = v.get(_c127, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c128): return False
         x = v.get(_c129, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c130: return False
+            if len(x) < _c130: return False
     return True
 
-def _s27(v):
+def _s23(v):
     if isinstance(v, dict):
         x = v.get(_c146, _MISSING)
         if x is not _MISSING:
@@ -413,167 +401,161 @@ def _s27(v):
     if isinstance(v, dict) and not (_c148 in v): return False
     return True
 
-def _s28(v):
+def _s24(v):
     if isinstance(v, dict) and not (_c149 in v): return False
     return True
 
-def _s29(v):
-    if _s28(v): return False
+def _s25(v):
+    if _s24(v): return False
     return True
 
-def _s26(v):
+def _s22(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c132.issuperset(v): return False
-    if isinstance(v, dict) and not (_c133 in v): return False
-    if isinstance(v, dict):
+    if not _c132.issuperset(v): return False
+    if not (_c133 in v): return False
+    if True:
         x = v.get(_c134, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c135): return False
         x = v.get(_c136, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and _c137(x) is None: return False
+            if _c137(x) is None: return False
         x = v.get(_c138, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c139: return False
+            if len(x) < _c139: return False
         x = v.get(_c140, _MISSING)
         if x is not _MISSING:
             if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
-            if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x < _c141: return False
+            if x < _c141: return False
         x = v.get(_c142, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x in _c143): return False
         x = v.get(_c144, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and _c145(x) is None: return False
-    if _s27(v) and not _s28(v): return False
-    if not _s27(v) and not _s29(v): return False
+            if _c145(x) is None: return False
+    if not (_s24(v) if _s23(v) else _s25(v)): return False
     return True
 
-def _s31(v):
+def _s27(v):
     if isinstance(v, dict):
         x = v.get(_c158, _MISSING)
-        if x is not _MISSING and not _s27(x): return False
+        if x is not _MISSING and not _s23(x): return False
     if isinstance(v, dict) and not (_c159 in v): return False
     return True
 
-def _s33(v):
+def _s29(v):
     if isinstance(v, dict):
         x = v.get(_c161, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x == _c162): return False
     return True
 
-def _s32(v):
+def _s28(v):
     if isinstance(v, dict):
         x = v.get(_c160, _MISSING)
-        if x is not _MISSING and not _s33(x): return False
+        if x is not _MISSING and not _s29(x): return False
     return True
 
-def _s37(v):
+def _s33(v):
     if not (isinstance(v, str) and v == _c165): return False
     return True
 
-def _s36(v):
-    if _s37(v): return False
+def _s32(v):
+    if _s33(v): return False
     return True
 
-def _s35(v):
+def _s31(v):
     if isinstance(v, dict):
         x = v.get(_c164, _MISSING)
-        if x is not _MISSING and not _s36(x): return False
-    return True
-
-def _s34(v):
-    if isinstance(v, dict):
-        x = v.get(_c163, _MISSING)
-        if x is not _MISSING and not _s35(x): return False
+        if x is not _MISSING and not _s32(x): return False
     return True
 
 def _s30(v):
-    if _s31(v) and not _s32(v): return False
-    if not _s31(v) and not _s34(v): return False
+    if isinstance(v, dict):
+        x = v.get(_c163, _MISSING)
+        if x is not _MISSING and not _s31(x): return False
     return True
 
-def _s21(v):
+def _s26(v):
+    if not (_s28(v) if _s27(v) else _s30(v)): return False
+    return True
+
+def _s17(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c103.issuperset(v): return False
-    if isinstance(v, dict) and not (_c104 in v and _c105 in v and _c106 in v and _c107 in v): return False
-    if isinstance(v, dict):
+    if not _c103.issuperset(v): return False
+    if not (_c104 in v and _c105 in v and _c106 in v and _c107 in v): return False
+    if True:
         x = v.get(_c108, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x == _c109): return False
         x = v.get(_c110, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c111: return False
+            if len(x) < _c111: return False
         x = v.get(_c112, _MISSING)
-        if x is not _MISSING and not _s22(x): return False
+        if x is not _MISSING and not _s18(x): return False
         x = v.get(_c124, _MISSING)
-        if x is not _MISSING and not _s25(x): return False
+        if x is not _MISSING and not _s21(x): return False
         x = v.get(_c131, _MISSING)
-        if x is not _MISSING and not _s26(x): return False
+        if x is not _MISSING and not _s22(x): return False
         x = v.get(_c150, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c151: return False
+            if len(x) < _c151: return False
         x = v.get(_c152, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c153: return False
+            if len(x) < _c153: return False
         x = v.get(_c154, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c155: return False
+            if len(x) < _c155: return False
         x = v.get(_c156, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c157: return False
-    if not _s30(v): return False
-    return True
-
-def _s20(v):
-    if not _s21(v): return False
+            if len(x) < _c157: return False
+    if not _s26(v): return False
     return True
 
 def _s1(v):
     if not (isinstance(v, dict)): return False
-    if isinstance(v, dict) and not _c2.issuperset(v): return False
-    if isinstance(v, dict) and not (_c3 in v and _c4 in v and _c5 in v and _c6 in v and _c7 in v and _c8 in v): return False
-    if isinstance(v, dict):
+    if not _c2.issuperset(v): return False
+    if not (_c3 in v and _c4 in v and _c5 in v and _c6 in v and _c7 in v and _c8 in v): return False
+    if True:
         x = v.get(_c9, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str) and x == _c10): return False
         x = v.get(_c11, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and _c12(x) is None: return False
+            if _c12(x) is None: return False
         x = v.get(_c13, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c14: return False
+            if len(x) < _c14: return False
         x = v.get(_c15, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, bool)): return False
         x = v.get(_c16, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c17: return False
+            if len(x) < _c17: return False
         x = v.get(_c18, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and len(x) < _c19: return False
+            if len(x) < _c19: return False
         x = v.get(_c20, _MISSING)
         if x is not _MISSING:
             if not (isinstance(x, str)): return False
-            if isinstance(x, str) and _c21(x) is None: return False
+            if _c21(x) is None: return False
         x = v.get(_c22, _MISSING)
         if x is not _MISSING:
             if not ((isinstance(x, (int, float)) and not isinstance(x, bool))): return False
-            if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x < _c23: return False
-            if (isinstance(x, (int, float)) and not isinstance(x, bool)) and x > _c24: return False
+            if x < _c23: return False
+            if x > _c24: return False
         x = v.get(_c25, _MISSING)
         if x is not _MISSING and not _s2(x): return False
         x = v.get(_c42, _MISSING)
@@ -583,9 +565,9 @@ def _s1(v):
         x = v.get(_c66, _MISSING)
         if x is not _MISSING and not _s9(x): return False
         x = v.get(_c73, _MISSING)
-        if x is not _MISSING and not _s12(x): return False
+        if x is not _MISSING and not _s11(x): return False
         x = v.get(_c102, _MISSING)
-        if x is not _MISSING and not _s20(x): return False
+        if x is not _MISSING and not _s17(x): return False
     return True
 
-ENTRY = {'paper-manifest-v1.1': _s1, 'correction-record-v1': _s13, 'source-provenance-v1': _s21}
+ENTRY = {'paper-manifest-v1.1': _s1, 'correction-record-v1': _s11, 'source-provenance-v1': _s17}

@@ -127,7 +127,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             created=created,
             package_check=args.package_check,
             jobs=args.jobs,
-            on_record=lambda entry: progress.advance(),
+            on_record=lambda outcome: progress.advance(),
         )
     finally:
         progress.close()

@@ -176,7 +176,7 @@ def build_files(record: Record, policy: Policy, export_dir: Path, directory: Pat
     verdict = assess(Facts.of_record(record), policy)
     rendered = render_record(record, "manifest.json", verdict)
     resources = []
-    for (name, spec), (text, _rows) in zip(RESOURCES.items(), rendered):
+    for (name, spec), text in zip(RESOURCES.items(), rendered):
         header = ",".join(f["name"] for f in spec["schema"]["fields"]) + "\n"
         data = (header + text).encode("utf-8")
         path = directory / f"{name}.csv"

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
@@ -25,6 +26,7 @@ from archiver.findings import ArchiverError, Finding
 from archiver.fsutil import safe_stem
 from archiver.idset import IdSet
 from archiver.manifest import build_manifest
+from archiver.model import manifest_json
 from archiver.package import RESOURCE_ORDER, PackageWriter, check_package, check_resource, render_record
 from archiver.policy import Policy
 from archiver.readers import ReadResult, Unit, iter_units, parse_unit
@@ -227,26 +229,34 @@ class ExportLock:
 # --------------------------------------------------------------------------- the export itself
 
 
-@dataclass(slots=True)
-class Outcome:
-    """Everything the writer needs of one processed record; small and picklable for worker processes.
+class Outcome(NamedTuple):
+    """Everything the writer needs of one processed record.
 
-    ``entry_json`` is the report entry already encoded (workers do that work); ``entry`` keeps the
-    few fields the writer reads.
+    A plain tuple of plain values: workers send a chunk of these as bare tuples, which pickle
+    several times faster than objects or dicts. ``entry_json`` is the report.json entry, already
+    encoded by the worker; the other fields are what the writer reads for totals and the HTML table.
     """
 
-    entry: dict
-    entry_json: str
-    manifest_name: str | None
-    manifest: bytes | None
-    rendered: tuple | None
+    record_id: str | None
+    source: str
+    valid: bool
+    eligible: bool
+    reasons: tuple[str, ...]
+    next_action: str
+    declared_tier: str | None
+    computed_tier: str | None
+    warnings: int
     score: float | None
     claims: int | None
     input_error_only: bool
+    manifest_name: str | None
+    manifest: bytes | None
+    rendered: tuple[str, ...] | None
+    entry_json: str
 
-    @property
-    def valid(self) -> bool:
-        return self.entry["valid"]
+
+# One encoder for every entry: json.dumps with a non-default option builds a new one per call.
+_encode_entry = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
@@ -255,37 +265,36 @@ def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
     for result in parse_unit(unit):
         errors = list(result.errors)
         record = result.record
+        manifest = None
         if record is not None and not errors:
-            errors.extend(build_manifest(record)[1])
+            manifest, findings = build_manifest(record)
+            errors.extend(findings)
         valid = record is not None and not errors
         facts = Facts.of_record(record) if valid else Facts.of_raw(result.raw, result.declared_tier)
         verdict = assess(facts, policy)
         name = f"{safe_stem(record.id)}.json" if valid else None
         path = f"manifests/{name}" if valid else None
-        entry = _entry(result, errors, verdict, path)
         outcomes.append(
             Outcome(
-                entry=_summary_fields(entry),
-                entry_json=json.dumps(entry, ensure_ascii=False),
-                manifest_name=name,
-                manifest=record.manifest_bytes() if valid else None,
-                rendered=render_record(record, path, verdict) if valid else None,
+                record_id=result.record_id,
+                source=result.source,
+                valid=valid,
+                eligible=verdict.eligible,
+                reasons=verdict.reasons,
+                next_action=verdict.next_action,
+                declared_tier=verdict.declared_tier,
+                computed_tier=verdict.computed_tier,
+                warnings=len(result.warnings),
                 score=facts.review_score,
                 claims=facts.verified_claims,
                 input_error_only=not valid and {e.code for e in errors} <= INPUT_CODES,
+                manifest_name=name,
+                manifest=manifest_json(manifest) if valid else None,
+                rendered=render_record(record, path, verdict) if valid else None,
+                entry_json=_encode_entry(_entry(result, errors, verdict, path)),
             )
         )
     return outcomes
-
-
-_SUMMARY_KEYS = ("id", "source", "valid", "eligible", "reasons", "next_action", "tier", "warnings")
-
-
-def _summary_fields(entry: dict) -> dict:
-    """What the writer reads of an entry (totals, the HTML table), without the rest."""
-    fields = {key: entry[key] for key in _SUMMARY_KEYS}
-    fields["warnings"] = len(entry["warnings"])
-    return fields
 
 
 def _as_duplicate(outcome: Outcome) -> Outcome:
@@ -300,8 +309,15 @@ def _as_duplicate(outcome: Outcome) -> Outcome:
     entry["manifest"] = None
     entry["reasons"] = ["manifest-invalid", *entry["reasons"]]
     entry["next_action"] = NEXT_ACTIONS["manifest-invalid"]
-    return Outcome(
-        _summary_fields(entry), json.dumps(entry, ensure_ascii=False), None, None, None, outcome.score, outcome.claims, False
+    return outcome._replace(
+        valid=False,
+        eligible=False,
+        reasons=tuple(entry["reasons"]),
+        next_action=entry["next_action"],
+        manifest_name=None,
+        manifest=None,
+        rendered=None,
+        entry_json=_encode_entry(entry),
     )
 
 
@@ -321,11 +337,9 @@ def _init_worker(policy: Policy) -> None:
         pass
 
 
-def _process_chunk(units: list[Unit]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for unit in units:
-        outcomes.extend(process_unit(unit, _worker_policy))
-    return outcomes
+def _process_chunk(units: list[Unit]) -> list[tuple]:
+    """A chunk's outcomes as bare tuples (see Outcome)."""
+    return [tuple(outcome) for unit in units for outcome in process_unit(unit, _worker_policy)]
 
 
 def resolve_jobs(jobs: int | str) -> int:
@@ -357,15 +371,15 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Ou
     with ProcessPoolExecutor(
         jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker, initargs=(policy,)
     ) as pool:
-        inflight = deque([pool.submit(_process_chunk, first)])
+        inflight = deque([pool.submit(_process_chunk, first)])  # answers come back as bare tuples
         for count, chunk in enumerate(iter(lambda: list(islice(units, CHUNK)), []), start=1):
             inflight.append(pool.submit(_process_chunk, chunk))
             while len(inflight) >= 2 * jobs:
-                yield from inflight.popleft().result()
+                yield from map(Outcome._make, inflight.popleft().result())
             if count % 64 == 0:
                 trim()
         while inflight:
-            yield from inflight.popleft().result()
+            yield from map(Outcome._make, inflight.popleft().result())
 
 
 def _malloc_trim() -> Callable[[], None]:
@@ -512,7 +526,7 @@ def export(
     package_check: str = "auto",
     jobs: int | str = 1,
     stdin=None,
-    on_record: Callable[[dict], None] | None = None,
+    on_record: Callable[[Outcome], None] | None = None,
 ) -> ExportSummary:
     """Export every record of ``sources`` into ``out``; see ExportSummary.exit_code for the verdict."""
     sources = list(sources)
@@ -539,11 +553,10 @@ def export(
         try:
             for outcome in outcomes_of(iter_units(sources, stdin), policy, resolve_jobs(jobs)):
                 if outcome.manifest is not None:
-                    if ids.add(outcome.entry["id"]):
+                    if ids.add(outcome.record_id):
                         spool.add(outcome.manifest_name, outcome.manifest)
                     else:
                         outcome = _as_duplicate(outcome)
-                entry = outcome.entry
                 summary.records += 1
                 if outcome.valid:
                     summary.valid += 1
@@ -552,15 +565,15 @@ def export(
                 else:
                     summary.invalid += 1
                     only_input_errors = only_input_errors and outcome.input_error_only
-                summary.eligible += entry["eligible"]
-                summary.already_registered += "already-registered" in entry["reasons"]
-                summary.warnings += entry["warnings"]
-                tier_key = entry["tier"]["computed"] or "unknown"
+                summary.eligible += outcome.eligible
+                summary.already_registered += "already-registered" in outcome.reasons
+                summary.warnings += outcome.warnings
+                tier_key = outcome.computed_tier or "unknown"
                 summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
                 report.add_encoded(outcome.entry_json)
-                html.add(entry, outcome.score, outcome.claims)
+                html.add_outcome(outcome)
                 if on_record:
-                    on_record(entry)
+                    on_record(outcome)
             spool.close()
             if summary.records == 0 or (summary.valid == 0 and only_input_errors):
                 summary.problem = "nothing readable: no record could be read from the given sources"
@@ -722,7 +735,7 @@ def refresh_registrations(export_dir: Path, registrations: dict[str, str], polic
             if entry.get("manifest"):
                 manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8"))
                 score, claims = manifest.get("review_score"), manifest["verification"]["source_grounded_claims"]
-            html.add(entry, score, claims)
+            html.add_entry(entry, score, claims)
             target.write(("" if first else ",\n") + json.dumps(entry, ensure_ascii=False))
             first = False
         target.write("\n")

@@ -36,6 +36,38 @@ _TYPE_EXPR = {
 }
 
 
+# What a guard looks like once a node's "type" check has passed: later keywords need not repeat it.
+_GUARDS_IMPLIED = {
+    "object": ("isinstance(v, dict)",),
+    "array": ("isinstance(v, list)",),
+    "string": ("isinstance(v, str)",),
+    "number": (_IS_NUMBER,),
+    "integer": (_IS_NUMBER,),
+}
+
+
+def _drop_implied_guards(lines: list[str], node: dict) -> list[str]:
+    """With a single ``type`` checked first, guards that restate it are always true: drop them."""
+    guards = _GUARDS_IMPLIED.get(node.get("type")) if isinstance(node.get("type"), str) else None
+    if not guards or not lines:
+        return lines
+    result = [lines[0]]  # the type check itself
+    for line in lines[1:]:
+        for guard in guards:
+            line = line.replace(f"if {guard} and ", "if ").replace(f"if {guard}:", "if True:")
+        result.append(line)
+    return result
+
+
+def _keywords(node: dict):
+    """The node's keywords, ``type`` first (so later checks may rely on it)."""
+    if "type" in node:
+        yield "type", node["type"]
+    for keyword, value in node.items():
+        if keyword != "type":
+            yield keyword, value
+
+
 def _join(base: str, ref: str) -> str:
     """Resolve a $ref against a base URI, for the forms schemas here use (no urllib on this path)."""
     if ref.startswith("#"):
@@ -107,6 +139,8 @@ class _Generator:
         return f"_s{self.count}"
 
     def sub(self, node: object, base: str) -> str:
+        if isinstance(node, dict) and "$ref" in node and not set(node) - ANNOTATIONS - {"$ref"}:
+            return self.ref(_join(base, node["$id"]) if "$id" in node else base, node["$ref"])  # no wrapper
         # Identical subschemas (the same enum, the same string rule) share one function.
         shape = (base, json.dumps(node, sort_keys=True))
         if shape not in self.by_shape:
@@ -118,9 +152,10 @@ class _Generator:
         if not isinstance(node, dict) or not set(node) - ANNOTATIONS <= LEAF_KEYWORDS:
             return None
         lines: list[str] = []
-        for keyword, value in node.items():
+        for keyword, value in _keywords(node):
             if keyword not in ANNOTATIONS:
                 lines.extend(getattr(self, "kw_" + keyword)(value, node, base))
+        lines = _drop_implied_guards(lines, node)
         # Leaf emitters speak of "v"; rename to the parent's variable (whole-word only).
         return [re.sub(r"\bv\b", var, line) for line in lines]
 
@@ -132,13 +167,14 @@ class _Generator:
             raise UnsupportedSchema(f"not a schema: {node!r}")
         base = _join(base, node["$id"]) if "$id" in node else base
         body: list[str] = []
-        for keyword, value in node.items():
+        for keyword, value in _keywords(node):
             if keyword in ANNOTATIONS or keyword in ("then", "else"):
                 continue
             emit = getattr(self, "kw_" + keyword.lstrip("$"), None)
             if emit is None:
                 raise UnsupportedSchema(f"keyword {keyword!r} is not supported by the fast checker")
             body.extend(emit(value, node, base))
+        body = _drop_implied_guards(body, node)
         lines = [f"def {name}(v):", *("    " + line for line in body), "    return True", ""]
         self.source.append("\n".join(lines))
         return name
@@ -251,12 +287,13 @@ class _Generator:
         condition = self.sub(value, base)
         then = self.sub(node["then"], base) if "then" in node else None
         otherwise = self.sub(node["else"], base) if "else" in node else None
-        lines = []
+        if then and otherwise:
+            return [f"if not ({then}(v) if {condition}(v) else {otherwise}(v)): return False"]
         if then:
-            lines.append(f"if {condition}(v) and not {then}(v): return False")
+            return [f"if {condition}(v) and not {then}(v): return False"]
         if otherwise:
-            lines.append(f"if not {condition}(v) and not {otherwise}(v): return False")
-        return lines
+            return [f"if not {condition}(v) and not {otherwise}(v): return False"]
+        return []
 
 
 def schema_digest(schemas: dict[str, dict]) -> str:

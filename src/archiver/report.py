@@ -45,30 +45,72 @@ class HtmlReport:
         claims_close = score >= p.doi_min_score and p.doi_min_verified_claims - 2 <= claims < p.doi_min_verified_claims
         return score_close or claims_close
 
-    def add(self, entry: dict, score: float | None, claims: int | None) -> None:
+    def add(
+        self,
+        *,
+        record_id: str | None,
+        source: str,
+        valid: bool,
+        score: float | None,
+        claims: int | None,
+        declared: str | None,
+        computed: str | None,
+        eligible: bool,
+        reasons,
+        next_action: str,
+    ) -> None:
         self.total_rows += 1
-        computed = entry["tier"]["computed"]
         near = self.is_near_miss(score, claims, computed)
         self.near_misses += near
         if len(self.rows) < MAX_TABLE_ROWS:
             self.rows.append(
                 {
-                    "id": entry["id"],
-                    "source": entry["source"],
-                    "valid": entry["valid"],
+                    "id": record_id,
+                    "source": source,
+                    "valid": valid,
                     "score": score,
                     "claims": claims,
-                    "declared": entry["tier"]["declared"],
+                    "declared": declared,
                     "computed": computed,
-                    "eligible": entry["eligible"],
-                    "reasons": entry["reasons"],
-                    "next_action": entry["next_action"],
+                    "eligible": eligible,
+                    "reasons": list(reasons),
+                    "next_action": next_action,
                     "near": near,
                 }
             )
         if score is not None:
             key = (round(score, 1), min(claims or 0, MAX_CLAIMS_AXIS), computed)
             self.bins[key] = self.bins.get(key, 0) + 1
+
+    def add_outcome(self, outcome) -> None:
+        """One export Outcome (see archiver.export)."""
+        self.add(
+            record_id=outcome.record_id,
+            source=outcome.source,
+            valid=outcome.valid,
+            score=outcome.score,
+            claims=outcome.claims,
+            declared=outcome.declared_tier,
+            computed=outcome.computed_tier,
+            eligible=outcome.eligible,
+            reasons=outcome.reasons,
+            next_action=outcome.next_action,
+        )
+
+    def add_entry(self, entry: dict, score: float | None, claims: int | None) -> None:
+        """One report.json entry, with the score and claims of its manifest."""
+        self.add(
+            record_id=entry["id"],
+            source=entry["source"],
+            valid=entry["valid"],
+            score=score,
+            claims=claims,
+            declared=entry["tier"]["declared"],
+            computed=entry["tier"]["computed"],
+            eligible=entry["eligible"],
+            reasons=entry["reasons"],
+            next_action=entry["next_action"],
+        )
 
     # ------------------------------------------------------------------ rendering
 
