@@ -106,7 +106,7 @@ def test_corrected_status_needs_a_correction():
         (("verification", "source_grounded_claims"), -1, "greater_than_equal"),
         (("id",), "SRCH:../x", "string_pattern_mismatch"),
         (("submitted",), "2026-02-30", "date_from_datetime_parsing"),
-        (("quality_dimensions", "evidence_strength"), "VERY HIGH", "enum"),
+        (("quality_dimensions", "evidence_strength"), "VERY HIGH", "literal_error"),
     ],
 )
 def test_shape_rules_reject_bad_values(path, value, kind):

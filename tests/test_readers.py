@@ -264,3 +264,14 @@ def test_examples_all_parse_cleanly():
     results = list(read_records([str(EXAMPLES)]))
     assert len(results) >= 7
     assert all(r.valid for r in results), [(r.source, r.errors) for r in results if not r.valid]
+
+
+def test_a_value_outside_a_vocabulary_is_an_enum_finding_and_a_wrong_contract_a_const_finding():
+    from archiver.readers import parse_json_record
+
+    document = base_manifest()
+    document["quality_dimensions"]["evidence_strength"] = "VERY HIGH"
+    document["correction_record"]["contract"] = "correction-record-v2"
+    codes = {f.location: f.code for f in parse_json_record(document, "x.json").errors}
+    assert codes["$.quality_dimensions.evidence_strength"] == "enum"
+    assert codes["$.correction_record.contract"] == "const"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from archiver.model import Record
+from archiver.model import DIMENSION_NAMES, Record
 from archiver.policy import DIMENSION_ORDER, Policy
 from archiver.policy import format_score as _num
 
@@ -43,7 +43,7 @@ class Facts:
             doi=record.doi,
             gate_status=record.gate.status if record.gate else None,
             submitted=record.submitted.isoformat() if record.submitted else None,
-            dimensions={k: v for k, v in record.quality_dimensions if v is not None},
+            dimensions={k: v for k in DIMENSION_NAMES if (v := getattr(record.quality_dimensions, k)) is not None},
         )
 
     @classmethod

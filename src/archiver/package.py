@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from archiver.model import QualityDimensions, Record
+from archiver.model import DIMENSION_NAMES, Record
 
 ID_PATTERN = "SRCH:[0-9A-F]{8}"
 DOI_PATTERN = r"10\.\d{4,9}/\S+"
@@ -208,7 +208,6 @@ def render_rows(rows: list[list[str]]) -> str:
 
 
 RESOURCE_ORDER = tuple(RESOURCES)  # records, quality_dimensions, corrections, eligibility
-DIMENSION_NAMES = tuple(QualityDimensions.model_fields)
 
 
 def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[list[str]], ...]:

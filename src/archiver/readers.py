@@ -555,6 +555,8 @@ def findings_from_validation_error(exc: ValidationError, lines: dict[str, int]) 
             code = "id-invalid" if location == "$.id" else ("doi-invalid" if location.endswith(".doi") else "pattern")
         if kind == "missing" and location == "$.id":
             code = "id-missing"
+        if kind == "literal_error" and " or " in str(error.get("ctx", {}).get("expected", "")):
+            code = "enum"  # vocabulary fields are Literals of several values (model.values_of)
         message = error["msg"]
         if "input" in error and kind not in ("missing",) and not isinstance(error["input"], (dict, list)):
             message = f"{message} (got {error['input']!r})"
