@@ -141,11 +141,22 @@ with open(source, 'rb') as handle:
 """
 
 
-def _fresh(path: Path) -> Path:
-    shutil.rmtree(path, ignore_errors=True)
-    for stale in path.parent.glob(f".{path.name}.*"):
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink()
-    return path
+# After a mass delete, ext4 without a journal (this VM's disk) skips inodes freed in the last
+# 60 s (360 s while their inode-table block is still dirty) when it allocates new ones: every file
+# created in that window scans past them, and creation slows ten-fold (seen in `perf`: the time
+# goes to the kernel's recently_deleted()). A run measured right after deleting the previous run's
+# output measures that, not the tool. So measured runs write to new directories, nothing is
+# deleted between them, and leftovers from an earlier bench are deleted, synced and waited out first.
+QUIET_AFTER_DELETE_S = 65
+
+
+def _clear_runs(runs: Path) -> None:
+    if not runs.exists():
+        return
+    shutil.rmtree(runs)
+    os.sync()  # clean inode-table blocks: the kernel's shorter (60 s) window applies
+    print(f"deleted earlier benchmark output; waiting {QUIET_AFTER_DELETE_S} s before measuring", flush=True)
+    time.sleep(QUIET_AFTER_DELETE_S)
 
 
 def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
@@ -154,15 +165,18 @@ def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
     created = ["--created", "2026-01-01T00:00:00Z", "--quiet"]
     rows = []
     summary = {}
+    runs = WORK / "export-runs"
+    _clear_runs(runs)
+    runs.mkdir(parents=True)
     for size in sizes:
         jsonl = synthetic.write_jsonl(WORK / f"jsonl-{size}.jsonl", size)
-        out = WORK / f"export-{size}"
-        floor = run_with_rss([sys.executable, "-c", FLOOR_SCRIPT, str(jsonl), str(_fresh(WORK / f"floor-{size}"))])
-        shutil.rmtree(WORK / f"floor-{size}", ignore_errors=True)
-        no_check = run_with_rss([archiver, "export", str(jsonl), "--out", str(_fresh(out)), "--package-check", "off", *created])
+        out = runs / f"export-{size}"
+        floor = run_with_rss([sys.executable, "-c", FLOOR_SCRIPT, str(jsonl), str(runs / f"floor-{size}")])
+        no_check = run_with_rss([archiver, "export", str(jsonl), "--out", str(out), "--package-check", "off", *created])
         alone = run_with_rss([frictionless, "validate", str(out / "datapackage.json")]) if size <= 100_000 else None
         mode = "full" if size <= 100_000 else "sample"
-        checked = run_with_rss([archiver, "export", str(jsonl), "--out", str(_fresh(out)), "--package-check", mode, *created])
+        checked_out = runs / f"export-{size}-checked"
+        checked = run_with_rss([archiver, "export", str(jsonl), "--out", str(checked_out), "--package-check", mode, *created])
         row = {
             "size": size,
             "floor": floor,
@@ -180,12 +194,11 @@ def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
             "peak_rss_mb_checked": checked["peak_rss_mb"],
         }
         print(json.dumps({size: summary[size]}), flush=True)
-        _fresh(out)
     # pages: both layouts, from a directory of files
     page_size = min(sizes[0], 10_000)
     pages = synthetic.write_pages(WORK / f"pages-{page_size}", page_size)
-    page_run = run_with_rss([archiver, "export", str(pages), "--out", str(_fresh(WORK / "export-pages")), "--package-check", "off", *created])
-    _fresh(WORK / "export-pages")
+    page_run = run_with_rss([archiver, "export", str(pages), "--out", str(runs / "export-pages"), "--package-check", "off", *created])
+    shutil.rmtree(runs)  # after the last measurement; the next bench waits this delete out
     lines = [
         "## `archiver export`",
         "",
