@@ -141,22 +141,31 @@ with open(source, 'rb') as handle:
 """
 
 
-# After a mass delete, ext4 without a journal (this VM's disk) skips inodes freed in the last
-# 60 s (360 s while their inode-table block is still dirty) when it allocates new ones: every file
-# created in that window scans past them, and creation slows ten-fold (seen in `perf`: the time
-# goes to the kernel's recently_deleted()). A run measured right after deleting the previous run's
-# output measures that, not the tool. So measured runs write to new directories, nothing is
-# deleted between them, and leftovers from an earlier bench are deleted, synced and waited out first.
-QUIET_AFTER_DELETE_S = 65
+# After a mass delete, ext4 without a journal (this VM's disk) avoids reusing the freed inodes for
+# 60 s, and for 360 s while their inode-table block is dirty, which new files in the same block
+# group keep it. Every file created near them in that window scans past them: creation slows
+# ten-fold (in `perf`, the time goes to the kernel's recently_deleted()). A run measured right
+# after deleting the previous run's output would measure that, not the tool. So measured runs
+# write to new directories, nothing is deleted between them, and the output of a bench is deleted
+# at its end with a time stamp that the next bench waits out.
+QUIET_AFTER_DELETE_S = 370
+DELETED_STAMP = WORK / ".export-runs-deleted-at"
 
 
-def _clear_runs(runs: Path) -> None:
-    if not runs.exists():
+def _delete_runs(runs: Path) -> None:
+    if runs.exists():
+        shutil.rmtree(runs)
+        os.sync()
+        DELETED_STAMP.write_text(str(time.time()))
+
+
+def _wait_out_deletes() -> None:
+    if not DELETED_STAMP.exists():
         return
-    shutil.rmtree(runs)
-    os.sync()  # clean inode-table blocks: the kernel's shorter (60 s) window applies
-    print(f"deleted earlier benchmark output; waiting {QUIET_AFTER_DELETE_S} s before measuring", flush=True)
-    time.sleep(QUIET_AFTER_DELETE_S)
+    remaining = float(DELETED_STAMP.read_text()) + QUIET_AFTER_DELETE_S - time.time()
+    if remaining > 0:
+        print(f"waiting {remaining:.0f} s after the last bench's delete before creating files", flush=True)
+        time.sleep(remaining)
 
 
 def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
@@ -166,7 +175,8 @@ def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
     rows = []
     summary = {}
     runs = WORK / "export-runs"
-    _clear_runs(runs)
+    _delete_runs(runs)  # left by an interrupted bench
+    _wait_out_deletes()
     runs.mkdir(parents=True)
     for size in sizes:
         jsonl = synthetic.write_jsonl(WORK / f"jsonl-{size}.jsonl", size)
@@ -198,7 +208,7 @@ def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
     page_size = min(sizes[0], 10_000)
     pages = synthetic.write_pages(WORK / f"pages-{page_size}", page_size)
     page_run = run_with_rss([archiver, "export", str(pages), "--out", str(runs / "export-pages"), "--package-check", "off", *created])
-    shutil.rmtree(runs)  # after the last measurement; the next bench waits this delete out
+    _delete_runs(runs)  # after the last measurement; the next bench waits this delete out
     lines = [
         "## `archiver export`",
         "",
