@@ -18,8 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import ArchiverError, Finding
