@@ -138,6 +138,22 @@ def test_hostile_input_file_names_are_read_not_trusted(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["export", "in"]
 
 
+def test_a_source_file_name_that_is_not_utf8_is_exported_not_a_crash(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    name = os.fsdecode(b"bad-\xff.json")  # held by Python as a surrogate escape
+    (source / name).write_text(json.dumps(base_manifest()))
+    out = tmp_path / "export"
+    for given in (source, source / name):  # found in a directory, and named on the command line
+        run = run_cli("export", given, "--out", out, "--created", CREATED, "--quiet")
+        assert run.code == 0, run.err
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        assert report["records"][0]["source"] == str(source / name)  # JSON escapes it; it reads back exactly
+        assert "bad-\\xff.json" in (out / "report.html").read_text(encoding="utf-8")
+    package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    assert package["sources"] == [{"title": str(source).rstrip("/") + "/bad-\\xff.json"}]
+
+
 def test_safe_file_names_refuse_what_cannot_be_made_safe():
     from archiver.findings import ArchiverError
     from archiver.fsutil import safe_stem

@@ -14,6 +14,12 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 1
 MAX_STEM = 120
 
 
+def printable_path(path: str) -> str:
+    """A path as text that can be written as UTF-8: bytes of a name that is not UTF-8 (held as
+    surrogate escapes) become ``\\xff`` escapes instead of failing the write."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def safe_stem(record_id: str) -> str:
     """A file-name stem for an id: ASCII letters, digits, ``._-`` only; never empty, hidden or reserved.
 

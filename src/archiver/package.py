@@ -9,6 +9,7 @@ import json
 import os
 from pathlib import Path
 
+from archiver.fsutil import printable_path
 from archiver.model import DIMENSION_NAMES, Record
 
 ID_PATTERN = "SRCH:[0-9A-F]{8}"
@@ -283,7 +284,7 @@ class PackageWriter:
             "created": created,
             "licenses": [license_entry],
             "contributors": [{"title": publisher, "role": "publisher"}],
-            "sources": [{"title": source} for source in sources],
+            "sources": [{"title": printable_path(source)} for source in sources],
             "resources": [resource.close() for resource in self.resources],
         }
         data = (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from archiver.fsutil import printable_path
 from archiver.policy import Policy, format_score
 
 MAX_TABLE_ROWS = 1000
@@ -175,7 +176,7 @@ class HtmlReport:
             eligible = '<span class="yes">yes</span>' if row["eligible"] else '<span class="no">no</span>'
             reasons = " ".join(f"<code>{html.escape(r)}</code>" for r in row["reasons"])
             body.append(
-                f"<tr{css}><td>{html.escape(row['id'] or '(no id)')}</td><td>{html.escape(row['source'])}</td>"
+                f"<tr{css}><td>{html.escape(row['id'] or '(no id)')}</td><td>{html.escape(printable_path(row['source']))}</td>"
                 f"<td>{score}</td><td>{claims}</td><td>{html.escape(row['declared'] or '')}</td>"
                 f"<td>{html.escape(row['computed'] or 'unknown')}</td><td>{eligible}</td><td>{reasons}</td>"
                 f"<td>{html.escape(row['next_action'])}</td></tr>"
