@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from archiver import jsontext
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import ArchiverError, Finding
 from archiver.fsutil import safe_stem
@@ -255,10 +256,6 @@ class Outcome(NamedTuple):
     entry_json: str
 
 
-# One encoder for every entry: json.dumps with a non-default option builds a new one per call.
-_encode_entry = json.JSONEncoder(ensure_ascii=False).encode
-
-
 def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
     """Parse, model, build and check the manifest, and assess one unit's records. Pure: writes nothing."""
     outcomes = []
@@ -291,7 +288,7 @@ def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
                 manifest_name=name,
                 manifest=manifest_json(manifest) if valid else None,
                 rendered=render_record(record, path, verdict) if valid else None,
-                entry_json=_encode_entry(_entry(result, errors, verdict, path)),
+                entry_json=jsontext.compact(_entry(result, errors, verdict, path)),
             )
         )
     return outcomes
@@ -317,7 +314,7 @@ def _as_duplicate(outcome: Outcome) -> Outcome:
         manifest_name=None,
         manifest=None,
         rendered=None,
-        entry_json=_encode_entry(entry),
+        entry_json=jsontext.compact(entry),
     )
 
 
@@ -736,7 +733,7 @@ def refresh_registrations(export_dir: Path, registrations: dict[str, str], polic
                 manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8"))
                 score, claims = manifest.get("review_score"), manifest["verification"]["source_grounded_claims"]
             html.add_entry(entry, score, claims)
-            target.write(("" if first else ",\n") + json.dumps(entry, ensure_ascii=False))
+            target.write(("" if first else ",\n") + jsontext.compact(entry))
             first = False
         target.write("\n")
         tail = json.loads("{" + "".join(tail_lines).lstrip("],\n").rstrip().rstrip("}") + "}")

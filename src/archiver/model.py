@@ -7,9 +7,9 @@ import enum
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
-from pydantic_core import PydanticCustomError, to_json
+from pydantic_core import PydanticCustomError
 
-from archiver import rules
+from archiver import jsontext, rules
 
 MANIFEST_CONTRACT = "paper-manifest-v1.1"
 CORRECTION_CONTRACT = "correction-record-v1"
@@ -246,6 +246,6 @@ class Record(_Part):
 
 
 def manifest_json(manifest: dict) -> bytes:
-    """The bytes of a manifest file, from ``Record.to_manifest()`` data (pydantic-core's encoder:
-    the same bytes as model_dump_json, from data a batch export has already made)."""
-    return to_json(manifest, indent=2) + b"\n"
+    """The bytes of a manifest file, from ``Record.to_manifest()`` data (the same bytes as
+    model_dump_json(indent=2), from data a batch export has already made)."""
+    return jsontext.indented(manifest)
