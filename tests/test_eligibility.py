@@ -67,6 +67,17 @@ def test_extra_policy_rules():
     assert el.rule_minimum_dimensions(high, DOI, strict) is None
 
 
+def test_a_dimension_the_record_does_not_state_fails_a_minimum():
+    strict = Policy(minimum_dimensions={"citation_grounding": "LOW"})
+    stated = base_manifest()
+    stated["quality_dimensions"] = {"citation_grounding": "LOW"}
+    unstated = base_manifest()
+    unstated["quality_dimensions"] = {"evidence_strength": "HIGH"}
+    assert el.assess(el.Facts.of_record(Record.model_validate(stated)), strict).eligible
+    verdict = el.assess(el.Facts.of_record(Record.model_validate(unstated)), strict)
+    assert verdict.reasons == ("dimension-below-minimum",)
+
+
 def test_registered_record_says_what_it_is_registered_as():
     verdict = el.assess(facts(doi="10.5072/zenodo.9"), DEFAULT_POLICY)
     assert not verdict.eligible

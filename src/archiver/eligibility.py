@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from dataclasses import dataclass
 
-from archiver.model import DIMENSION_NAMES, Record
+from archiver.model import Record
 from archiver.policy import DIMENSION_ORDER, Policy
 from archiver.policy import format_score as _num
 
@@ -28,7 +29,7 @@ class Facts:
     doi: str | None
     gate_status: str | None
     submitted: str | None
-    dimensions: dict[str, str]
+    dimensions: Mapping[str, str | None]
 
     @classmethod
     def of_record(cls, record: Record) -> Facts:
@@ -43,7 +44,8 @@ class Facts:
             doi=record.doi,
             gate_status=record.gate.status if record.gate else None,
             submitted=record.submitted.isoformat() if record.submitted else None,
-            dimensions={k: v for k in DIMENSION_NAMES if (v := getattr(record.quality_dimensions, k)) is not None},
+            # The model's own field values (None where a dimension is absent), not a copy per record.
+            dimensions=vars(record.quality_dimensions),
         )
 
     @classmethod
@@ -77,14 +79,20 @@ class TierDecision:
     basis: str
 
 
+@lru_cache(maxsize=32)
+def _threshold_texts(quarantine_below: float, doi_min_score: float) -> tuple[str, str]:
+    return _num(quarantine_below), _num(doi_min_score)
+
+
 def compute_tier(score: float | None, claims: int | None, policy: Policy) -> TierDecision:
     """The tier the policy gives a score and a verified-claim count."""
     if score is None:
         return TierDecision(None, "No public review score: the tier cannot be computed, and DOI grade needs a score.")
+    quarantine_text, doi_text = _threshold_texts(policy.quarantine_below, policy.doi_min_score)
     if score < policy.quarantine_below:
         return TierDecision(
             QUARANTINE,
-            f"Review score {_num(score)} is below {_num(policy.quarantine_below)}; source-level inspection is required "
+            f"Review score {_num(score)} is below {quarantine_text}; source-level inspection is required "
             "before relying on the synthesis.",
         )
     claims_value = claims or 0
@@ -92,12 +100,12 @@ def compute_tier(score: float | None, claims: int | None, policy: Policy) -> Tie
         return TierDecision(
             DOI_GRADE,
             f"Review score {_num(score)} and verified-claim count {claims_value} meet the DOI-grade thresholds "
-            f"({_num(policy.doi_min_score)}/10 and {policy.doi_min_verified_claims} claims).",
+            f"({doi_text}/10 and {policy.doi_min_verified_claims} claims).",
         )
     return TierDecision(
         WATCHLIST,
         f"Review score {_num(score)} or verified-claim count {claims_value} is below the DOI-grade threshold "
-        f"({_num(policy.doi_min_score)}/10 and {policy.doi_min_verified_claims} claims).",
+        f"({doi_text}/10 and {policy.doi_min_verified_claims} claims).",
     )
 
 
@@ -195,7 +203,7 @@ class Eligibility:
 
 def assess(facts: Facts, policy: Policy) -> Eligibility:
     decision = compute_tier(facts.review_score, facts.verified_claims, policy)
-    reasons = tuple(code for rule in RULES if (code := rule(facts, decision, policy)))
+    reasons = tuple([code for rule in RULES if (code := rule(facts, decision, policy))])
     if not reasons:
         action = "deposit"
     elif "already-registered" in reasons:

@@ -32,8 +32,11 @@ class IdSet:
             self.others.add(record_id)
             return True
         key = int(match.group(1), 16)
-        if key in self.buffer or any(_contains(run, key) for run in self.runs):
+        if key in self.buffer:
             return False
+        for run in self.runs:
+            if _contains(run, key):
+                return False
         self.buffer.add(key)
         if len(self.buffer) >= self.buffer_size:
             self._spill()

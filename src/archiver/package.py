@@ -213,23 +213,25 @@ RESOURCE_ORDER = tuple(RESOURCES)  # records, quality_dimensions, corrections, e
 
 def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[list[str]], ...]:
     """One record's rows for each resource, in RESOURCE_ORDER; every cell already text."""
-    tier = record.quality_tier.tier if record.quality_tier else None
+    # Cells written out by type rather than through _text: this runs once per record.
+    score = record.review_score
+    provenance = record.provenance
     records = [
         [
             record.id,
             record.title,
-            _text(bool(record.title_truncated)),
-            _text(record.submitted),
-            _text(record.review_score),
+            "true" if record.title_truncated else "false",
+            record.submitted.isoformat() if record.submitted else "",
+            "" if score is None else str(score),
             record.verification.level,
             str(record.verification.source_grounded_claims),
             record.gate.status if record.gate else "",
-            _text(tier),
+            record.quality_tier.tier if record.quality_tier else "",
             record.correction_record.status,
             str(record.correction_record.correction_count),
-            record.provenance.public_provenance.level,
-            record.provenance.external_record.status,
-            _text(record.doi),
+            provenance.public_provenance.level,
+            provenance.external_record.status,
+            provenance.external_record.doi or "",
             manifest_path,
         ]
     ]
@@ -243,9 +245,9 @@ def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[l
     verdict = [
         [
             record.id,
-            _text(eligibility.declared_tier),
-            _text(eligibility.computed_tier),
-            _text(eligibility.eligible),
+            eligibility.declared_tier or "",
+            eligibility.computed_tier or "",
+            "true" if eligibility.eligible else "false",
             " ".join(eligibility.reasons),
             eligibility.next_action,
         ]

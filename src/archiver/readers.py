@@ -458,7 +458,8 @@ def quality_warnings(raw: dict, lines: dict[str, int] | None = None) -> list[Fin
                 )
             )
     abstract = raw.get("abstract")
-    if isinstance(abstract, str):
+    # "/" is a plain substring test; the case-blind pattern costs more than the rest of this check.
+    if isinstance(abstract, str) and "/" in abstract:
         match = _ABSTRACT_SCORE.search(abstract)
         if match:
             in_abstract = float(match.group(1))
