@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 from archiver.model import Record
 from archiver.policy import DIMENSION_ORDER, Policy

@@ -22,7 +22,8 @@ def indented(document) -> bytes:
 
 
 def compact(document) -> str:
-    """One line of JSON without spaces, keys in the document's order, non-ASCII as written."""
+    """One line of JSON without spaces, keys in the document's order, non-ASCII as written (escaped
+    only by the fallback)."""
     try:
         return orjson.dumps(document).decode("utf-8")
     except orjson.JSONEncodeError:
