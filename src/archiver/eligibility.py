@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from archiver.model import Record
 from archiver.policy import DIMENSION_ORDER, Policy
@@ -44,8 +45,9 @@ class Facts:
             doi=record.doi,
             gate_status=record.gate.status if record.gate else None,
             submitted=record.submitted.isoformat() if record.submitted else None,
-            # The model's own field values (None where a dimension is absent), not a copy per record.
-            dimensions=vars(record.quality_dimensions),
+            # A read-only view of the model's own field values (None where a dimension is absent):
+            # no copy per record, and no way for a rule to change the frozen model through it.
+            dimensions=MappingProxyType(vars(record.quality_dimensions)),
         )
 
     @classmethod
