@@ -154,93 +154,182 @@ def test_schemas_are_found_in_the_source_tree_or_package():
     assert os.path.isfile(os.path.join(schema_dir(), "paper-manifest-v1.1.schema.json"))
 
 
-# ---------------------------------------------------------------------------- the fast checker
+# ---------------------------------------------------------------------------- held to check-jsonschema
+# A reference nobody here wrote: check-jsonschema reads JSON strictly and matches `pattern` with
+# regress, an ECMA-262 engine. Python's `re` (and so python-jsonschema, above) lets `$` match before
+# a final newline and reads `\d` as any Unicode digit; these mutations are where the two part ways.
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import random  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from archiver.fastcheck import UnsupportedSchema, compile_schemas  # noqa: E402
-
-
-def _three_validators(contract="paper-manifest-v1.1"):
-    from archiver.validation import _fast_checks, _validators
-
-    return _reference_validator(contract), _validators()[contract], _fast_checks()[contract]
-
-
-def test_fast_checker_agrees_with_both_validators_on_every_fixture():
-    reference, rust, fast = _three_validators()
-    valid, invalid = _fixtures()
-    for doc in valid:
-        assert fast(doc) is True
-    for doc in invalid:
-        assert reference.is_valid(doc) is False
-        assert rust.is_valid(doc) is False
-        assert fast(doc) is False
-
-
-def test_fast_checker_agrees_on_the_standalone_contracts():
-    base = base_manifest()
-    for contract, doc in (("correction-record-v1", base["correction_record"]), ("source-provenance-v1", base["provenance"])):
-        reference, rust, fast = _three_validators(contract)
-        assert reference.is_valid(doc) and rust.is_valid(doc) and fast(doc)
-        broken = copy.deepcopy(doc)
-        broken["contract"] = "other"
-        assert not reference.is_valid(broken) and not rust.is_valid(broken) and not fast(broken)
-
-
-_LEAVES = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 12), st.floats(-1, 11, allow_nan=False), st.sampled_from(
-        ["L1", "L4", "Registered", "Not registered", "VERIFIED", "CORRECTED", "10.5072/zenodo.9", "SRCH:0123ABCD", "", "x"]
-    ), st.just([]), st.just({}),
-)
-_PATHS = [
-    ("review_score",), ("id",), ("title",), ("submitted",), ("title_truncated",), ("extra",),
-    ("verification", "level"), ("verification", "source_grounded_claims"), ("verification", "label"),
-    ("gate", "status"), ("gate", "artifact"), ("quality_tier", "tier"), ("quality_dimensions", "evidence_strength"),
-    ("correction_record", "status"), ("correction_record", "correction_count"), ("correction_record", "corrections"),
-    ("provenance", "public_provenance", "level"), ("provenance", "public_provenance", "label"),
-    ("provenance", "external_record", "status"), ("provenance", "external_record", "doi"),
-    ("provenance", "external_record", "deposition_id"), ("provenance", "publisher"), ("provenance", "contract"),
+_STRING_PATHS = [
+    ("id",), ("submitted",), ("title",), ("gate", "evaluated"), ("verification", "level"),
+    ("quality_tier", "tier"), ("provenance", "public_provenance", "level"),
 ]
+_NUMBER_PATHS = [("review_score",), ("verification", "source_grounded_claims")]
+_OBJECT_PATHS = [(), ("verification",), ("gate",), ("correction_record",), ("provenance",), ("provenance", "external_record")]
+_NON_ASCII_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+_FULLWIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+_BOUNDARY_NUMBERS = [-1, -0.0001, 0, 0.0, 1e-300, 4.999999, 5, 9.9999, 10, 10.0, 10.0001, 1e308, 2**63, 10**30, 1.5, True, None]
 
 
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(_PATHS), _LEAVES), max_size=4))
-def test_fast_checker_agrees_with_python_jsonschema_on_mutations(mutations):
-    reference, rust, fast = _three_validators()
-    doc = base_manifest()
-    for path, value in mutations:
-        _set(doc, path, copy.deepcopy(value))
-    expected = reference.is_valid(doc)
-    assert fast(doc) is expected
-    assert rust.is_valid(doc) is expected
+def _get(doc, path):
+    for key in path:
+        doc = doc[key]
+    return doc
 
 
-def test_fast_checker_refuses_keywords_it_does_not_implement():
-    schema = {"$id": "https://archiver.invalid/t.json", "type": "object", "dependentRequired": {"a": ["b"]}}
-    with pytest.raises(UnsupportedSchema, match="dependentRequired"):
-        compile_schemas({"t": schema})
+def _mutations(rng: random.Random) -> list[tuple[str, dict]]:
+    """Named manifests: each one small change to a valid manifest (or to a registered one)."""
+    out = []
+    registered = base_manifest()
+    registered["provenance"]["external_record"] = {
+        "status": "Registered", "doi": "10.5072/zenodo.1234",
+        "url": "https://doi.org/10.5072/zenodo.1234", "deposition_id": 1234, "environment": "sandbox",
+        "registered_at": "2026-06-01T10:00:00+00:00",
+    }
+    registered["provenance"]["public_provenance"] = {"level": "L4", "label": "External archival record"}
+    bases = {"base": base_manifest(), "registered": registered}
+    doi_path = ("provenance", "external_record", "doi")
+    for base_name, base in bases.items():
+        paths = _STRING_PATHS + ([doi_path, ("provenance", "external_record", "registered_at")] if base_name == "registered" else [])
+        for path in paths:
+            value = _get(base, path)
+            for suffix_name, changed in (
+                ("trailing-newline", value + "\n"),
+                ("trailing-crlf", value + "\r\n"),
+                ("leading-newline", "\n" + value),
+                ("arabic-digits", value.translate(_NON_ASCII_DIGITS)),
+                ("fullwidth-digits", value.translate(_FULLWIDTH_DIGITS)),
+                ("trailing-space", value + " "),
+                ("empty", ""),
+            ):
+                if changed == value:
+                    continue
+                doc = copy.deepcopy(base)
+                _set(doc, path, changed)
+                out.append((f"{base_name}-{'.'.join(path)}-{suffix_name}", doc))
+        for path in _NUMBER_PATHS:
+            for number in _BOUNDARY_NUMBERS:
+                doc = copy.deepcopy(base)
+                _set(doc, path, number)
+                out.append((f"{base_name}-{'.'.join(path)}-{number!r}", doc))
+        for path in _OBJECT_PATHS:
+            target = _get(base, path)
+            for key in list(target):
+                doc = copy.deepcopy(base)
+                del _get(doc, path)[key]
+                out.append((f"{base_name}-missing-{'.'.join((*path, key))}", doc))
+            doc = copy.deepcopy(base)
+            _get(doc, path)["extra_" + str(rng.randrange(1000))] = rng.choice([1, "x", None, [], {}])
+            out.append((f"{base_name}-extra-in-{'.'.join(path) or 'root'}", doc))
+    # A few random combinations of the above, so interactions are tried too.
+    singles = list(out)
+    for index in range(60):
+        doc = copy.deepcopy(base_manifest())
+        for _name, other in rng.sample(singles[: len(singles) // 2], 2):
+            for key in ("id", "review_score", "submitted"):
+                if key in other and other[key] != BASE[key]:
+                    doc[key] = copy.deepcopy(other[key])
+        out.append((f"combined-{index}", doc))
+    return out
 
 
-def test_fast_checker_json_equality_keeps_booleans_apart_from_numbers():
-    schema = {"$id": "https://archiver.invalid/c.json", "const": 1}
-    check = compile_schemas({"c": schema})["c"]
-    assert check(1) and check(1.0)
-    assert not check(True)
+BASE = base_manifest()
 
 
-def test_the_shipped_checker_module_is_current_and_used():
-    from archiver import _schema_checks
-    from archiver.fastcheck import module_source
-    from archiver.validation import _fast_checks
+def _check_jsonschema_invalid(files: list[Path], contract: str) -> set[str]:
+    schema = Path(schema_dir()) / CONTRACT_FILES[contract]
+    command = [
+        str(Path(sys.executable).parent / "check-jsonschema"), "--base-uri", schema.as_uri(),
+        "--schemafile", str(schema), "-o", "json", *map(str, files),
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    report = json.loads(completed.stdout)
+    return {Path(e["filename"]).name for e in report["errors"]} | {Path(e["filename"]).name for e in report["parse_errors"]}
 
-    current = module_source(load_schemas())
-    shipped = (schema_dir_path := __import__("pathlib").Path(_schema_checks.__file__)).read_text(encoding="utf-8")
-    assert shipped == current, f"{schema_dir_path} is stale: run `python -m archiver.fastcheck` after changing schemas/"
-    assert _fast_checks() is _schema_checks.ENTRY
-    fresh = compile_schemas(load_schemas())
-    valid, invalid = _fixtures()
-    for doc in valid + invalid:
-        for contract in ("paper-manifest-v1.1",):
-            assert _schema_checks.ENTRY[contract](doc) is fresh[contract](doc)
+
+# Rules a schema cannot state (README): where archiver is stricter than any schema validator, on purpose.
+CODE_RULES = {"date-invalid", "datetime-invalid", "correction-count", "correction-sequence", "correction-order",
+              "title-truncated-without-question"}
+
+
+def _reference_verdicts(tmp_path: Path, files: list[Path]) -> set[str]:
+    """Names of the files check-jsonschema refuses.
+
+    check-jsonschema matches `pattern` with regress only in the schema it is given: inside a
+    `$ref`'d contract it falls back to Python's `re` (a trailing newline passes there). So each
+    referenced part is also checked against its own contract directly, as its own document.
+    """
+    refused = _check_jsonschema_invalid(files, "paper-manifest-v1.1")
+    for key, contract in (("provenance", "source-provenance-v1"), ("correction_record", "correction-record-v1")):
+        parts, owners = [], {}
+        for path in files:
+            try:
+                part = json.loads(path.read_text(encoding="utf-8")).get(key)
+            except ValueError:
+                continue
+            if isinstance(part, dict):
+                part_path = tmp_path / f"{key}-parts" / path.name
+                part_path.parent.mkdir(exist_ok=True)
+                part_path.write_text(json.dumps(part, ensure_ascii=False), encoding="utf-8")
+                parts.append(part_path)
+                owners[part_path.name] = path.name
+        refused |= {owners[name] for name in _check_jsonschema_invalid(parts, contract)}
+    return refused
+
+
+def test_archiver_validate_agrees_with_check_jsonschema_on_mutated_manifests(tmp_path):
+    from conftest import run_cli
+
+    files = []
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for index, (name, doc) in enumerate(_mutations(random.Random(20261123))):
+        path = cases / f"{index:04d}-{name.replace('/', '_')[:80]}.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        files.append(path)
+    # JSON that Python reads but JSON does not have: NaN and Infinity as numbers.
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        path = cases / f"literal-{literal}.json"
+        path.write_text(json.dumps(base_manifest()).replace('"review_score": 7.5', f'"review_score": {literal}'), encoding="utf-8")
+        files.append(path)
+    theirs = _reference_verdicts(tmp_path, files)
+    result = run_cli("validate", "--format", "json", *files)
+    reports = {Path(f["path"]).name: f for f in result.json()["files"]}
+    ours = {name for name, report in reports.items() if not report["valid"]}
+    assert len(files) > 300
+    assert theirs, "the reference refused nothing: the mutations are not testing anything"
+    assert len(theirs) < len(files), "the reference refused everything: the base manifest is off"
+    assert sorted(theirs - ours) == []
+    stricter = {name for name in ours - theirs if {e["code"] for e in reports[name]["errors"]} - CODE_RULES}
+    assert sorted(stricter) == []
+    for must_fail in ("base-id-trailing-newline", "registered-provenance.external_record.doi-trailing-newline",
+                      "base-submitted-arabic-digits", "literal-NaN"):
+        assert any(must_fail in name for name in ours & theirs), must_fail
+
+
+def test_validate_reads_json_strictly(tmp_path):
+    from conftest import run_cli
+
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(base_manifest()).replace('"review_score": 7.5', '"review_score": NaN'), encoding="utf-8")
+    result = run_cli("validate", path)
+    assert result.code == 2
+    assert "NaN is not a JSON value" in result.out and "[json-syntax]" in result.out
+
+
+def test_validate_reports_deep_nesting_as_one_line(tmp_path):
+    from conftest import run_cli
+
+    for depth in (300, 950, 5000, 200_000):
+        doc = base_manifest()
+        path = tmp_path / f"deep-{depth}.json"
+        path.write_text(json.dumps(doc)[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+        result = run_cli("validate", path)
+        assert result.code in (1, 2), result
+        assert "Traceback" not in result.out + result.err
+        assert len(result.out.strip().splitlines()) >= 1
+        assert all(line.startswith(str(path)) for line in result.out.strip().splitlines())

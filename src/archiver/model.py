@@ -149,6 +149,8 @@ class CorrectionRecord(_Part):
     status: CorrectionStatusName
     correction_count: NonNegativeInt
     corrections: tuple[Correction, ...] = ()
+    # False when only the count is public (record pages list no corrections); absent otherwise.
+    corrections_public: bool | None = None
 
     @model_validator(mode="after")
     def _corrections_are_additive(self) -> CorrectionRecord:
@@ -156,6 +158,7 @@ class CorrectionRecord(_Part):
             self.status,
             self.correction_count,
             [(c.sequence, c.date.isoformat()) for c in self.corrections],
+            self.corrections_public,
         ):
             raise PydanticCustomError(code, problem)
         return self

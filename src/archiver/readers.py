@@ -7,7 +7,6 @@ Nothing here raises for bad content; ArchiverError is kept for sources that cann
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import sys
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from archiver import jsontext
 from archiver.findings import Finding, json_path
 from archiver.model import (
     CORRECTION_CONTRACT,
@@ -354,6 +354,9 @@ def _page_to_raw(page: _Page, lines: dict[str, int], warnings: list[Finding]) ->
         )
         lines[where] = number
     corr["corrections"] = corrections
+    if not corrections and isinstance(corr.get("correction_count"), int) and corr["correction_count"] > 0:
+        # Pages show the count only ("Public corrections are additive records"), not the entries.
+        corr["corrections_public"] = False
     for label, expected in (("Manifest contract", MANIFEST_CONTRACT), ("Correction contract", CORRECTION_CONTRACT)):
         if label in corr_rows and corr_rows[label][0] != expected:
             value, number = corr_rows[label]
@@ -682,12 +685,12 @@ def parse_bytes(data: bytes, source: str) -> Iterator[ReadResult]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if exc.msg == "Extra data" and stripped.startswith("{"):
+            document = jsontext.loads(text)
+        except jsontext.JsonInputError as exc:
+            if exc.reason == "Extra data" and stripped.startswith("{"):
                 yield from _parse_jsonl_lines(iter(text.splitlines()), source)
                 return
-            yield _failed(source, "json-syntax", f"not JSON: {exc.msg} (column {exc.colno})", exc.lineno, "json")
+            yield _failed(source, exc.code, exc.message, exc.line, "json")
             return
         if isinstance(document, list):
             yield _failed(source, "not-an-object", "expected one JSON object per file, or JSONL", None, "json")
@@ -744,9 +747,9 @@ def _parse_jsonl_line(line: str | bytes, where: str, number: int) -> ReadResult:
         except UnicodeDecodeError as exc:
             return _failed(where, "encoding", f"not UTF-8 text at byte {exc.start}", number, "jsonl")
     try:
-        document = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return _failed(where, "json-syntax", f"not JSON: {exc.msg} (column {exc.colno})", number, "jsonl")
+        document = jsontext.loads(line)
+    except jsontext.JsonInputError as exc:
+        return _failed(where, exc.code, exc.message, number, "jsonl")
     result = parse_json_record(document, where, layout="jsonl")
     result.errors = [finding.with_line(number) for finding in result.errors]
     result.warnings = [finding.with_line(number) for finding in result.warnings]
@@ -772,8 +775,8 @@ def _looks_like_jsonl(handle) -> bool:
     if not first.lstrip().startswith(b"{"):
         return False
     try:
-        json.loads(first)
-    except ValueError:
+        jsontext.loads(first)
+    except jsontext.JsonInputError:
         return False
     rest = handle.readline()
     while rest and not rest.strip():

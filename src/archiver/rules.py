@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 
 RECORD_ID_PATTERN = r"^SRCH:[0-9A-F]{8}$"
-DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
+# [0-9], not \d: pydantic-core's regex reads \d as any Unicode digit, ECMA-262 (the schemas) as ASCII.
+DOI_PATTERN = r"^10\.[0-9]{4,9}/\S+$"
 L4_LABEL = "External archival record"
 
 
@@ -50,13 +51,21 @@ def registration_problems(
 
 
 def correction_problems(
-    status: str, count: int, corrections: Sequence[tuple[int, str]]
+    status: str, count: int, corrections: Sequence[tuple[int, str]], public: bool | None = None
 ) -> Iterator[tuple[str, str]]:
     """Corrections are additive: the count matches the list, numbered 1..n in date order.
 
-    ``corrections`` holds (sequence, ISO date) pairs in the order they are listed.
+    ``corrections`` holds (sequence, ISO date) pairs in the order they are listed. ``public``
+    False says the corrections themselves are not public (a record page shows only the count):
+    the count then stands alone, and no correction may be listed.
     """
-    if count != len(corrections):
+    if public is False:
+        if corrections:
+            yield (
+                "corrections-not-public",
+                f"corrections_public is false but {len(corrections)} corrections are listed",
+            )
+    elif count != len(corrections):
         yield (
             "correction-count",
             f"correction count is {count} but {len(corrections)} corrections are listed",

@@ -1,7 +1,9 @@
 """Validate manifests against the JSON Schema contracts plus the rules a schema cannot state.
 
-This module is the pre-commit path: it imports only the standard library, jsonschema-rs and the
-rule functions, never Pydantic, frictionless or requests, so ``archiver validate`` starts fast.
+Every path (``archiver validate``, export, deposit) validates with one library, jsonschema-rs, whose
+``pattern`` keyword follows ECMA-262 as JSON Schema requires (``$`` is the end of the string, ``\\d``
+is ASCII). This module is the pre-commit path: it imports only the standard library, orjson,
+jsonschema-rs and the rule functions, never Pydantic, frictionless or requests.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from archiver import rules
+from archiver import jsontext, rules
 from archiver.findings import ArchiverError, Finding, json_path
 
 MANIFEST_CONTRACT = "paper-manifest-v1.1"
@@ -49,6 +51,10 @@ _BRANCH_RULES = {
     ("", "else", "public_provenance"): (
         "l4-without-registration",
         "public provenance L4 requires a Registered external record",
+    ),
+    ("", "then", "corrections"): (
+        "corrections-not-public",
+        "corrections_public is false, so no correction may be listed",
     ),
     ("", "then", "correction_count"): (
         "corrected-without-corrections",
@@ -92,21 +98,6 @@ def load_schemas() -> dict[str, dict]:
         with open(os.path.join(directory, filename), encoding="utf-8") as handle:
             schemas[contract] = json.load(handle)
     return schemas
-
-
-@lru_cache(maxsize=1)
-def _fast_checks() -> dict:
-    """The generated predicates: shipped as a module when it matches the schemas, else made now."""
-    from archiver.fastcheck import compile_schemas, schema_digest
-
-    schemas = load_schemas()
-    try:
-        from archiver import _schema_checks
-    except ImportError:
-        _schema_checks = None
-    if _schema_checks is not None and _schema_checks.SCHEMA_DIGEST == schema_digest(schemas):
-        return _schema_checks.ENTRY
-    return compile_schemas(schemas)
 
 
 @lru_cache(maxsize=1)
@@ -157,8 +148,9 @@ def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
             pairs.append((entry.get("sequence"), entry["date"]))
     count = record.get("correction_count")
     if isinstance(count, int) and len(pairs) == len(corrections):
-        for code, problem in rules.correction_problems(record.get("status"), count, pairs):
-            if code != "corrected-without-corrections":  # the schema states that one
+        public = record.get("corrections_public")
+        for code, problem in rules.correction_problems(record.get("status"), count, pairs, public if isinstance(public, bool) else None):
+            if code not in ("corrected-without-corrections", "corrections-not-public"):  # the schema states these
                 yield Finding(code, problem, json_path(base) if base else "$")
 
 
@@ -217,10 +209,12 @@ def validate_document(document, contract: str | None = None) -> list[Finding]:
         known = ", ".join(sorted(CONTRACT_FILES))
         return [Finding("contract-unknown", f"unknown contract {contract!r} (known: {known})", "$.contract")]
     findings: list[Finding] = []
-    if not _fast_checks()[contract](document):
-        # Only now pay for loading jsonschema-rs: it explains what is wrong, path by path.
-        validator = _validators()[contract]
-        findings.extend(_schema_finding(error) for error in validator.iter_errors(document))
+    validator = _validators()[contract]
+    try:
+        if not validator.is_valid(document):
+            findings.extend(_schema_finding(error) for error in validator.iter_errors(document))
+    except ValueError as exc:  # jsonschema-rs refuses documents nested deeper than it walks
+        return [Finding("too-deep", f"the document is nested too deeply to validate ({exc})", "$")]
     findings.extend(code_rule_findings(document, contract))
     return findings
 
@@ -267,12 +261,9 @@ def validate_file(path: str) -> FileResult:
     except OSError as exc:
         return FileResult(path, [Finding("unreadable", exc.strerror or str(exc), "$")], readable=False)
     try:
-        document = json.loads(data)
-    except UnicodeDecodeError as exc:
-        return FileResult(path, [Finding("encoding", f"not UTF-8 text: {exc.reason}", "$")], readable=False)
-    except json.JSONDecodeError as exc:
-        message = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        return FileResult(path, [Finding("json-syntax", message, "$", line=exc.lineno)], readable=False)
+        document = jsontext.loads(data)
+    except jsontext.JsonInputError as exc:
+        return FileResult(path, [Finding(exc.code, exc.message, "$", line=exc.line)], readable=False)
     return FileResult(path, validate_document(document))
 
 
