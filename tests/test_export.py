@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.export import ExportLock, export
+from archiver.export import export
+from archiver.exportdir import ExportLock
 from archiver.findings import ArchiverError
 from archiver.policy import DEFAULT_POLICY
 from conftest import EXAMPLES, REPO, base_manifest, run_cli, write_json

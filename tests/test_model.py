@@ -77,6 +77,15 @@ def test_correction_count_must_match_the_list():
     assert error_types(manifest) == ["correction-count"]
 
 
+def test_a_count_without_public_corrections_stands_alone_but_lists_none():
+    manifest = base_manifest()
+    manifest["correction_record"].update(status="CORRECTED", correction_count=2, corrections_public=False)
+    record = Record.model_validate(manifest)
+    assert record.correction_record.correction_count == 2
+    manifest["correction_record"]["corrections"] = [{"sequence": 1, "date": "2026-06-05", "description": "first"}]
+    assert error_types(manifest) == ["corrections-not-public"]
+
+
 def test_corrections_are_additive_numbered_and_in_date_order():
     manifest = base_manifest()
     corrections = [

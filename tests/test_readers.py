@@ -245,6 +245,24 @@ def test_listed_corrections_on_a_page_are_read():
     assert (correction.sequence, correction.date.isoformat(), correction.description) == (1, "2026-06-05", "Fixed the claim count.")
 
 
+def test_a_page_with_a_correction_count_but_no_listed_corrections_is_valid():
+    # Public pages show the status and count only ("Public corrections are additive records").
+    data = page().replace(b"StatusCURRENT\nCorrection count0", b"StatusCORRECTED\nCorrection count2")
+    result = one(data)
+    assert result.valid, result.errors
+    manifest = result.record.to_manifest()["correction_record"]
+    assert manifest["correction_count"] == 2
+    assert manifest["corrections_public"] is False
+    assert manifest["corrections"] == []
+    from archiver.validation import validate_document
+
+    assert validate_document(result.record.to_manifest()) == []
+
+
+def test_a_page_without_corrections_says_nothing_about_their_publicity():
+    assert "corrections_public" not in one(page()).record.to_manifest()["correction_record"]
+
+
 def test_one_bad_file_does_not_stop_a_directory_batch(tmp_path):
     write_json(tmp_path / "a.json", base_manifest())
     (tmp_path / "b.txt").write_bytes(b"\x00\x01\x02")

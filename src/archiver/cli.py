@@ -21,13 +21,20 @@ def _print_err(line: str) -> None:
     print(line, file=sys.stderr)
 
 
+def _warn_skipped(path: str, code: str, message: str) -> None:
+    from archiver.findings import one_line
+    from archiver.fsutil import printable_path
+
+    _print_err(one_line(f"warning: {printable_path(path)}: {message} [{code}]"))
+
+
 # --------------------------------------------------------------------------- validate
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from archiver.validation import validate_paths
 
-    results = validate_paths(args.paths)
+    results = validate_paths(args.paths, on_skip=None if args.quiet else _warn_skipped)
     files = invalid = unreadable = 0
     collected = []
     for result in results:
@@ -75,7 +82,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     seen = invalid = 0
-    for result in read_records(args.sources):
+    for result in read_records(args.sources, on_skip=_warn_skipped):
         seen += 1
         for warning in result.warnings:
             _print_err("warning: " + warning.render(result.source))
@@ -110,6 +117,8 @@ def _policy(args: argparse.Namespace):
 
 def cmd_export(args: argparse.Namespace) -> int:
     from archiver.export import created_timestamp, export
+    from archiver.findings import one_line
+    from archiver.fsutil import printable_path
     from archiver.progress import Progress
     from archiver.readers import estimate_records
 
@@ -133,21 +142,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         progress.close()
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
-    else:
+    elif not args.quiet and summary.written:
         totals = summary.totals()
-        if summary.written:
-            print(
-                f"exported {totals['valid']} of {totals['records']} records to {summary.out} "
-                f"({totals['eligible']} eligible for deposit, {totals['already_registered']} already registered, "
-                f"{totals['invalid']} invalid); package check: {summary.package_check}"
-            )
+        print(
+            f"exported {totals['valid']} of {totals['records']} records to {summary.out} "
+            f"({totals['eligible']} eligible for deposit, {totals['already_registered']} already registered, "
+            f"{totals['invalid']} invalid); package check: {summary.package_check}"
+        )
     if not args.quiet:
-        for line in summary.package_errors[:20]:
-            _print_err(f"package: {line}")
-        if summary.problem:
-            _print_err(f"archiver export: {summary.problem}")
-        if summary.invalid and not args.json:
-            _print_err(f"{summary.invalid} invalid record(s); see {summary.out}/report.json" if summary.written else "")
+        for item in summary.skipped:
+            _print_err(one_line(f"warning: {printable_path(item['source'])}: {item['message']} [{item['code']}]"))
+    # Errors are shown even with --quiet, which silences progress, warnings and the summary only.
+    for line in summary.package_errors[:20]:
+        _print_err(f"package: {line}")
+    if summary.problem:
+        _print_err(f"archiver export: {summary.problem}")
+    if summary.invalid and summary.written and not (args.json or args.quiet):
+        _print_err(f"{summary.invalid} invalid record(s); see {summary.out}/report.json")
     return summary.exit_code
 
 
@@ -159,7 +170,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     policy = _policy(args)
     rows = []
     seen = invalid = 0
-    for result in read_records(args.sources):
+    for result in read_records(args.sources, on_skip=_warn_skipped):
         seen += 1
         errors = list(result.errors)
         if result.record is not None and not errors:

@@ -21,7 +21,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from archiver.eligibility import Facts, assess
-from archiver.export import ExportLock, refresh_registrations
+from archiver.export import refresh_registrations
+from archiver.exportdir import ExportLock
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
 from archiver.ledger import Deposit, Ledger, state_dir_for

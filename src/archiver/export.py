@@ -9,22 +9,19 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as dt
-import errno
-import fcntl
 import json
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from archiver import jsontext
+from archiver import exportdir, jsontext
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
-from archiver.findings import ArchiverError, Finding
-from archiver.fsutil import safe_stem
+from archiver.findings import ArchiverError, Finding, one_line
+from archiver.fsutil import printable_path, safe_stem
 from archiver.idset import IdSet
 from archiver.manifest import build_manifest
 from archiver.model import manifest_json
@@ -35,6 +32,7 @@ from archiver.report import HtmlReport
 
 INPUT_CODES = {"unreadable", "empty-input", "binary-input", "encoding", "input-too-large", "not-a-record"}
 AUTO_FULL_CHECK_LIMIT = 100_000  # above this many records, --package-check=auto checks a sample
+NOTHING_READABLE_SHOWN = 20  # inputs named in a "nothing readable" message
 
 
 def created_timestamp(pinned: str | None = None) -> str:
@@ -71,6 +69,7 @@ class ExportSummary:
     written: bool = False
     problem: str | None = None
     seconds: float = 0.0
+    skipped: list[dict] = field(default_factory=list)  # FIFOs, devices, sockets met in a folder walk
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +85,7 @@ class ExportSummary:
             "totals": self.totals(),
             "package_check": self.package_check,
             "package_errors": self.package_errors,
+            "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -125,106 +125,6 @@ class ReportJsonWriter:
 
     def abort(self) -> None:
         self._file.close()
-
-
-# --------------------------------------------------------------------------- atomic directory swap
-
-_RENAME_EXCHANGE = 2
-_libc = None
-
-
-def _renameat2_exchange(a: Path, b: Path) -> bool:
-    """Atomically exchange two paths (Linux renameat2); False when the system cannot."""
-    global _libc
-    if _libc is None:
-        name = ctypes.util.find_library("c") or "libc.so.6"
-        try:
-            _libc = ctypes.CDLL(name, use_errno=True)
-        except OSError:
-            _libc = False
-    if not _libc or not hasattr(_libc, "renameat2"):
-        return False
-    at_fdcwd = -100
-    result = _libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def swap_into_place(staged: Path, out: Path) -> None:
-    """Make ``staged`` appear at ``out`` in one step; the previous ``out`` is removed afterwards."""
-    if not out.exists():
-        os.rename(staged, out)
-        return
-    if _renameat2_exchange(staged, out):
-        shutil.rmtree(staged)  # now holds the previous export
-        return
-    # Without an atomic exchange: move the old one aside, then the new one in. A crash between
-    # the two renames leaves DIR missing and the old export at .DIR.old; recover_interrupted
-    # puts it back on the next run.
-    aside = out.parent / f".{out.name}.old"
-    shutil.rmtree(aside, ignore_errors=True)
-    os.rename(out, aside)
-    os.rename(staged, out)
-    shutil.rmtree(aside, ignore_errors=True)
-
-
-def recover_interrupted(out: Path) -> None:
-    """Clear what an interrupted export left beside DIR (called with the export lock held)."""
-    aside = out.parent / f".{out.name}.old"
-    if aside.exists() and not out.exists():
-        os.rename(aside, out)
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-class ExportLock:
-    """An exclusive lock beside DIR so two exports (or deposits) never write the same directory at once.
-
-    A POSIX record lock (lockf) belongs to this process alone: worker processes forked from it do not
-    inherit it, and it is released the moment this process dies, even by SIGKILL.
-    """
-
-    _held: set[str] = set()  # record locks do not conflict within one process: track ours here
-    _held_guard = threading.Lock()
-
-    def __init__(self, out: Path) -> None:
-        self.path = out.parent / f".{out.name}.lock"
-        self.key = str(self.path.resolve())
-        self.fd: int | None = None
-
-    def _busy(self) -> ArchiverError:
-        return ArchiverError(f"another archiver process is writing {self.path.parent / self.path.name[1:-5]}", code="busy")
-
-    def __enter__(self) -> ExportLock:
-        with self._held_guard:
-            if self.key in self._held:
-                raise self._busy()
-            self._held.add(self.key)
-        try:
-            try:
-                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise ArchiverError(f"cannot lock {self.path}: {exc.strerror}", code="os-error") from None
-            try:
-                fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(self.fd)
-                raise self._busy() from None
-        except BaseException:
-            with self._held_guard:
-                self._held.discard(self.key)
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        fcntl.lockf(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-        with self._held_guard:
-            self._held.discard(self.key)
 
 
 # --------------------------------------------------------------------------- the export itself
@@ -527,28 +427,34 @@ def export(
 ) -> ExportSummary:
     """Export every record of ``sources`` into ``out``; see ExportSummary.exit_code for the verdict."""
     sources = list(sources)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ArchiverError(f"{out} exists and is not a directory", code="usage")
+    shown_out = str(out)
+    out = exportdir.resolve_out(out, sources)
     out.parent.mkdir(parents=True, exist_ok=True)
-    summary = ExportSummary(out=str(out))
+    summary = ExportSummary(out=shown_out)
     started = time.perf_counter()
-    with ExportLock(out):
-        recover_interrupted(out)
-        staged = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    with exportdir.ExportLock(out):
+        exportdir.recover_interrupted(out)
+        exportdir.resolve_out(out, sources)  # again under the lock: another run may have written it since
+        staged = exportdir.staging_dir(out)
         manifests = staged / "manifests"
         try:
             manifests.mkdir(parents=True)
+            exportdir.write_marker(staged)
         except OSError as exc:
-            raise ArchiverError(f"cannot write beside {out}: {exc.strerror}; {out} is unchanged", code="os-error") from None
+            shutil.rmtree(staged, ignore_errors=True)
+            raise ArchiverError(f"cannot write beside {shown_out}: {exc.strerror}; {shown_out} is unchanged", code="os-error") from None
         spool = DirectManifests(manifests) if package_check == "off" else ManifestSpool(staged / ".manifests.spool")
         ids = IdSet()
         package = PackageWriter(staged)
         report = ReportJsonWriter(staged / "report.json")
         html = HtmlReport(policy)
         only_input_errors = True
+        unreadable: list[str] = []  # what "nothing readable" names, while nothing has been read
+
+        def skipped(path: str, code: str, message: str) -> None:
+            summary.skipped.append({"source": path, "code": code, "message": message})
         try:
-            for outcome in outcomes_of(iter_units(sources, stdin), policy, resolve_jobs(jobs)):
+            for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs)):
                 if outcome.manifest is not None:
                     if ids.add(outcome.record_id):
                         spool.add(outcome.manifest_name, outcome.manifest)
@@ -562,6 +468,9 @@ def export(
                 else:
                     summary.invalid += 1
                     only_input_errors = only_input_errors and outcome.input_error_only
+                    if only_input_errors and len(unreadable) < NOTHING_READABLE_SHOWN:
+                        first = json.loads(outcome.entry_json)["errors"][0]
+                        unreadable.append(f"{printable_path(outcome.source)} ({first['code']}: {first['message']})")
                 summary.eligible += outcome.eligible
                 summary.already_registered += "already-registered" in outcome.reasons
                 summary.warnings += outcome.warnings
@@ -573,7 +482,11 @@ def export(
                     on_record(outcome)
             spool.close()
             if summary.records == 0 or (summary.valid == 0 and only_input_errors):
-                summary.problem = "nothing readable: no record could be read from the given sources"
+                why = [*unreadable, *(f"{printable_path(s['source'])} ({s['code']}: {s['message']})" for s in summary.skipped)]
+                more = summary.invalid + len(summary.skipped) - len(why)
+                summary.problem = one_line("nothing readable: " + (
+                    "; ".join(why) + (f"; and {more} more" if more > 0 else "") if why else "the sources hold no files"
+                ))
                 package.abort()
                 report.abort()
                 shutil.rmtree(staged, ignore_errors=True)
@@ -586,6 +499,7 @@ def export(
                 records=summary.valid,
             )
             tail = {
+                "skipped": summary.skipped,
                 "created": created,
                 "policy": policy.model_dump(mode="json"),
                 "totals": summary.totals(),
@@ -605,7 +519,7 @@ def export(
                 shutil.rmtree(staged, ignore_errors=True)
                 return summary
             _fsync_tree_top(staged)
-            swap_into_place(staged, out)
+            exportdir.swap_into_place(staged, out)
             summary.written = True
         except BaseException as exc:
             for cleanup in (spool.close, package.abort, report.abort):
@@ -617,7 +531,7 @@ def export(
             if isinstance(exc, OSError):
                 raise ArchiverError(
                     f"could not write the export ({exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}); "
-                    f"{out} is unchanged",
+                    f"{shown_out} is unchanged",
                     code="os-error",
                 ) from None
             raise

@@ -46,10 +46,10 @@ class Finding:
     def render(self, source: str) -> str:
         """One line: ``FILE[:LINE]:JSON-PATH: message [code]`` (line breaks in any part are escaped)."""
         where = f"{source}:{self.line}" if self.line is not None else source
-        return _one_line(f"{where}:{self.location}: {self.message} [{self.code}]")
+        return one_line(f"{where}:{self.location}: {self.message} [{self.code}]")
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 

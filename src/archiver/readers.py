@@ -7,6 +7,7 @@ Nothing here raises for bad content; ArchiverError is kept for sources that cann
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from archiver import jsontext
 from archiver.findings import Finding, json_path
+from archiver.walk import OnSkip, open_source, read_at_most, walk_files
 from archiver.model import (
     CORRECTION_CONTRACT,
     MANIFEST_CONTRACT,
@@ -785,17 +787,30 @@ def _looks_like_jsonl(handle) -> bool:
 
 
 def _read_whole_file(path: str) -> Iterator[ReadResult]:
-    """The records of a file that is not JSONL (iter_units splits JSONL line by line)."""
+    """The records of a regular file that is not JSONL (iter_units splits JSONL line by line)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_INPUT_BYTES + 1)
+        fd, regular = open_source(path)
     except OSError as exc:
         yield _failed(path, "unreadable", f"cannot read: {exc.strerror or exc}")
         return
-    if len(data) > MAX_INPUT_BYTES:
-        yield _failed(path, "input-too-large", f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; use JSONL for batches")
+    try:
+        if not regular:  # replaced by a FIFO or device since the walk saw it: never wait on it
+            yield _failed(path, "unreadable", "changed into a file that is not regular while being read")
+            return
+        data = read_at_most(fd, MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        yield _failed(path, "unreadable", f"cannot read: {exc.strerror or exc}")
         return
-    yield from parse_bytes(data, path)
+    finally:
+        os.close(fd)
+    yield from _parse_data(data, path)
+
+
+def _parse_data(data: bytes, source: str) -> Iterator[ReadResult]:
+    if len(data) > MAX_INPUT_BYTES:
+        yield _failed(source, "input-too-large", f"larger than {MAX_INPUT_BYTES // (1024 * 1024)} MiB; use JSONL for batches")
+        return
+    yield from parse_bytes(data, source)
 
 
 def read_file(path: str) -> Iterator[ReadResult]:
@@ -804,24 +819,61 @@ def read_file(path: str) -> Iterator[ReadResult]:
         yield from parse_unit(unit)
 
 
-def iter_source_files(path: str) -> Iterator[str]:
-    """A file as given; a directory walked in sorted order, skipping hidden files."""
+def _is_source_dir(name: str) -> bool:
+    return not name.startswith(".")
+
+
+def _is_source_file(name: str) -> bool:
+    return not name.startswith(".") and name.lower() != "readme.md"
+
+
+def iter_source_files(path: str, on_skip: OnSkip | None = None) -> Iterator[str]:
+    """A file as given; a directory walked in sorted order, skipping hidden files, and reporting
+    FIFOs, devices and sockets to ``on_skip`` instead of opening them."""
     if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith(".") and name.lower() != "readme.md":
-                    yield os.path.join(root, name)
+        yield from walk_files(path, keep_dir=_is_source_dir, keep_file=_is_source_file, on_skip=on_skip)
     else:
         yield path
 
 
 # A work unit is the smallest piece of input that parses on its own: one JSONL line, one other
-# file, or a source that does not exist. The export hands units to worker processes.
+# file, the bytes of a stream named as a source, or a source that does not exist. The export
+# hands units to worker processes.
 Unit = tuple
 
 
-def iter_units(sources: Iterable[str], stdin=None) -> Iterator[Unit]:
+def _stream_units(handle, source: str) -> Iterator[Unit]:
+    """Units of a source that can be read only once (a FIFO, a device, standard input): JSONL line
+    by line, anything else as one bounded block of bytes. Nothing is read twice."""
+    head: list[bytes] = []
+    size = 0
+    first = b""
+    while size <= MAX_INPUT_BYTES:
+        line = handle.readline(MAX_INPUT_BYTES + 1 - size)
+        if not line:
+            break
+        head.append(line)
+        size += len(line)
+        if line.strip():
+            first = line
+            break
+    jsonl = False
+    if first.lstrip().startswith(b"{") and first.endswith(b"\n"):
+        try:
+            jsontext.loads(first)
+            jsonl = True
+        except jsontext.JsonInputError:
+            jsonl = False
+    if jsonl:
+        for number, line in enumerate(itertools.chain(head, handle), start=1):
+            if line.strip():
+                yield ("line", f"{source}:{number}", number, line)
+        return
+    rest = handle.read(MAX_INPUT_BYTES + 1 - size) if size <= MAX_INPUT_BYTES else b""
+    yield ("bytes", source, b"".join(head) + rest)
+
+
+def iter_units(sources: Iterable[str], stdin=None, on_skip: OnSkip | None = None) -> Iterator[Unit]:
     """Split the sources into work units, in input order; JSONL is split line by line, streamed."""
     for source in sources:
         if source == "-":
@@ -830,16 +882,22 @@ def iter_units(sources: Iterable[str], stdin=None) -> Iterator[Unit]:
                 if line.strip():
                     yield ("line", f"<stdin>:{number}", number, line)
             continue
-        if not os.path.exists(source):
+        if not os.path.lexists(source):
             yield ("missing", source)
             continue
-        for path in iter_source_files(source):
+        for path in iter_source_files(source, on_skip):
             try:
-                handle = open(path, "rb")
+                fd, regular = open_source(path)
             except OSError:
                 yield ("file", path)  # read_file reports why it cannot be opened
                 continue
-            with handle:
+            with open(fd, "rb", closefd=True) as handle:
+                if not regular:  # named directly: read once, as it comes
+                    try:
+                        yield from _stream_units(handle, path)
+                    except OSError as exc:
+                        yield ("failed", path, "unreadable", f"cannot read: {exc.strerror or exc}")
+                    continue
                 try:
                     is_jsonl = _looks_like_jsonl(handle)
                 except OSError:
@@ -860,13 +918,17 @@ def parse_unit(unit: Unit) -> Iterator[ReadResult]:
         yield _parse_jsonl_line(line, where, number)
     elif kind == "file":
         yield from _read_whole_file(unit[1])
+    elif kind == "bytes":
+        yield from _parse_data(unit[2], unit[1])
+    elif kind == "failed":
+        yield _failed(unit[1], unit[2], unit[3])
     else:
         yield _failed(unit[1], "unreadable", "no such file or directory")
 
 
-def read_records(sources: Iterable[str], stdin=None) -> Iterator[ReadResult]:
+def read_records(sources: Iterable[str], stdin=None, on_skip: OnSkip | None = None) -> Iterator[ReadResult]:
     """Every record of every source, in order; ``-`` reads JSONL from standard input."""
-    for unit in iter_units(sources, stdin):
+    for unit in iter_units(sources, stdin, on_skip):
         yield from parse_unit(unit)
 
 
@@ -878,7 +940,12 @@ def estimate_records(sources: Iterable[str]) -> int | None:
             return None if source == "-" else total
         for path in iter_source_files(source):
             try:
-                with open(path, "rb") as handle:
+                fd, regular = open_source(path)
+                if not regular:
+                    os.close(fd)
+                    total += 1  # a stream named directly: counted, never read here
+                    continue
+                with open(fd, "rb") as handle:
                     if _looks_like_jsonl(handle):
                         handle.seek(0)
                         total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))

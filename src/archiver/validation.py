@@ -8,6 +8,7 @@ jsonschema-rs and the rule functions, never Pydantic, frictionless or requests.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -15,8 +16,10 @@ from functools import lru_cache
 
 from archiver import jsontext, rules
 from archiver.findings import ArchiverError, Finding, json_path
+from archiver.walk import OnSkip, open_source, read_at_most, walk_files
 
 MANIFEST_CONTRACT = "paper-manifest-v1.1"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # what a stream named as a manifest may hold (/dev/zero never ends)
 CONTRACT_FILES = {
     "paper-manifest-v1.1": "paper-manifest-v1.1.schema.json",
     "correction-record-v1": "correction-record-v1.schema.json",
@@ -244,13 +247,19 @@ class FileResult:
 
 def _read_bytes(path: str) -> bytes:
     # Raw os.open/os.read: a buffered file object per manifest costs more than validating it.
-    fd = os.open(path, os.O_RDONLY)
+    # open_source never blocks, so a FIFO named here is read once, as it comes.
+    fd, regular = open_source(path)
     try:
-        size = os.fstat(fd).st_size
-        chunks = [os.read(fd, size + 1)]
-        while chunks[-1]:
-            chunks.append(os.read(fd, 1 << 20))
-        return b"".join(chunks)
+        if regular:
+            size = os.fstat(fd).st_size
+            chunks = [os.read(fd, size + 1)]
+            while chunks[-1]:
+                chunks.append(os.read(fd, 1 << 20))
+            return b"".join(chunks)
+        data = read_at_most(fd, MAX_MANIFEST_BYTES + 1)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise OSError(errno.EFBIG, f"a stream larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB is not a manifest")
+        return data
     finally:
         os.close(fd)
 
@@ -267,19 +276,20 @@ def validate_file(path: str) -> FileResult:
     return FileResult(path, validate_document(document))
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given; directories walked for ``*.json`` in a stable order."""
+def expand_paths(paths: Iterable[str], on_skip: OnSkip | None = None) -> Iterator[str]:
+    """Files as given; directories walked for ``*.json`` in a stable order (FIFOs, devices and
+    sockets among them are reported to ``on_skip``, never opened)."""
     for path in paths:
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.endswith(".json"):
-                        yield os.path.join(root, name)
+            yield from walk_files(path, keep_file=_is_json_name, on_skip=on_skip)
         else:
             yield path
 
 
-def validate_paths(paths: Iterable[str]) -> Iterator[FileResult]:
-    for path in expand_paths(paths):
+def _is_json_name(name: str) -> bool:
+    return name.endswith(".json")
+
+
+def validate_paths(paths: Iterable[str], on_skip: OnSkip | None = None) -> Iterator[FileResult]:
+    for path in expand_paths(paths, on_skip):
         yield validate_file(path)
