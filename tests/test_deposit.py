@@ -317,6 +317,37 @@ def test_after_a_deposit_the_package_and_reports_carry_the_dois(double, export_d
     assert before == after
 
 
+def test_a_re_export_remembers_the_registrations_of_the_ledger_beside_it(double, export_dir):
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    deposited = {p.name: p.read_bytes() for p in (export_dir / "manifests").iterdir()}
+    marks = registered(export_dir)
+    rerun = run_cli("export", EXAMPLES, "--out", export_dir, "--created", "2026-01-01T00:00:00Z", "--quiet")
+    assert rerun.code == 0, rerun.err
+    assert {p.name: p.read_bytes() for p in (export_dir / "manifests").iterdir()} == deposited
+    report = json.loads((export_dir / "report.json").read_text())
+    by_id = {e["id"]: e for e in report["records"]}
+    for record_id in ELIGIBLE:
+        assert by_id[record_id]["doi"] == marks[record_id]["doi"]
+        assert by_id[record_id]["reasons"] == ["already-registered"]
+        assert by_id[record_id]["next_action"] == f"none: already registered as {marks[record_id]['doi']}"
+    assert report["totals"]["eligible"] == 0
+    again = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    assert again.requests == 0 and {r.action for r in again.results} == {"skipped"}
+
+
+def test_a_pages_correction_count_sets_the_deposit_version(double, tmp_path):
+    page = (EXAMPLES / "01-kv-cache-web.txt").read_text()
+    assert "Correction count0" in page
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "corrected.txt").write_text(page.replace("StatusCURRENT", "StatusCORRECTED").replace("Correction count0", "Correction count2"))
+    out = tmp_path / "out"
+    assert run_cli("export", pages, "--out", out, "--quiet").code == 0
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY).exit_code == 0
+    (dep,) = double.state.depositions.values()
+    assert dep.metadata["version"] == "3"
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_deposits_twice(tmp_path):
     import random

@@ -109,6 +109,34 @@ def test_report_html_is_self_contained_and_draws_the_thresholds(example_export):
     assert "SRCH:4A7C19E2" in page and "eligible for deposit" in page
 
 
+def test_report_html_shows_each_invalid_records_errors_and_the_fix_comes_first(tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    good = (EXAMPLES / "01-kv-cache-web.txt").read_text()
+    # Registered with a DOI, but its L1 level contradicts its 9 claims: invalid, and it carries a DOI.
+    broken = (
+        good.replace("SRCH:4A7C19E2", "SRCH:4A7C19E3")
+        .replace("Paper levelL2, Source-grounded claims", "Paper levelL1, Literature synthesis")
+        .replace("External recordNot registered", "External recordRegistered\nDOI10.5281/zenodo.1")
+        .replace("Public provenanceL3, Claim aggregate record", "Public provenanceL4, External archival record")
+    )
+    assert broken.count("SRCH:4A7C19E3") == 1 and "External recordRegistered" in broken
+    (pages / "a.txt").write_text(good)
+    (pages / "b.txt").write_text(broken)
+    out = tmp_path / "out"
+    assert run_cli("export", pages, "--out", out, "--created", CREATED).code == 1
+    entry = json.loads((out / "report.json").read_text())["records"][1]
+    assert entry["valid"] is False and "already-registered" in entry["reasons"]
+    assert entry["next_action"] == "fix the record's errors and export again"
+    page = (out / "report.html").read_text()
+    row = page[page.index("<td>SRCH:4A7C19E3</td>") - 20 :]
+    row = row[: row.index("</tr>")]
+    assert row.startswith('<tr class="invalid">') or 'class="invalid"' in row
+    assert '<code>l1-claims</code>' in row and "must have 0 source-grounded claims" in row
+    assert "fix the record&#x27;s errors and export again" in row
+    assert "none: already registered" not in row
+
+
 def test_same_input_gives_byte_identical_exports(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     for out in (first, second):
@@ -350,3 +378,31 @@ def test_the_per_resource_check_catches_a_broken_foreign_key(tmp_path):
     sample = start_package_check(out / "datapackage.json", "sample")()
     assert len(sample) == 1 and sample[0].startswith("quality_dimensions:") and sample[0].endswith("[constraint-error]")
     assert not list(out.glob(".sample-*"))
+
+
+CHROMIUM = next((path for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if os.path.exists(path)), None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_report_html_as_a_real_browser_reads_it(tmp_path):
+    """The page as Chromium parses it: one table row per record, the invalid record's error in its row."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for page in EXAMPLES.iterdir():
+        (pages / page.name).write_bytes(page.read_bytes())
+    (pages / "broken.json").write_text(json.dumps({**base_manifest(), "review_score": 12.4}))
+    out = tmp_path / "out"
+    assert run_cli("export", pages, "--out", out, "--created", CREATED).code == 1
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", (out / "report.html").as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    rows = dom.split("<table>")[1].split("</table>")[0].split("<tr")[2:]
+    assert len(rows) == 8
+    (invalid,) = [row for row in rows if 'class="invalid"' in row]
+    assert "SRCH:0123ABCD" in invalid and "<code>range</code>" in invalid
+    shot = tmp_path / "report.png"
+    subprocess.run([CHROMIUM, *flags, "--window-size=1200,1400", f"--screenshot={shot}", (out / "report.html").as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

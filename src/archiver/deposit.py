@@ -33,7 +33,6 @@ from archiver.policy import Policy
 from archiver.zenodo import ZenodoClient, ZenodoError
 
 SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
-L4 = {"level": "L4", "label": "External archival record"}
 
 
 # --------------------------------------------------------------------------- metadata mapping
@@ -463,23 +462,7 @@ class Depositor:
 
     def _register(self, row: Deposit, manifest_path: Path, record: Record) -> Record:
         registered_at = dt.datetime.fromisoformat(row.published_at) if row.published_at else self.clock()
-        provenance = record.provenance.model_copy(
-            update={
-                "public_provenance": record.provenance.public_provenance.model_copy(update=L4),
-                "external_record": record.provenance.external_record.model_copy(
-                    update={
-                        "status": "Registered",
-                        "doi": row.doi,
-                        "url": f"https://doi.org/{row.doi}",
-                        "deposition_id": row.deposition_id,
-                        "environment": row.environment,
-                        "registered_at": registered_at,
-                    }
-                ),
-            }
-        )
-        data = record.model_copy(update={"provenance": provenance}).to_manifest()
-        updated = Record.model_validate(data)  # the model's rules, then the public contract
+        updated = record.registered(row.doi, row.deposition_id, row.environment, registered_at)
         _manifest, findings = build_manifest(updated)
         if findings:
             raise ArchiverError(f"{row.record_id}: the registered manifest fails its contract: {findings[0].message}", code="manifest-invalid")

@@ -208,6 +208,8 @@ def assess(facts: Facts, policy: Policy) -> Eligibility:
     reasons = tuple([code for rule in RULES if (code := rule(facts, decision, policy))])
     if not reasons:
         action = "deposit"
+    elif "manifest-invalid" in reasons:  # fixing the record comes first, whatever else it says
+        action = NEXT_ACTIONS["manifest-invalid"]
     elif "already-registered" in reasons:
         action = f"none: already registered as {facts.doi}"
     else:

@@ -23,6 +23,7 @@ from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import ArchiverError, Finding, one_line
 from archiver.fsutil import printable_path, safe_stem
 from archiver.idset import IdSet
+from archiver.ledger import Registrations, ledger_registrations
 from archiver.manifest import build_manifest
 from archiver.model import manifest_json
 from archiver.package import RESOURCE_ORDER, PackageWriter, check_package, check_resource, render_record
@@ -154,16 +155,24 @@ class Outcome(NamedTuple):
     manifest: bytes | None
     rendered: tuple[str, ...] | None
     entry_json: str
+    errors: tuple[tuple[str, str], ...]  # (code, message) of each error, for the HTML table
 
 
-def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
-    """Parse, model, build and check the manifest, and assess one unit's records. Pure: writes nothing."""
+def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None = None) -> list[Outcome]:
+    """Parse, model, build and check the manifest, and assess one unit's records. Pure: writes nothing.
+
+    A record the deposit ledger beside the export has registered gets its registration back, so a
+    re-export keeps its DOI and writes the very manifest the deposit wrote.
+    """
     outcomes = []
     for result in parse_unit(unit):
         errors = list(result.errors)
         record = result.record
         manifest = None
         if record is not None and not errors:
+            registration = registrations.get(record.id) if registrations else None
+            if registration is not None and record.doi is None:
+                record = result.record = record.registered(*registration)
             manifest, findings = build_manifest(record)
             errors.extend(findings)
         valid = record is not None and not errors
@@ -189,6 +198,7 @@ def process_unit(unit: Unit, policy: Policy) -> list[Outcome]:
                 manifest=manifest_json(manifest) if valid else None,
                 rendered=render_record(record, path, verdict) if valid else None,
                 entry_json=jsontext.compact(_entry(result, errors, verdict, path)),
+                errors=tuple((error.code, error.message) for error in errors),
             )
         )
     return outcomes
@@ -215,6 +225,7 @@ def _as_duplicate(outcome: Outcome) -> Outcome:
         manifest=None,
         rendered=None,
         entry_json=jsontext.compact(entry),
+        errors=tuple((error["code"], error["message"]) for error in entry["errors"]),
     )
 
 
@@ -222,11 +233,13 @@ def _as_duplicate(outcome: Outcome) -> Outcome:
 
 CHUNK = 256
 _worker_policy: Policy | None = None
+_worker_registrations: Registrations | None = None
 
 
-def _init_worker(policy: Policy) -> None:
-    global _worker_policy
+def _init_worker(policy: Policy | None, registrations: Registrations | None = None) -> None:
+    global _worker_policy, _worker_registrations
     _worker_policy = policy
+    _worker_registrations = registrations
     try:  # die with the parent: a killed export must not leave workers behind
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
@@ -236,7 +249,7 @@ def _init_worker(policy: Policy) -> None:
 
 def _process_chunk(units: list[Unit]) -> list[tuple]:
     """A chunk's outcomes as bare tuples (see Outcome)."""
-    return [tuple(outcome) for unit in units for outcome in process_unit(unit, _worker_policy)]
+    return [tuple(outcome) for unit in units for outcome in process_unit(unit, _worker_policy, _worker_registrations)]
 
 
 def resolve_jobs(jobs: int | str) -> int:
@@ -246,7 +259,7 @@ def resolve_jobs(jobs: int | str) -> int:
     return max(1, int(jobs))
 
 
-def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Outcome]:
+def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int, registrations: Registrations | None = None) -> Iterable[Outcome]:
     """Outcomes in input order. Work fans out to ``jobs`` processes once the input is larger than one
     chunk; at most two chunks per worker are in flight, so memory does not grow with the batch."""
     from itertools import islice
@@ -255,9 +268,9 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Ou
     first = list(islice(units, CHUNK))
     if jobs <= 1 or len(first) < CHUNK:
         for unit in first:
-            yield from process_unit(unit, policy)
+            yield from process_unit(unit, policy, registrations)
         for unit in units:
-            yield from process_unit(unit, policy)
+            yield from process_unit(unit, policy, registrations)
         return
     import multiprocessing
     from collections import deque
@@ -266,7 +279,7 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int) -> Iterable[Ou
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     trim = _malloc_trim()
     with ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker, initargs=(policy,)
+        jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker, initargs=(policy, registrations)
     ) as pool:
         inflight = deque([pool.submit(_process_chunk, first)])  # answers come back as bare tuples
         for count, chunk in enumerate(iter(lambda: list(islice(units, CHUNK)), []), start=1):
@@ -454,7 +467,8 @@ def export(
         def skipped(path: str, code: str, message: str) -> None:
             summary.skipped.append({"source": path, "code": code, "message": message})
         try:
-            for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs)):
+            registrations = ledger_registrations(out)
+            for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs), registrations):
                 if outcome.manifest is not None:
                     if ids.add(outcome.record_id):
                         spool.add(outcome.manifest_name, outcome.manifest)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from archiver.findings import ArchiverError
 
@@ -58,6 +59,44 @@ CREATE TABLE IF NOT EXISTS files (
 def state_dir_for(export_dir: Path) -> Path:
     export_dir = Path(export_dir).resolve()
     return export_dir.parent / f".{export_dir.name}.state"
+
+
+class Registration(NamedTuple):
+    """What a registered deposit wrote into its manifest (Record.registered takes these in order)."""
+
+    doi: str
+    deposition_id: int
+    environment: str
+    registered_at: dt.datetime
+
+
+Registrations = dict[str, Registration]
+
+
+def ledger_registrations(export_dir: Path) -> Registrations:
+    """Record id -> its registration, from the ledger beside ``export_dir`` (empty without one).
+
+    Where a record was registered more than once (a new version, or both environments), the
+    registration written last is the one its manifest carries.
+    """
+    path = state_dir_for(export_dir) / "ledger.sqlite"
+    if not path.is_file():
+        return {}
+    ledger = Ledger(path)
+    try:
+        latest: dict[str, Deposit] = {}
+        for row in ledger.all():
+            if row.state == "registered" and row.doi and row.deposition_id:
+                if row.record_id not in latest or row.updated_at >= latest[row.record_id].updated_at:
+                    latest[row.record_id] = row
+    finally:
+        ledger.close()
+    return {
+        record_id: Registration(
+            row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at)
+        )
+        for record_id, row in latest.items()
+    }
 
 
 @dataclass

@@ -239,6 +239,29 @@ class Record(_Part):
             return self.research_question
         return self.title
 
+    def registered(self, doi: str, deposition_id: int, environment: str, registered_at: dt.datetime) -> Record:
+        """This record once deposited: external record Registered with its DOI, public provenance L4.
+        The one definition for the deposit that registers and the re-export that remembers it."""
+        provenance = self.provenance.model_copy(
+            update={
+                "public_provenance": self.provenance.public_provenance.model_copy(
+                    update={"level": Level.L4.value, "label": rules.L4_LABEL}
+                ),
+                "external_record": self.provenance.external_record.model_copy(
+                    update={
+                        "status": ExternalStatus.REGISTERED.value,
+                        "doi": doi,
+                        "url": f"https://doi.org/{doi}",
+                        "deposition_id": deposition_id,
+                        "environment": environment,
+                        "registered_at": registered_at,
+                    }
+                ),
+            }
+        )
+        # Through the model again: its rules hold for the registered record too.
+        return Record.model_validate(self.model_copy(update={"provenance": provenance}).to_manifest())
+
     def to_manifest(self) -> dict:
         """The paper manifest as plain JSON data (absent optional fields are omitted)."""
         return self.model_dump(mode="json", exclude_none=True)

@@ -13,6 +13,7 @@ from archiver.fsutil import printable_path
 from archiver.policy import Policy, format_score
 
 MAX_TABLE_ROWS = 1000
+MAX_ERRORS_SHOWN = 5  # per invalid record; report.json has them all
 MAX_CLAIMS_AXIS = 40
 TIER_COLOURS = {"DOI grade": "#1b7f3b", "Watchlist": "#b7791f", "Quarantine candidate": "#c53030", None: "#718096"}
 
@@ -24,7 +25,8 @@ h1{font-size:1.5rem;margin:0 0 .25rem} h2{font-size:1.15rem;margin-top:2rem}
 .card b{display:block;font-size:1.4rem}
 table{border-collapse:collapse;width:100%;font-size:13px} th,td{border-bottom:1px solid #e2e8f0;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f7fafc;position:sticky;top:0} .yes{color:#1b7f3b;font-weight:600} .no{color:#718096}
-.near{background:#fffaf0} code{font-size:12px} svg text{font-size:11px;fill:#2d3748}
+.near{background:#fffaf0} .invalid{background:#fff5f5} .error{color:#9b2c2c;margin-bottom:.2rem}
+code{font-size:12px;white-space:nowrap} .error code{white-space:normal} svg text{font-size:11px;fill:#2d3748}
 """
 
 
@@ -59,6 +61,7 @@ class HtmlReport:
         eligible: bool,
         reasons,
         next_action: str,
+        errors=(),
     ) -> None:
         self.total_rows += 1
         near = self.is_near_miss(score, claims, computed)
@@ -77,6 +80,7 @@ class HtmlReport:
                     "reasons": list(reasons),
                     "next_action": next_action,
                     "near": near,
+                    "errors": [(code, message) for code, message in errors][:MAX_ERRORS_SHOWN],
                 }
             )
         if score is not None:
@@ -96,6 +100,7 @@ class HtmlReport:
             eligible=outcome.eligible,
             reasons=outcome.reasons,
             next_action=outcome.next_action,
+            errors=outcome.errors,
         )
 
     def add_entry(self, entry: dict, score: float | None, claims: int | None) -> None:
@@ -111,6 +116,7 @@ class HtmlReport:
             eligible=entry["eligible"],
             reasons=entry["reasons"],
             next_action=entry["next_action"],
+            errors=[(error["code"], error["message"]) for error in entry["errors"]],
         )
 
     # ------------------------------------------------------------------ rendering
@@ -167,18 +173,24 @@ class HtmlReport:
         return "\n".join(parts)
 
     def _table(self) -> str:
-        head = "<tr><th>id</th><th>source</th><th>score</th><th>claims</th><th>declared</th><th>computed</th><th>eligible</th><th>reasons</th><th>next action</th></tr>"
+        head = (
+            "<tr><th>id</th><th>source</th><th>score</th><th>claims</th><th>declared</th><th>computed</th>"
+            "<th>eligible</th><th>reasons</th><th>errors</th><th>next action</th></tr>"
+        )
         body = []
         for row in self.rows:
-            css = ' class="near"' if row["near"] else ""
+            css = ' class="invalid"' if not row["valid"] else (' class="near"' if row["near"] else "")
             score = "" if row["score"] is None else f"{row['score']:g}"
             claims = "" if row["claims"] is None else str(row["claims"])
             eligible = '<span class="yes">yes</span>' if row["eligible"] else '<span class="no">no</span>'
             reasons = " ".join(f"<code>{html.escape(r)}</code>" for r in row["reasons"])
+            errors = "".join(
+                f'<div class="error"><code>{html.escape(code)}</code> {html.escape(message)}</div>' for code, message in row["errors"]
+            )
             body.append(
                 f"<tr{css}><td>{html.escape(row['id'] or '(no id)')}</td><td>{html.escape(printable_path(row['source']))}</td>"
                 f"<td>{score}</td><td>{claims}</td><td>{html.escape(row['declared'] or '')}</td>"
-                f"<td>{html.escape(row['computed'] or 'unknown')}</td><td>{eligible}</td><td>{reasons}</td>"
+                f"<td>{html.escape(row['computed'] or 'unknown')}</td><td>{eligible}</td><td>{reasons}</td><td>{errors}</td>"
                 f"<td>{html.escape(row['next_action'])}</td></tr>"
             )
         note = ""
@@ -210,7 +222,8 @@ class HtmlReport:
 <p class="muted">Dashed lines are the policy thresholds; the shaded corner is DOI grade. Records without a review score are not plotted.</p>
 {self._chart()}
 <h2>Eligibility</h2>
-<p class="muted">Highlighted rows are near misses: within 0.5 points of the score threshold or 2 claims of the claims threshold.</p>
+<p class="muted">Yellow rows are near misses: within 0.5 points of the score threshold or 2 claims of the claims threshold.
+Red rows are invalid records, with their errors (the first {MAX_ERRORS_SHOWN} of each; report.json has them all).</p>
 {self._table()}
 </body></html>
 """
