@@ -1,7 +1,9 @@
-"""Property-based fuzzing of the record readers, the manifest validator and the policy loader.
+"""Property-based fuzzing of the record readers, the manifest validator, the policy loader and the folder walk.
 
 Seeded with the pages in ../shared/seed-records/ and examples/records/, mutated by hypothesis.
-Every input must give a record or a coded error (ArchiverError at most), never a traceback.
+Every input must give a record or a coded error (ArchiverError at most), never a traceback; the
+folder walk (trees of pages, FIFOs, sockets, device and dangling links, link loops, deep JSON,
+names that are not UTF-8) must also never hang: a watchdog alarm counts a hang as a crash.
 Reports inputs tried, distinct code paths (line-to-line arcs inside archiver) and crashes.
 
 Usage: python benchmarks/fuzz.py [--examples 20000] [--json FILE]
@@ -11,6 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import signal
+import socket
 import sys
 import tempfile
 import time
@@ -25,8 +31,8 @@ from hypothesis import strategies as st  # noqa: E402
 
 from archiver.findings import ArchiverError  # noqa: E402
 from archiver.policy import load_policy  # noqa: E402
-from archiver.readers import parse_bytes  # noqa: E402
-from archiver.validation import validate_document  # noqa: E402
+from archiver.readers import parse_bytes, read_records  # noqa: E402
+from archiver.validation import validate_document, validate_paths  # noqa: E402
 
 SEED_DIRS = [REPO.parent / "shared" / "seed-records", REPO / "examples" / "records"]
 ARCHIVER_SOURCE = str(REPO / "src" / "archiver")
@@ -114,7 +120,7 @@ def run(examples: int) -> dict:
     pool = seeds()
     if not pool:
         raise SystemExit("no seeds: ../shared/seed-records and examples/records are missing")
-    tried = {"readers": 0, "validator": 0, "policy": 0}
+    tried = {"readers": 0, "validator": 0, "policy": 0, "walk": 0}
     crashes: list[str] = []
     arcs = Arcs()
     common = settings(max_examples=examples, deadline=None, database=None, derandomize=False,
@@ -126,7 +132,7 @@ def run(examples: int) -> dict:
             call()
         except allowed:
             pass
-        except Exception:  # noqa: BLE001 - a crash is what we are looking for
+        except Exception:  # noqa: BLE001 - a crash (or a hang) is what we are looking for
             crashes.append(f"{target}: {traceback.format_exc(limit=3)}")
 
     @common
@@ -167,10 +173,83 @@ def run(examples: int) -> dict:
         path.write_bytes(text)
         guard("policy", lambda: load_policy(path))
 
+    tree_entries = st.lists(
+        st.tuples(
+            st.sampled_from(["page", "json", "deep", "nan", "fifo", "socket", "devlink", "dangling", "loop", "dir", "hidden", "badname"]),
+            st.integers(0, len(pool) - 1),
+            st.integers(1, 120_000),
+        ),
+        max_size=8,
+    )
+
+    class Hang(Exception):
+        pass
+
+    def alarm(signum, frame):
+        raise Hang("no answer within 10 s")
+
+    @common
+    @given(tree_entries, mutated_pages(pool))
+    def fuzz_walk(entries, mutated):
+        top = scratch / "tree"
+        shutil.rmtree(top, ignore_errors=True)
+        top.mkdir()
+        servers = []
+        for index, (kind, seed, depth) in enumerate(entries):
+            folder = top / ("sub" if index % 3 == 2 else "")
+            folder.mkdir(exist_ok=True)
+            name = f"e{index}"
+            if kind == "page":
+                (folder / f"{name}.txt").write_bytes(mutated if index % 2 else pool[seed])
+            elif kind == "json":
+                (folder / f"{name}.json").write_bytes(pool[seed][:200])
+            elif kind == "deep":
+                (folder / f"{name}.json").write_text('{"title": ' + "[" * depth + "]" * depth + "}")
+            elif kind == "nan":
+                (folder / f"{name}.json").write_text('{"review_score": NaN, "x": Infinity}')
+            elif kind == "fifo":
+                os.mkfifo(folder / f"{name}.json")
+            elif kind == "socket":
+                server = socket.socket(socket.AF_UNIX)
+                server.bind(str(folder / name))
+                servers.append(server)
+            elif kind == "devlink":
+                (folder / f"{name}.json").symlink_to("/dev/zero" if depth % 2 else "/dev/null")
+            elif kind == "dangling":
+                (folder / name).symlink_to(folder / "nowhere")
+            elif kind == "loop":
+                (folder / name).symlink_to(top)
+            elif kind == "dir":
+                (folder / name).mkdir()
+            elif kind == "hidden":
+                (folder / f".{name}").write_bytes(pool[seed])
+            else:
+                (Path(os.fsdecode(bytes(folder))) / os.fsdecode(b"bad-\xff.txt")).write_bytes(pool[seed])
+
+        def call():
+            skipped = []
+            for result in read_records([str(top)], on_skip=lambda *item: skipped.append(item)):
+                assert result.record is not None or result.errors, "neither a record nor an error"
+                for finding in result.errors + result.warnings:
+                    assert "\n" not in finding.render(result.source), "finding is not one line"
+            for checked in validate_paths([str(top)], on_skip=lambda *item: skipped.append(item)):
+                assert checked.valid or checked.findings
+            assert all(code in ("special-file", "unreadable") for _path, code, _message in skipped)
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.alarm(10)
+        try:
+            guard("walk", call)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+            for server in servers:
+                server.close()
+
     started = time.perf_counter()
     sys.settrace(arcs.tracer)
     try:
-        for target in (fuzz_readers, fuzz_validator, fuzz_policy):
+        for target in (fuzz_readers, fuzz_validator, fuzz_policy, fuzz_walk):
             target()
     finally:
         sys.settrace(None)
