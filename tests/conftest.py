@@ -81,6 +81,20 @@ def run_cli(*argv: str, stdin: bytes | None = None) -> CliRun:
     return CliRun(code, out.getvalue(), err.getvalue())
 
 
+class FakeClock:
+    """Seconds that pass only when a test (or a client's sleep) says so: the double's index lag
+    and the client's waits then agree without the suite waiting."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
 def write_json(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")

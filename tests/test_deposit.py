@@ -17,7 +17,7 @@ from archiver.ledger import Ledger, state_dir_for
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
 from archiver.zenodo_double import Faults, ZenodoDouble
-from conftest import EXAMPLES, REPO, run_cli
+from conftest import EXAMPLES, REPO, FakeClock, run_cli
 
 TOKEN = "tok_RECOGNISABLE_0123456789abcdefghijklmnop"
 ELIGIBLE = {"SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"}
@@ -26,7 +26,9 @@ ARCHIVER = str(Path(sys.executable).parent / "archiver")
 
 @pytest.fixture
 def double():
-    with ZenodoDouble(tokens={TOKEN}, rate_limit=10_000) as running:
+    # Zenodo's list shows a new deposition only once its index refreshes: a second of lag, on a
+    # clock that the client's sleeps advance.
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=10_000, index_lag=1.0, clock=FakeClock()) as running:
         yield running
 
 
@@ -39,7 +41,7 @@ def export_dir(tmp_path):
 
 def client_for(double, **kwargs):
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    return ZenodoClient(target, sleep=lambda s: None, **kwargs)
+    return ZenodoClient(target, sleep=getattr(double.state.clock, "advance", lambda s: None), **kwargs)
 
 
 def registered(export_dir):
@@ -71,7 +73,7 @@ def test_deposit_publishes_each_eligible_record_and_registers_it(double, export_
     assert summary.exit_code == 0
     assert sorted(r.record_id for r in summary.results if r.action == "deposited") == sorted(ELIGIBLE)
     assert_each_eligible_record_published_once(double, export_dir)
-    assert summary.requests == 9 * len(ELIGIBLE)  # create, 6 uploads, one PUT, publish: nothing more
+    assert summary.requests == 4 * len(ELIGIBLE)  # create with metadata, 2 uploads, publish: nothing more
     manifest = json.loads((export_dir / "manifests" / "SRCH_4A7C19E2.json").read_text())
     assert manifest["provenance"]["public_provenance"] == {"level": "L4", "label": "External archival record"}
     assert run_cli("validate", export_dir / "manifests").code == 0
@@ -79,9 +81,7 @@ def test_deposit_publishes_each_eligible_record_and_registers_it(double, export_
     assert dep.metadata["publication_date"] == "2026-06-12"
     assert dep.metadata["upload_type"] == "publication" and dep.metadata["publication_type"] == "report"
     assert "doi" not in dep.metadata or dep.metadata["doi"] == dep.doi  # never sent by us
-    assert sorted(f.filename for f in dep.files) == sorted(
-        ["manifest.json", "datapackage.json", "records.csv", "quality_dimensions.csv", "corrections.csv", "eligibility.csv"]
-    )
+    assert sorted(f.filename for f in dep.files) == ["datapackage.zip", "manifest.json"]
     # a rerun sends nothing and creates nothing
     again = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
     assert again.requests == 0 and {r.action for r in again.results} == {"skipped"}
@@ -121,7 +121,7 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("step", ["create_deposition", "upload", "update_metadata", "publish"])
+@pytest.mark.parametrize("step", ["create_deposition", "upload", "publish"])
 def test_a_crash_after_each_remote_step_resumes_the_same_deposition(double, export_dir, step, monkeypatch):
     real = getattr(ZenodoClient, step)
 
@@ -240,7 +240,7 @@ def test_dry_run_writes_a_plan_and_sends_nothing(export_dir, monkeypatch):
     actions = {entry["id"]: entry["action"] for entry in plan["records"]}
     assert {k for k, v in actions.items() if v == "deposit"} == ELIGIBLE
     entry = next(e for e in plan["records"] if e["id"] == "SRCH:4A7C19E2")
-    assert [f["name"] for f in entry["files"]][:2] == ["manifest.json", "datapackage.json"]
+    assert [f["name"] for f in entry["files"]] == ["manifest.json", "datapackage.zip"]
     assert all(len(f["md5"]) == 32 for f in entry["files"])
     assert entry["metadata"]["publication_date"] == "2026-06-12" and "doi" not in entry["metadata"]
 
@@ -417,9 +417,8 @@ def test_a_corrected_registered_record_is_drifted_or_gets_a_new_version(double, 
     assert len(drafts) == 2 and len({d.conceptrecid for d in drafts}) == 1 and all(d.state == "done" for d in drafts)
     newest = max(drafts, key=lambda d: d.id)
     assert newest.metadata["version"] == "2"
-    assert sorted(f.filename for f in newest.files) == sorted(
-        ["manifest.json", "datapackage.json", "records.csv", "quality_dimensions.csv", "corrections.csv", "eligibility.csv"]
-    )
+    assert sorted(f.filename for f in newest.files) == ["datapackage.zip", "manifest.json"]
+    assert result.requests == 5  # newversion, 2 uploads (same names: they replace), metadata PUT, publish
     again = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True)
     assert again.requests == 0
 

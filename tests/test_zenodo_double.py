@@ -26,7 +26,7 @@ def reference():
 
 @pytest.fixture
 def double():
-    with ZenodoDouble(tokens={TOKEN}, rate_limit=1000) as running:
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=1000, index_lag=0) as running:
         yield running
 
 
@@ -150,8 +150,8 @@ def test_06_list_has_no_bucket_links(double, reference):
 def publishable(double):
     deposition = new_deposition(
         double,
-        {"title": "T", "upload_type": "publication", "publication_type": "report", "publication_date": "2026-06-01",
-         "description": "d", "creators": [{"name": "Org"}], "access_right": "open", "license": "cc-by-4.0"},
+        {"title": "A title", "upload_type": "publication", "publication_type": "report", "publication_date": "2026-06-01",
+         "description": "A description", "creators": [{"name": "Org"}], "access_right": "open", "license": "cc-by-4.0"},
     )
     upload(double, deposition)
     return deposition

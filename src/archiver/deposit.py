@@ -39,9 +39,12 @@ SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primar
 
 
 class Creator(BaseModel):
+    """A legacy deposit creator: Zenodo stores every one as a person ("Family, Given")."""
+
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(min_length=1)]
     affiliation: str | None = None
+    orcid: str | None = None
 
 
 class RelatedIdentifier(BaseModel):
@@ -58,13 +61,14 @@ class DepositMetadata(BaseModel):
     upload_type: Literal["publication"] = "publication"
     publication_type: Literal["report"] = "report"
     publication_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    # Zenodo refuses titles, descriptions and notes shorter than 3 characters at publish.
+    title: Annotated[str, Field(min_length=3, max_length=1000)]
     creators: Annotated[list[Creator], Field(min_length=1)]
-    description: Annotated[str, Field(min_length=1)]
+    description: Annotated[str, Field(min_length=3)]
     access_right: Literal["open"] = "open"
     license: Annotated[str, Field(min_length=1)]
     keywords: list[str] = []
-    notes: str
+    notes: Annotated[str, Field(min_length=3)]
     version: str
     language: str = "eng"
     related_identifiers: list[RelatedIdentifier] = []
@@ -93,16 +97,20 @@ def deposit_metadata(record: Record, policy: Policy, marker: str) -> dict:
         "publication_type": "report",
         "publication_date": record.submitted.isoformat() if record.submitted else "",
         "title": record.archival_title,
-        "creators": [{"name": policy.publisher}],
+        "creators": [creator.model_dump(exclude_none=True) for creator in policy.creators] or [{"name": policy.publisher}],
         "description": "\n".join(lines),
         "access_right": "open",
         "license": policy.license,
-        "keywords": list(policy.keywords),
+        "keywords": [*policy.keywords, record.id],  # the record stays findable on Zenodo by its id
         "notes": f"{SYNTHESIS_NOTE} Record {record.id}. archiver deposit key: {marker}",
         "version": str(1 + record.correction_record.correction_count),
         "language": "eng",
+        # Zenodo detects a related identifier's scheme from the identifier alone (idutils) and
+        # refuses one it cannot classify, such as a bare SRCH id: only the public page's URL goes.
         "related_identifiers": [
-            {"identifier": record.id, "relation": "isIdenticalTo", "resource_type": "publication-report"}
+            {"identifier": page, "relation": "isIdenticalTo", "resource_type": "publication-report"}
+            for page in (policy.record_page(record.id),)
+            if page
         ],
     }
     try:
@@ -166,22 +174,39 @@ def content_hashes(record: Record) -> tuple[str, str]:
     return whole, corrections
 
 
+PACKAGE_FILE = "datapackage.zip"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same record gives the same bytes, so a resume re-sends the same md5
+
+
+def _zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    """A deterministic zip: fixed times and modes, stored (no compressor version can change the bytes)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # unix, whatever machine made it
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
 def build_files(record: Record, policy: Policy, export_dir: Path, directory: Path) -> list[DepositFile]:
-    """The files of one deposit: the manifest, a per-record data package, and the report artifact."""
+    """The files of one deposit: the manifest, the record's own data package as one zip (its
+    datapackage.json, four CSVs and the manifest: `frictionless validate` reads it as it is), and
+    the report artifact when the record names one. Two or three uploads per record."""
     directory.mkdir(parents=True, exist_ok=True)
-    names: list[tuple[str, Path]] = []
-    manifest_path = directory / "manifest.json"
-    atomic_write_bytes(manifest_path, record.manifest_bytes())
-    names.append(("manifest.json", manifest_path))
+    manifest = record.manifest_bytes()
     verdict = assess(Facts.of_record(record), policy)
     rendered = render_record(record, "manifest.json", verdict)
+    members: list[tuple[str, bytes]] = []
     resources = []
     for (name, spec), text in zip(RESOURCES.items(), rendered):
         header = ",".join(f["name"] for f in spec["schema"]["fields"]) + "\n"
         data = (header + text).encode("utf-8")
-        path = directory / f"{name}.csv"
-        atomic_write_bytes(path, data)
-        names.append((f"{name}.csv", path))
+        members.append((f"{name}.csv", data))
         resources.append(
             {
                 "name": name, "path": f"{name}.csv", "profile": "tabular-data-resource", "format": "csv",
@@ -197,15 +222,21 @@ def build_files(record: Record, policy: Policy, export_dir: Path, directory: Pat
         "contributors": [{"title": policy.publisher, "role": "publisher"}],
         "resources": resources,
     }
-    package_path = directory / "datapackage.json"
-    atomic_write_bytes(package_path, (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode())
-    names.insert(1, ("datapackage.json", package_path))
+    members.insert(0, ("datapackage.json", (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode()))
+    members.append(("manifest.json", manifest))
+    names: list[tuple[str, Path]] = []
+    for name, data in (("manifest.json", manifest), (PACKAGE_FILE, _zip_bytes(members))):
+        path = directory / name
+        atomic_write_bytes(path, data)
+        names.append((name, path))
     artifact = record.provenance.report_artifact
     if artifact and artifact.path:
         source = Path(artifact.path)
         source = source if source.is_absolute() else export_dir / source
         if not source.is_file():
             raise ArchiverError(f"{record.id}: report artifact {artifact.path!r} is not a file", code="artifact-missing")
+        if source.stat().st_size == 0:
+            raise ArchiverError(f"{record.id}: report artifact {artifact.path!r} is empty; Zenodo refuses empty files", code="artifact-empty")
         names.append((safe_stem(source.name), source))
     return [DepositFile(name, path, path.stat().st_size, _md5_of(path)) for name, path in names]
 
@@ -224,11 +255,13 @@ def decide(record: Record, row: Deposit | None, policy: Policy, *, new_versions:
         return "register", "published; the manifest does not carry the DOI yet"
     if row is not None and row.state == "published":
         return "register", "published; registration not yet written"
-    if row is not None:
+    if row is not None and not (row.state == "planned" and row.version == 1):
         return "deposit", f"resume from {row.state}"
     verdict = assess(Facts.of_record(record), policy)
     if not verdict.eligible:
         return "skip", "not eligible: " + ", ".join(verdict.reasons)
+    if row is not None and row.last_error:
+        return "deposit", f"new deposit; an earlier attempt created nothing on Zenodo ({row.last_error})"
     return "deposit", "new deposit"
 
 
@@ -311,7 +344,7 @@ class Depositor:
         draft_only: bool = False,
         new_versions: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         find_attempts: int = 4,
     ) -> None:
         self.export_dir = Path(export_dir)
@@ -321,7 +354,7 @@ class Depositor:
         self.draft_only = draft_only
         self.new_versions = new_versions
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
-        self.sleep = sleep
+        self.sleep = sleep or client.sleep  # one notion of waiting for the client and the searches
         self.find_attempts = find_attempts
         self.environment = client.target.environment
         self.files_root = state_dir_for(self.export_dir) / "files"
@@ -345,68 +378,104 @@ class Depositor:
         self.ledger.begin(row)
         return row
 
-    def _find_by_marker(self, marker: str) -> dict | None:
-        """After a create whose answer was lost: find the deposition by the key in its notes.
+    def _search(self, query: str, match: Callable[[dict], bool]) -> dict | None:
+        """The first deposition the list endpoint finds for ``query`` that ``match`` accepts.
 
-        The list endpoint may lag behind creation, so it is asked a few times before concluding."""
+        Zenodo's list is a search index that shows a new draft only after it refreshes, so it is
+        asked a few times before concluding. Its entries carry no bucket link: the caller reads
+        the deposition itself when it needs one."""
         for attempt in range(self.find_attempts):
-            for item in self.client.list_depositions(query=f'"{marker}"'):
-                if marker in str(item.get("metadata", {}).get("notes", "")):
-                    return self.client.get_deposition(int(item["id"]))  # the list has no bucket link
+            for item in self.client.list_depositions(query=query):
+                if isinstance(item, dict) and match(item):
+                    return item
             if attempt + 1 < self.find_attempts:
                 self.sleep(min(2.0 * (attempt + 1), 10.0))
         return None
 
-    def _create(self, row: Deposit, record: Record) -> Deposit:
+    def _find_by_marker(self, marker: str) -> dict | None:
+        """After a create whose answer was lost: the deposition whose notes hold this deposit key."""
+        found = self._search(f'notes:"{marker}"', lambda item: marker in str(item.get("metadata", {}).get("notes", "")))
+        return self.client.get_deposition(int(found["id"])) if found else None
+
+    def _find_open_draft(self, previous_id: int) -> dict | None:
+        """The open draft of the concept of ``previous_id`` (Zenodo keeps at most one per concept)."""
+        concept = str(self.client.get_deposition(previous_id)["conceptrecid"])
+        found = self._search(
+            f'conceptrecid:"{concept}"',
+            lambda item: str(item.get("conceptrecid")) == concept and not item.get("submitted"),
+        )
+        return self.client.get_deposition(int(found["id"])) if found else None
+
+    def _create(self, row: Deposit, record: Record) -> tuple[Deposit, dict]:
+        """POST the deposition with its full metadata: one request, no metadata PUT afterwards."""
         metadata = deposit_metadata(record, self.policy, row.marker)
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         try:
-            created = self.client.create_deposition({"notes": metadata["notes"]})
+            created = self.client.create_deposition(metadata)
         except ZenodoError as exc:
             if exc.status is not None and exc.status < 500:
+                # Zenodo answered and created nothing (a refused token, a refused payload): the
+                # record is planned again, so the next run says "deposited", not "resumed".
+                self.ledger.update(row, state="planned")
                 raise
             created = self._find_by_marker(row.marker)  # the create may have happened
             if created is None:
-                created = self.client.create_deposition({"notes": metadata["notes"]})
-        return self.ledger.update(
-            row, state="created", deposition_id=int(created["id"]), bucket_url=created["links"]["bucket"]
-        )
+                created = self.client.create_deposition(metadata)
+        row = self.ledger.update(row, state="created", deposition_id=int(created["id"]), bucket_url=created["links"]["bucket"])
+        return row, created
 
-    def _open_new_version(self, row: Deposit, previous_id: int) -> Deposit:
-        """actions/newversion on the published deposition, then follow links.latest_draft (old and
-        new Zenodo behaviour alike). A lost answer is settled by reading the previous deposition."""
+    def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, dict]:
+        """actions/newversion on the published deposition; its answer is the new draft (before
+        2023 it was the previous deposition, whose links.latest_draft named the draft).
+
+        On a resume the open draft of the concept is looked for first: a second newversion while
+        one is open makes Zenodo re-import the files and answer 400 ("Please remove all files
+        first."), which is also read as "a draft is open: find it"."""
         resuming = row.state == "creating"
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
-        try:
-            latest = ""
-            if resuming:  # a newversion may have been sent before the crash: Zenodo keeps one draft per concept
-                latest = self.client.get_deposition(previous_id)["links"].get("latest_draft", "")
-                if latest.rstrip("/").endswith(f"/{previous_id}"):
-                    latest = ""
-            if not latest:
-                latest = self.client.new_version(previous_id)["links"]["latest_draft"]
-        except ZenodoError as exc:
-            if exc.status is not None and exc.status < 500:
-                raise
-            latest = self.client.get_deposition(previous_id)["links"].get("latest_draft", "")
-            if latest.rstrip("/").endswith(f"/{previous_id}"):  # no draft was opened: ask again
-                latest = self.client.new_version(previous_id)["links"]["latest_draft"]
-        draft = self.client.send("GET", latest, retry=True, expect=(200,)).json()
-        return self.ledger.update(row, state="created", deposition_id=int(draft["id"]), bucket_url=draft["links"]["bucket"])
+        draft = self._find_open_draft(previous_id) if resuming else None
+        if draft is None:
+            try:
+                draft = self._draft_of(self.client.new_version(previous_id), previous_id)
+            except ZenodoError as exc:
+                draft_is_open = exc.status == 400 and "files.enabled" in exc.message
+                if exc.status is not None and exc.status < 500 and not draft_is_open:
+                    raise
+                draft = self._find_open_draft(previous_id)
+                if draft is None:
+                    if draft_is_open:
+                        raise ZenodoError(
+                            f"{row.record_id}: Zenodo has an open new-version draft of deposition {previous_id} "
+                            "that its search does not list yet; run again in a minute",
+                            code="draft-not-listed",
+                        ) from None
+                    draft = self._draft_of(self.client.new_version(previous_id), previous_id)
+        row = self.ledger.update(row, state="created", deposition_id=int(draft["id"]), bucket_url=draft["links"]["bucket"])
+        return row, draft
 
-    def _adopt_or_create(self, row: Deposit, record: Record) -> Deposit:
+    def _draft_of(self, answer: dict, previous_id: int) -> dict:
+        if int(answer["id"]) != previous_id:
+            return answer  # the new draft itself (the current service)
+        return self.client.send("GET", answer["links"]["latest_draft"], retry=True, expect=(200,)).json()
+
+    def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, dict | None, bool]:
+        """The deposition to upload into: (row, its answer when this run has it, whether this run
+        sent it the record's current metadata)."""
         if row.deposition_id is not None:
-            return row
+            return row, None, False
         if row.version > 1:
             previous = self.ledger.get(record.id, self.environment, row.version - 1)
-            return self._open_new_version(row, previous.deposition_id)
-        if row.state == "creating":  # a create was sent before the crash: look for it first
+            row, draft = self._open_new_version(row, previous.deposition_id)
+            return row, draft, False  # a new version keeps neither version nor publication date
+        if row.state == "creating":  # a create was sent before a crash: look for it first
             found = self._find_by_marker(row.marker)
             if found is not None:
-                return self.ledger.update(row, state="created", deposition_id=int(found["id"]), bucket_url=found["links"]["bucket"])
-        return self._create(row, record)
+                row = self.ledger.update(row, state="created", deposition_id=int(found["id"]), bucket_url=found["links"]["bucket"])
+                return row, found, False
+        row, created = self._create(row, record)
+        return row, created, True
 
-    def _upload(self, row: Deposit, files: list[DepositFile]) -> Deposit:
+    def _upload(self, row: Deposit, files: list[DepositFile], current: dict | None = None) -> Deposit:
         known = self.ledger.files(row)
         for item in files:
             self.ledger.plan_file(row, item.name, item.size, item.md5)
@@ -438,7 +507,9 @@ class Depositor:
             self.ledger.file_uploaded(row, item.name)
         if row.version > 1:  # a new-version draft carries the previous files: drop those not in this set
             wanted = {item.name for item in files}
-            for stale in self.client.get_deposition(row.deposition_id).get("files", []):
+            if current is None:
+                current = self.client.get_deposition(row.deposition_id)
+            for stale in current.get("files", []):
                 if stale.get("filename") not in wanted:
                     self.client.delete_file(row.deposition_id, stale["id"])
         return self.ledger.update(row, state="uploaded")
@@ -467,7 +538,7 @@ class Depositor:
         if findings:
             raise ArchiverError(f"{row.record_id}: the registered manifest fails its contract: {findings[0].message}", code="manifest-invalid")
         atomic_write_bytes(manifest_path, updated.manifest_bytes())
-        self.ledger.update(row, state="registered")
+        self.ledger.update(row, state="registered", last_error=None)  # an earlier failure is history now
         return updated
 
     # ------------------------------------------------------------------ one record
@@ -479,20 +550,26 @@ class Depositor:
             return RecordResult(record.id, "skipped", why, record.doi)
         if action == "drifted":
             return RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
-        resumed = row is not None
-        if action == "new-version":
-            row, resumed = self._start(record, version=row.version + 1), False
         if action == "register":
             updated = self._register(row, manifest_path, record)
             return RecordResult(record.id, "registered", why, updated.doi, row.deposition_id)
-        row = row or self._start(record)
+        if action == "new-version":
+            row = self._start(record, version=row.version + 1)
+            kind = "new-version"
+        elif row is None or (row.state == "planned" and row.version == 1):
+            row = row or self._start(record)
+            kind = "deposited"  # nothing was created on Zenodo before: a first deposit, whatever failed earlier
+        else:
+            kind = "new-version" if row.version > 1 else "resumed"
         try:
+            described = False
             if not row.reached("uploaded"):
-                row = self._adopt_or_create(row, record)
+                row, current, described = self._adopt_or_create(row, record)
                 files = build_files(record, self.policy, self.export_dir, self.files_root / safe_stem(record.id) / f"v{row.version}")
-                row = self._upload(row, files)
+                row = self._upload(row, files, current)
             if not row.reached("described"):
-                self.client.update_metadata(row.deposition_id, deposit_metadata(record, self.policy, row.marker))
+                if not described:  # resumed or a new version: send the record's metadata now
+                    self.client.update_metadata(row.deposition_id, deposit_metadata(record, self.policy, row.marker))
                 row = self.ledger.update(row, state="described")
             if self.draft_only:
                 return RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
@@ -509,7 +586,6 @@ class Depositor:
             message = self.client.scrub(str(exc))
             self.ledger.update(row, last_error=message)
             return RecordResult(record.id, "failed", message, None, row.deposition_id)
-        kind = "new-version" if row.version > 1 and not resumed else ("resumed" if resumed else "deposited")
         return RecordResult(record.id, kind, why, updated.doi, row.deposition_id)
 
 
@@ -619,13 +695,15 @@ def plan_deposit(
             with tempfile.TemporaryDirectory() as scratch:
                 files = build_files(record, policy, export_dir, Path(scratch))
                 file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
-            steps = ["create deposition", "upload files", "set metadata (one PUT)", "publish", "register DOI in manifest"]
+            upload = f"upload {len(file_list)} files"
+            steps = ["create the deposition with its metadata (one POST)", upload, "publish", "register DOI in manifest"]
             if action == "new-version":
-                steps = [f"open a new version of deposition {row.deposition_id}", *steps[1:]]
-            elif row is not None:
-                steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}"] + steps[1:]
+                steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT)", *steps[2:]]
+            elif row is not None and row.deposition_id is not None:
+                steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
+                         "set metadata (one PUT)", *steps[2:]]
             entries.append(
-                {"id": record.id, "action": action if row is None or action == "new-version" else "resume", "files": file_list,
+                {"id": record.id, "action": action if row is None or row.deposition_id is None or action == "new-version" else "resume", "files": file_list,
                  "metadata": deposit_metadata(record, policy, marker), "steps": steps}
             )
     finally:

@@ -25,6 +25,16 @@ def format_score(value: float) -> str:
     return f"{value:.1f}" if float(value).is_integer() else f"{value:g}"
 
 
+class CreatorPolicy(BaseModel):
+    """A deposit creator as Zenodo's legacy deposit API takes it: always a person there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, description='"Family, Given"')]
+    orcid: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X]$")] | None = None
+    affiliation: Annotated[str, Field(min_length=1)] | None = None
+
+
 class Policy(BaseModel):
     """What makes a record DOI grade, and what a deposit carries. Defaults agree with every seed page."""
 
@@ -38,6 +48,12 @@ class Policy(BaseModel):
     require_gate_verified: bool = False
     minimum_dimensions: dict[str, DimensionLevel] = {}
     keywords: tuple[str, ...] = ("machine-generated literature synthesis",)
+    # Deposit creators; empty means one creator named after the publisher (Zenodo's legacy
+    # deposit API stores every creator as a person, so that name becomes a family name).
+    creators: tuple[CreatorPolicy, ...] = ()
+    # The record's public page, e.g. "https://example.org/records/{id}": sent as a URL related
+    # identifier. Without it no related identifier is sent (a bare SRCH id has no scheme Zenodo knows).
+    record_url: str | None = None
 
     @model_validator(mode="after")
     def _thresholds_are_ordered(self) -> Policy:
@@ -52,7 +68,15 @@ class Policy(BaseModel):
         }
         if unknown:
             raise ValueError(f"minimum_dimensions names unknown dimensions: {', '.join(sorted(unknown))}")
+        if self.record_url is not None and (
+            not self.record_url.startswith(("https://", "http://")) or "{id}" not in self.record_url
+        ):
+            raise ValueError(f"record_url {self.record_url!r} must be an http(s) URL holding {{id}}")
         return self
+
+    def record_page(self, record_id: str) -> str | None:
+        """The public page of a record under ``record_url``, or None."""
+        return self.record_url.replace("{id}", record_id) if self.record_url else None
 
 
 DEFAULT_POLICY = Policy()

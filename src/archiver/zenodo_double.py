@@ -1,9 +1,24 @@
 """A local Zenodo double: the deposit API subset archiver uses, over real HTTP on 127.0.0.1.
 
-Status codes, bodies and headers follow the sandbox exchanges in ../shared/zenodo-reference/:
-201 create, 201 bucket PUT with an ``md5:`` checksum, 200 metadata PUT, 202 publish minting
-``10.5072/zenodo.<id>``, 400 with ``errors[].messages``, 403 without a valid token, 404, rate-limit
-headers on every response and 429 past the limit. Faults can be switched on per test.
+Its behaviour is derived from Zenodo's own server code (zenodo/zenodo-rdm, site/zenodo_rdm/legacy/,
+with invenio-rdm-records, idutils and invenio-app) and the sandbox exchanges in
+../shared/zenodo-reference/, not from archiver's client:
+
+- related identifiers: the scheme is detected from the identifier alone with idutils (the library
+  Zenodo uses), among the schemes InvenioRDM allows; none found is a 400 on the create or PUT;
+- every creator is stored as a person; unknown keys inside metadata are dropped, unknown top-level
+  keys are a 400; title, description and notes need 3 characters at publish; empty files are refused;
+- a published deposition's links.latest_draft names itself; newversion answers 201 with the new
+  draft (the previous files imported, version and DOI dropped, publication date today); one draft
+  per concept: a second newversion while it holds files is a 400 (files.enabled);
+- the list endpoint searches with field queries in ``q`` (notes:"...", conceptrecid:"...",
+  title:..., a bare term searches all) honouring ``size`` (100 at most), shows the latest
+  deposition of each concept, and lists a new one only after an index lag;
+- rate limits keyed by User-Agent and client address, in moving windows per minute and per hour;
+  the headers show the per-minute limit until the hourly one is exceeded; 429 past either.
+
+Faults (5xx, 429 bursts, dropped uploads, a 504 after a publish that succeeded, latency) are
+switched on per test.
 """
 
 from __future__ import annotations
@@ -16,6 +31,8 @@ import re
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,7 +43,38 @@ LICENSES = {
 UPLOAD_TYPES = {"publication", "poster", "presentation", "dataset", "image", "video", "software", "lesson", "physicalobject", "other"}
 PUBLICATION_TYPES = {"report", "workingpaper", "preprint", "article", "technicalnote", "book", "section", "conferencepaper", "thesis", "other"}
 ACCESS_RIGHTS = {"open", "embargoed", "restricted", "closed"}
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# InvenioRDM's RDM_RECORDS_IDENTIFIERS_SCHEMES (Zenodo does not override it): the schemes a related
+# identifier may be detected as; the first one idutils detects among these is taken.
+IDENTIFIER_SCHEMES = (
+    "ark", "arxiv", "ads", "crossreffunderid", "cstr", "doi", "ean13", "eissn", "grid", "handle", "igsn", "isbn",
+    "isni", "issn", "istc", "lissn", "lsid", "pmid", "purl", "rrid", "upc", "url", "urn", "wikidata", "w3id", "other",
+)
+# Legacy metadata keys the deserializer reads; any other key inside metadata is dropped silently.
+METADATA_KEYS = frozenset({
+    "upload_type", "publication_type", "image_type", "publication_date", "title", "creators", "description",
+    "access_right", "license", "embargo_date", "access_conditions", "doi", "prereserve_doi", "keywords", "notes",
+    "related_identifiers", "contributors", "references", "communities", "grants", "journal_title", "journal_volume",
+    "journal_issue", "journal_pages", "conference_title", "conference_acronym", "conference_dates",
+    "conference_place", "conference_url", "conference_session", "conference_session_part", "imprint_publisher",
+    "imprint_isbn", "imprint_place", "partof_title", "partof_pages", "thesis_supervisors", "thesis_university",
+    "subjects", "version", "language", "locations", "dates", "method",
+})
+CREATOR_KEYS = ("name", "affiliation", "orcid", "gnd")
+MAX_FILES = 100
+MAX_PAGE_SIZE = 100
+# Legacy q fields (ZENODO_LEGACY_SEARCH_MAP) the double answers: field -> how a deposition is read.
+_SEARCH_FIELDS = {
+    "notes": lambda d: str(d.metadata.get("notes", "")),
+    "title": lambda d: str(d.metadata.get("title", "")),
+    "keywords": lambda d: " ".join(map(str, d.metadata.get("keywords", []))),
+    "description": lambda d: str(d.metadata.get("description", "")),
+    "conceptrecid": lambda d: d.conceptrecid,
+    "recid": lambda d: str(d.id),
+    "doi": lambda d: d.doi or "",
+}
+_EXACT_FIELDS = {"conceptrecid", "recid", "doi"}
+_QUERY_TERM = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
 
 
 @dataclass
@@ -64,26 +112,37 @@ class Deposition:
     state: str = "unsubmitted"
     submitted: bool = False
     doi: str | None = None
-    latest_draft: int | None = None  # set on a published deposition that has an open new-version draft
+    indexed_at: float = 0.0  # when the search index has it (the list shows it from then on)
 
 
 class DoubleState:
     """Everything the double holds; thread-safe through one lock."""
 
     def __init__(
-        self, tokens: set[str], rate_limit: int, faults: Faults | None = None, base_url: str = "", window: int = 60
+        self,
+        tokens: set[str],
+        rate_limit: int,
+        faults: Faults | None = None,
+        base_url: str = "",
+        window: int = 60,
+        *,
+        hourly_limit: int | None = 5000,
+        index_lag: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tokens = set(tokens)
-        self.rate_limit = rate_limit  # requests per window
-        self.window = window  # seconds; Zenodo's is a minute
+        self.rate_limit = rate_limit  # requests per window (Zenodo: 100 a minute for a token's user)
+        self.window = window  # seconds
+        self.hourly_limit = hourly_limit  # requests per hour (Zenodo: 5000), None for no hourly window
+        self.index_lag = index_lag  # seconds before the list shows a new deposition
+        self.clock = clock
         self.faults = faults or Faults()
         self.rng = random.Random(self.faults.seed)
         self.lock = threading.RLock()
         self.depositions: dict[int, Deposition] = {}
         self.buckets: dict[str, int] = {}
         self.next_id = 100_000
-        self.window_start = int(time.time()) // window * window
-        self.window_count = 0
+        self.hits: dict[tuple[str, str], tuple[deque, deque]] = {}  # (User-Agent, address) -> (window, hour)
         self.request_count = 0
         self.burst_left = 0
         self.counters: dict[str, int] = {"requests": 0, "429": 0, "faults": 0, "publish": 0, "create": 0}
@@ -99,24 +158,35 @@ class DoubleState:
 
     # ------------------------------------------------------------------ rate limit
 
-    def rate_headers(self, count: bool = True) -> tuple[dict[str, str], bool]:
-        """Headers for this response, and whether the request is over the limit."""
+    def rate_headers(self, key: tuple[str, str], count: bool = True) -> tuple[dict[str, str], bool]:
+        """Headers for this response, and whether the request is over a limit.
+
+        Moving windows, as flask-limiter keeps them for invenio-app: a request is counted only
+        when it is let through. The headers speak of the short window unless the hour is spent."""
         with self.lock:
             now = time.time()
-            window = int(now) // self.window * self.window
-            if window != self.window_start:
-                self.window_start, self.window_count = window, 0
-            if count:
-                self.window_count += 1
-            reset = self.window_start + self.window
-            over = self.window_count > self.rate_limit
+            short, hour = self.hits.setdefault(key, (deque(), deque()))
+            while short and short[0] <= now - self.window:
+                short.popleft()
+            while hour and hour[0] <= now - 3600:
+                hour.popleft()
+            over_hour = self.hourly_limit is not None and len(hour) >= self.hourly_limit
+            over = len(short) >= self.rate_limit or over_hour
+            if count and not over:
+                short.append(now)
+                hour.append(now)
+            if over_hour:
+                limit, remaining, reset = self.hourly_limit, 0, hour[0] + 3600
+            else:
+                limit, remaining = self.rate_limit, max(self.rate_limit - len(short), 0)
+                reset = short[0] + self.window if short else now + self.window
             headers = {
-                "X-RateLimit-Limit": str(self.rate_limit),
-                "X-RateLimit-Remaining": str(max(self.rate_limit - self.window_count, 0)),
-                "X-RateLimit-Reset": str(reset),
-                "Retry-After": str(max(int(reset - now), 1)),
+                "X-RateLimit-Limit": str(limit),
+                "X-RateLimit-Remaining": str(remaining),
+                "X-RateLimit-Reset": str(int(reset) + 1),
+                "Retry-After": str(max(int(reset - now) + 1, 1)),
             }
-            return headers, over
+            return headers, over and count
 
     # ------------------------------------------------------------------ views
 
@@ -128,8 +198,9 @@ class DoubleState:
             "badge": f"{self.base_url}/badge/doi/{dep.doi or ''}.svg",
             "files": f"{api}/deposit/depositions/{dep.id}/files",
             "bucket": f"{api}/files/{dep.bucket}",
-            "latest_draft": f"{api}/deposit/depositions/{dep.latest_draft or dep.id}",
-            "latest_draft_html": f"{self.base_url}/deposit/{dep.latest_draft or dep.id}",
+            # The legacy layer names the deposition itself, draft or published (services.py).
+            "latest_draft": f"{api}/deposit/depositions/{dep.id}",
+            "latest_draft_html": f"{self.base_url}/deposit/{dep.id}",
             "publish": f"{api}/deposit/depositions/{dep.id}/actions/publish",
             "edit": f"{api}/deposit/depositions/{dep.id}/actions/edit",
             "discard": f"{api}/deposit/depositions/{dep.id}/actions/discard",
@@ -192,18 +263,27 @@ class DoubleState:
                 created=now,
                 modified=now,
                 bucket=str(uuid.UUID(int=self.rng.getrandbits(128))),
-                metadata=dict(metadata or {}),
+                metadata=stored_metadata(metadata or {}),
+                indexed_at=self.clock() + self.index_lag,
             )
             self.depositions[dep.id] = dep
             self.buckets[dep.bucket] = dep.id
             self.counters["create"] += 1
             return dep
 
+    def open_draft(self, conceptrecid: str) -> Deposition | None:
+        with self.lock:
+            return next((d for d in self.depositions.values() if d.conceptrecid == conceptrecid and not d.submitted), None)
+
     def new_version(self, dep: Deposition) -> Deposition:
+        """A new draft of the concept, its files imported from ``dep``; the version and the DOI are
+        not carried over and the publication date is today (invenio-rdm-records' components)."""
         with self.lock:
             draft_id = self.next_id
             self.next_id += 1
             now = self.now()
+            metadata = {k: v for k, v in dep.metadata.items() if k not in ("doi", "version")}
+            metadata["publication_date"] = dt.datetime.now(dt.timezone.utc).date().isoformat()
             draft = Deposition(
                 id=draft_id,
                 conceptrecid=dep.conceptrecid,
@@ -211,13 +291,80 @@ class DoubleState:
                 created=now,
                 modified=now,
                 bucket=str(uuid.UUID(int=self.rng.getrandbits(128))),
-                metadata={k: v for k, v in dep.metadata.items() if k != "doi"},
-                files=list(dep.files),  # the new draft carries the previous files
+                metadata=metadata,
+                files=list(dep.files),
+                indexed_at=self.clock() + self.index_lag,
             )
             self.depositions[draft.id] = draft
             self.buckets[draft.bucket] = draft.id
-            dep.latest_draft = draft.id
             return draft
+
+    def search(self, query: str) -> list[Deposition]:
+        """What the list endpoint finds: the latest deposition of each concept the index has,
+        matching every term of ``query`` (field:"phrase", field:term or a bare term), newest first."""
+        terms = [(field, phrase if phrase is not None else word) for field, phrase, word in _QUERY_TERM.findall(query or "")]
+        with self.lock:
+            now = self.clock()
+            latest: dict[str, Deposition] = {}
+            for dep in self.depositions.values():
+                if dep.indexed_at > now:
+                    continue
+                if dep.conceptrecid not in latest or dep.id > latest[dep.conceptrecid].id:
+                    latest[dep.conceptrecid] = dep
+            found = [dep for dep in latest.values() if all(_matches(dep, field, value) for field, value in terms)]
+        return sorted(found, key=lambda dep: -dep.id)
+
+
+def _matches(dep: Deposition, field: str, value: str) -> bool:
+    if field and field not in _SEARCH_FIELDS:
+        return False
+    if field in _EXACT_FIELDS:
+        return _SEARCH_FIELDS[field](dep) == value
+    readers = [_SEARCH_FIELDS[field]] if field else list(_SEARCH_FIELDS.values())
+    return any(value.lower() in reader(dep).lower() for reader in readers)
+
+
+def stored_metadata(metadata: dict) -> dict:
+    """Metadata as the legacy layer keeps it: unknown keys dropped, every creator a person."""
+    kept = {key: value for key, value in metadata.items() if key in METADATA_KEYS}
+    creators = kept.get("creators")
+    if isinstance(creators, list):
+        kept["creators"] = [
+            {key: creator[key] for key in CREATOR_KEYS if key in creator} for creator in creators if isinstance(creator, dict)
+        ]
+    return kept
+
+
+_idutils = None
+
+
+def _detect_schemes(identifier: str) -> list[str]:
+    global _idutils
+    if _idutils is None:
+        try:
+            import idutils  # Zenodo's own scheme detection; loaded on first use (it takes a moment)
+        except ImportError:
+            raise RuntimeError("the Zenodo double needs idutils to check related identifiers: pip install 'archiver[double]'") from None
+        _idutils = idutils
+    return _idutils.detect_identifier_schemes(identifier)
+
+
+def _related_identifier_errors(related: object) -> list[dict]:
+    """The legacy deserializer's checks, with its fields and messages."""
+    if not isinstance(related, list):
+        return [{"field": "metadata.related_identifiers", "messages": ["related_identifiers must be a list"]}]
+    errors = []
+    for index, item in enumerate(related):
+        if not isinstance(item, dict):
+            errors.append({"field": f"metadata.related_identifiers.{index}", "messages": ["Each related identifier must be an object"]})
+            continue
+        if not isinstance(item.get("relation"), str):
+            errors.append({"field": f"metadata.related_identifiers.{index}.relation", "messages": ["relation must be a string"]})
+            continue
+        schemes = [scheme for scheme in _detect_schemes(str(item.get("identifier", ""))) if scheme in IDENTIFIER_SCHEMES]
+        if not schemes:
+            errors.append({"field": "metadata.related_identifiers.scheme", "messages": ["No valid scheme recognized for identifier."]})
+    return errors
 
 
 def _metadata_errors(metadata: object, *, at_publish: bool) -> list[dict]:
@@ -241,12 +388,18 @@ def _metadata_errors(metadata: object, *, at_publish: bool) -> list[dict]:
     creators = metadata.get("creators")
     if creators is not None and (not isinstance(creators, list) or not all(isinstance(c, dict) and c.get("name") for c in creators)):
         bad("creators", "Each creator needs a name.")
+    if not at_publish and "related_identifiers" in metadata:
+        errors.extend(_related_identifier_errors(metadata["related_identifiers"]))
     if at_publish:
-        for name in ("title", "upload_type", "publication_date", "description"):
+        for name in ("title", "upload_type", "publication_date"):
             if not metadata.get(name):
                 bad(name, "Missing data for required field.")
         if not metadata.get("creators"):
             bad("creators", "Missing data for required field.")
+        for name in ("title", "description", "notes"):  # invenio-rdm-records' metadata schema
+            value = metadata.get(name)
+            if isinstance(value, str) and value and len(value.strip()) < 3:
+                bad(name, "Shorter than minimum length 3.")
     return errors
 
 
@@ -263,8 +416,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ plumbing
 
+    def _rate_key(self) -> tuple[str, str]:
+        # invenio-app keys the limit by User-Agent and remote address, not by token or user.
+        return (self.headers.get("User-Agent", ""), self.client_address[0])
+
     def _send(self, status: int, body: object | None, extra: dict | None = None, count: bool = True) -> None:
-        headers, _ = self.state.rate_headers(count=False)
+        headers, _ = self.state.rate_headers(self._rate_key(), count=False)
         data = b"" if body is None else json.dumps(body).encode()
         if self.state.faults.latency_ms:
             time.sleep(self.state.faults.latency_ms / 1000)
@@ -316,14 +473,15 @@ class _Handler(BaseHTTPRequestHandler):
             if in_burst:
                 state.burst_left -= 1
             roll = state.rng.random()
-        headers, over = state.rate_headers()
+        headers, over = state.rate_headers(self._rate_key())
         if over or in_burst:
             with state.lock:
                 state.counters["429"] += 1
             self._read_body()
             extra = {"Retry-After": "1"} if in_burst and not over else {}
             span = "1 minute" if state.window == 60 else f"{state.window} second"
-            self._send(429, {"status": 429, "message": f"{state.rate_limit} per {span}"}, extra)
+            limit = f"{state.hourly_limit} per 1 hour" if headers["X-RateLimit-Limit"] == str(state.hourly_limit) and over else f"{state.rate_limit} per {span}"
+            self._send(429, {"status": 429, "message": limit}, extra)
             return False
         if roll < faults.error_share:
             with state.lock:
@@ -365,8 +523,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         parts = self.path.split("?")[0].strip("/").split("/")
         if parts == ["api", "deposit", "depositions"]:
+            from urllib.parse import parse_qs, urlsplit
+
+            params = parse_qs(urlsplit(self.path).query)
+            try:
+                size = int(params.get("size", ["25"])[0])
+                page = int(params.get("page", ["1"])[0])
+            except ValueError:
+                return self._error(400, "A validation error occurred.", [{"field": "size", "messages": ["Not a valid integer."]}])
+            if not 1 <= size <= MAX_PAGE_SIZE or page < 1:
+                return self._error(400, "A validation error occurred.", [{"field": "size", "messages": [f"Must be between 1 and {MAX_PAGE_SIZE}."]}])
+            found = self.state.search(params.get("q", [""])[0])[(page - 1) * size : page * size]
             with self.state.lock:
-                body = [self.state.view(d, with_bucket=False) for d in sorted(self.state.depositions.values(), key=lambda d: -d.id)]
+                body = [self.state.view(d, with_bucket=False) for d in found]
             return self._send(200, body)
         if len(parts) == 4 and parts[:3] == ["api", "deposit", "depositions"]:
             dep = self._deposition(parts[3])
@@ -384,8 +553,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = self.path.split("?")[0].strip("/").split("/")
         if parts == ["api", "deposit", "depositions"]:
             body = self._json_body()
-            if not isinstance(body, dict) or set(body) - {"metadata"}:
-                return self._error(400, "A validation error occurred.", [{"field": "_schema", "messages": ["Unknown field name."]}])
+            if not isinstance(body, dict):
+                return self._error(400, "A validation error occurred.", [{"field": "_schema", "messages": ["Invalid input type."]}])
+            if set(body) - {"metadata"}:
+                return self._error(400, "A validation error occurred.", [{"field": name, "messages": ["Unknown field."]} for name in sorted(set(body) - {"metadata"})])
             errors = _metadata_errors(body.get("metadata", {}), at_publish=False)
             if errors:
                 return self._error(400, "A validation error occurred.", errors)
@@ -410,7 +581,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _publish(self, dep: Deposition) -> None:
         state = self.state
         with state.lock:
-            if dep.state == "done" and dep.latest_draft is None:
+            if dep.state == "done":
                 return self._not_found()  # a second publish: nothing to publish
             errors = _metadata_errors(dep.metadata, at_publish=True)
             if not dep.files:
@@ -421,9 +592,6 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(400, "A validation error occurred.", errors)
             dep.doi = f"10.5072/zenodo.{dep.id}"
             dep.state, dep.submitted, dep.modified = "done", True, state.now()
-            for other in state.depositions.values():
-                if other.conceptrecid == dep.conceptrecid and other.latest_draft == dep.id:
-                    other.latest_draft = None
             state.counters["publish"] += 1
             fail = state.rng.random() < state.faults.publish_504_share
             body = state.view(dep)
@@ -436,10 +604,14 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             if dep.state != "done":
                 return self._error(400, "A validation error occurred.", [{"field": "_schema", "messages": ["Only a published record gets a new version."]}])
-            if dep.latest_draft is not None:
-                draft = state.depositions[dep.latest_draft]
-            else:
+            draft = state.open_draft(dep.conceptrecid)
+            if draft is None:
                 draft = state.new_version(dep)
+            elif draft.files:
+                # drafts-resources hands back the open draft; importing the files into it fails
+                return self._error(400, "A validation error occurred.", [{"field": "files.enabled", "messages": ["Please remove all files first."]}])
+            else:
+                draft.files = list(dep.files)  # an empty open draft gets the files imported again
             body = state.view(draft)
         self._send(201, body)
 
@@ -456,12 +628,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._not_found()
             if not isinstance(body, dict) or set(body) != {"metadata"}:
                 extra = sorted(set(body) - {"metadata"}) if isinstance(body, dict) else []
-                return self._error(400, "A validation error occurred.", [{"field": name, "messages": ["Unknown field name."]} for name in extra] or [{"field": "metadata", "messages": ["Missing data for required field."]}])
+                return self._error(400, "A validation error occurred.", [{"field": name, "messages": ["Unknown field."]} for name in extra] or [{"field": "metadata", "messages": ["Missing data for required field."]}])
             errors = _metadata_errors(body["metadata"], at_publish=False)
             if errors:
                 return self._error(400, "A validation error occurred.", errors)
             with self.state.lock:
-                metadata = dict(body["metadata"])
+                metadata = stored_metadata(body["metadata"])
                 metadata.setdefault("publication_date", dt.date.today().isoformat())  # PUT replaces everything
                 dep.metadata, dep.modified = metadata, self.state.now()
                 return self._send(200, self.state.view(dep))
@@ -492,6 +664,10 @@ class _Handler(BaseHTTPRequestHandler):
             left -= len(chunk)
         if dep.state == "done":
             return self._send(403, {"status": 403, "message": "Bucket is locked."})
+        if size == 0:  # RECORDS_RESOURCES_ALLOW_EMPTY_FILES = False
+            return self._send(400, {"status": 400, "message": "Empty files are not accepted."})
+        if len(dep.files) >= MAX_FILES and all(f.filename != filename for f in dep.files):
+            return self._error(400, "A validation error occurred.", [{"field": "files", "messages": [f"Too many files (at most {MAX_FILES})."]}])
         checksum = digest.hexdigest()
         with state.lock:
             dep.files = [f for f in dep.files if f.filename != filename]
@@ -570,10 +746,12 @@ class ZenodoDouble:
     """Start and stop the double on a thread: ``with ZenodoDouble(tokens={"t"}) as double: double.url``."""
 
     def __init__(self, *, tokens: set[str], host: str = "127.0.0.1", port: int = 0, rate_limit: int = 100,
-                 faults: Faults | None = None, window: int = 60) -> None:
+                 faults: Faults | None = None, window: int = 60, hourly_limit: int | None = 5000,
+                 index_lag: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.server = _Server((host, port), _Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
-        self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window)
+        self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window,
+                                 hourly_limit=hourly_limit, index_lag=index_lag, clock=clock)
         self.server.state = self.state  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, name="zenodo-double", daemon=True)
 
