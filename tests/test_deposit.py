@@ -452,3 +452,130 @@ def test_status_remote_reports_drift_between_ledger_and_zenodo(double, export_di
     run = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
     assert run.code == 1
     assert "drift: SRCH:4A7C19E2: Zenodo holds DOI" in run.out
+
+
+@pytest.mark.parametrize("step", ["new_version", "upload", "update_metadata", "publish"])
+def test_a_crash_after_each_step_of_a_new_version_resumes_without_a_second_draft(double, export_dir, step, monkeypatch):
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    path = export_dir / "manifests" / "SRCH_2B9E4410.json"
+    _add_correction(path)
+    real = getattr(ZenodoClient, step)
+
+    def crash_after(self, *args, **kwargs):
+        real(self, *args, **kwargs)  # Zenodo did it ...
+        raise Crash(step)  # ... and archiver died before hearing back
+
+    monkeypatch.setattr(ZenodoClient, step, crash_after)
+    with pytest.raises(Crash):
+        run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
+    monkeypatch.setattr(ZenodoClient, step, real)
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
+    assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
+    versions = sorted((d for d in double.state.depositions.values() if "SRCH:2B9E4410" in d.metadata.get("notes", "")), key=lambda d: d.id)
+    assert [d.state for d in versions] == ["done", "done"], "one new version, published once"
+    count = json.loads(path.read_text())["correction_record"]["correction_count"]
+    assert versions[1].metadata["version"] == str(1 + count)
+    assert sorted(f.filename for f in versions[1].files) == ["datapackage.zip", "manifest.json"]
+    assert json.loads(path.read_text())["provenance"]["external_record"]["doi"] == versions[1].doi
+
+
+def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
+    from archiver.deposit import deposit_metadata
+    from archiver.policy import Policy
+
+    record = next(r for r in map(__import__("archiver.deposit", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")
+    default = deposit_metadata(record, DEFAULT_POLICY, "key/v1")
+    assert default["related_identifiers"] == []  # a bare SRCH id has no scheme Zenodo recognises
+    assert "SRCH:4A7C19E2" in default["keywords"] and "SRCH:4A7C19E2" in default["notes"]
+    assert default["creators"] == [{"name": "Assignee Research"}]
+    policy = Policy(
+        record_url="https://records.example.org/{id}",
+        creators=[{"name": "Doe, Jane", "orcid": "0000-0002-1825-0097", "affiliation": "Assignee Research"}],
+    )
+    chosen = deposit_metadata(record, policy, "key/v1")
+    assert chosen["related_identifiers"] == [
+        {"identifier": "https://records.example.org/SRCH:4A7C19E2", "relation": "isIdenticalTo", "resource_type": "publication-report"}
+    ]
+    assert chosen["creators"] == [{"name": "Doe, Jane", "affiliation": "Assignee Research", "orcid": "0000-0002-1825-0097"}]
+    summary = run_deposit(export_dir, client_for(double), policy, only=["SRCH:4A7C19E2"])
+    assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
+    (dep,) = double.state.depositions.values()
+    assert dep.metadata["related_identifiers"][0]["identifier"] == "https://records.example.org/SRCH:4A7C19E2"
+    with pytest.raises(ArchiverError, match="title"):
+        deposit_metadata(record.model_copy(update={"title": "AB", "title_truncated": None}), DEFAULT_POLICY, "key/v1")
+
+
+def test_a_wrong_token_then_the_right_one_reports_plain_first_deposits(double, export_dir):
+    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": "wrong-token-0123456789"})
+    refused = run_deposit(export_dir, ZenodoClient(target, sleep=lambda s: None), DEFAULT_POLICY)
+    assert {r.action for r in refused.results if r.record_id in ELIGIBLE} == {"failed"}
+    assert double.state.counters["create"] == 0
+    summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+    results = {r.record_id: r for r in summary.results if r.record_id in ELIGIBLE}
+    assert {r.action for r in results.values()} == {"deposited"}
+    assert all("an earlier attempt created nothing on Zenodo" in r.detail and "403" in r.detail for r in results.values())
+    rows = run_cli("status", export_dir, "--json").json()["records"]
+    assert all(row["last_error"] is None and row["state"] == "registered" for row in rows), rows
+
+
+def test_status_remote_reports_corrections_changed_since_the_deposit(double, export_dir, monkeypatch):
+    assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
+    _add_correction(export_dir / "manifests" / "SRCH_D1CE0F00.json")
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    run = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
+    assert run.code == 1
+    assert "drift: SRCH:D1CE0F00: the correction record changed since the deposit" in run.out
+    assert run.out.count("drift:") == 1
+
+
+@pytest.mark.slow
+def test_the_first_ctrl_c_finishes_the_record_in_progress_and_leaves_the_export_in_line(export_dir):
+    import signal
+    import time
+
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=10_000, faults=Faults(latency_ms=150)) as double:
+        env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+        process = subprocess.Popen(
+            [ARCHIVER, "deposit", str(export_dir), "--zenodo-url", double.api_url, "--workers", "1", "-v"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        deadline = time.monotonic() + 60
+        while double.state.counters["create"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)  # the first record is on its way
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 130, err
+        assert "interrupted: finishing SRCH:" in err and "Traceback" not in err
+        assert double.state.counters["create"] == 1, "no record is started after the first Ctrl-C"
+        marks = registered(export_dir)
+        assert len(marks) == 2  # the one finished now, and the example that carried a DOI already
+        report = {e["id"]: e for e in json.loads((export_dir / "report.json").read_text())["records"]}
+        for record_id, external in marks.items():
+            assert report[record_id]["doi"] == external["doi"]
+        records_csv = (export_dir / "data" / "records.csv").read_text()
+        assert all(external["doi"] in records_csv for external in marks.values())
+        assert (export_dir / "report.html").read_text().count("already registered as") == 2
+        summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
+        assert summary.exit_code == 0
+        assert double.state.counters["create"] == len(ELIGIBLE)
+
+
+def test_the_deposited_data_package_is_one_deterministic_zip_frictionless_validates(tmp_path, export_dir):
+    import zipfile
+
+    from archiver.deposit import build_files, load_record
+
+    record = load_record(export_dir / "manifests" / "SRCH_4A7C19E2.json")
+    first = build_files(record, DEFAULT_POLICY, export_dir, tmp_path / "a")
+    second = build_files(record, DEFAULT_POLICY, export_dir, tmp_path / "b")
+    assert [f.name for f in first] == ["manifest.json", "datapackage.zip"]
+    assert [f.md5 for f in first] == [f.md5 for f in second]  # a resume re-sends the same bytes
+    package = first[1].path
+    with zipfile.ZipFile(package) as archive:
+        assert sorted(archive.namelist()) == sorted(
+            ["datapackage.json", "records.csv", "quality_dimensions.csv", "corrections.csv", "eligibility.csv", "manifest.json"]
+        )
+        assert archive.read("manifest.json") == first[0].path.read_bytes()
+    frictionless = str(Path(sys.executable).parent / "frictionless")
+    checked = subprocess.run([frictionless, "validate", str(package)], capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout

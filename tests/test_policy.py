@@ -52,6 +52,17 @@ def test_policy_from_pyproject_tool_table(tmp_path):
     assert origin.endswith("pyproject.toml")
 
 
+def test_creators_and_record_url_from_toml(tmp_path):
+    (tmp_path / "archiver.toml").write_text(
+        'record_url = "https://example.org/records/{id}"\n'
+        '[[creators]]\nname = "Doe, Jane"\norcid = "0000-0002-1825-0097"\naffiliation = "Assignee Research"\n'
+    )
+    policy, _origin = load_policy(start=tmp_path)
+    assert policy.record_page("SRCH:0123ABCD") == "https://example.org/records/SRCH:0123ABCD"
+    assert [c.name for c in policy.creators] == ["Doe, Jane"]
+    assert DEFAULT_POLICY.record_page("SRCH:0123ABCD") is None and DEFAULT_POLICY.creators == ()
+
+
 def test_no_config_means_defaults(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
     assert load_policy(start=tmp_path) == (DEFAULT_POLICY, "defaults")
@@ -68,6 +79,10 @@ def test_no_config_means_defaults(tmp_path):
         ("colour = 1\n", "$.colour"),
         ('minimum_dimensions = {brilliance = "HIGH"}\n', "unknown dimensions: brilliance"),
         ("doi_min_score = \n", "not valid TOML"),
+        ('record_url = "https://example.org/records/"\n', "must be an http(s) URL holding {id}"),
+        ('record_url = "ftp://example.org/{id}"\n', "must be an http(s) URL holding {id}"),
+        ('creators = [{name = "Doe, Jane", orcid = "0000-0002"}]\n', "$.creators[0].orcid"),
+        ('creators = [{name = "Doe, Jane", type = "organizational"}]\n', "$.creators[0].type"),
     ],
 )
 def test_bad_policy_values_give_one_clear_error(tmp_path, text, fragment):

@@ -241,12 +241,29 @@ def cmd_deposit(args: argparse.Namespace) -> int:
             doi = f" {result.doi}" if result.doi else ""
             print(f"{result.record_id}: {result.action}{doi} {('- ' + result.detail) if result.detail else ''}".rstrip())
 
+    import signal
+    import threading
+
+    stop, in_progress = threading.Event(), set()
+
+    def first_interrupt(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # the second Ctrl-C: stop at once (a rerun resumes from the ledger)
+        stop.set()
+        busy = ", ".join(sorted(in_progress)) or "nothing in progress"
+        _print_err(
+            f"archiver deposit: interrupted: finishing {busy} (no new record is started), then bringing "
+            "report.json, report.html and the CSVs in line with the manifests; Ctrl-C again stops at once"
+        )
+
+    previous = signal.signal(signal.SIGINT, first_interrupt)
     try:
         summary = run_deposit(
             export_dir, client, policy, only=args.only, limit=args.limit, draft_only=args.draft_only,
-            new_versions=args.new_versions, workers=args.workers, on_record=show,
+            new_versions=args.new_versions, workers=args.workers, on_record=show, stop=stop, in_progress=in_progress,
         )
     finally:
+        signal.signal(signal.SIGINT, previous)
         progress.close()
     if args.json:
         print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
@@ -266,7 +283,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.remote:
         from archiver.zenodo import ZenodoClient, resolve_target
 
-        drift = remote_drift(rows, ZenodoClient(resolve_target(production=args.production, zenodo_url=args.zenodo_url)))
+        client = ZenodoClient(resolve_target(production=args.production, zenodo_url=args.zenodo_url))
+        drift = remote_drift(rows, client, Path(args.export_dir))
     if args.json:
         print(json.dumps({"records": rows, "drift": drift}, indent=2, sort_keys=True))
     else:
@@ -291,7 +309,10 @@ def cmd_zenodo_double(args: argparse.Namespace) -> int:
     if not tokens:
         raise_usage("set ZENODO_DOUBLE_TOKENS (comma-separated) to the tokens the double accepts")
     faults = Faults(**json.loads(args.faults)) if args.faults else None
-    double = ZenodoDouble(tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window).start()
+    double = ZenodoDouble(
+        tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window,
+        hourly_limit=args.hourly_limit or None, index_lag=args.index_lag,
+    ).start()
     print(f"Zenodo double listening on {double.api_url}", flush=True)
     try:
         while True:
@@ -429,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     double.add_argument("--port", type=int, default=0)
     double.add_argument("--rate-limit", type=int, default=100, help="requests per window (default 100)")
     double.add_argument("--window", type=int, default=60, help="rate-limit window in seconds (default 60, as Zenodo)")
+    double.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour (default 5000, as Zenodo; 0: none)")
+    double.add_argument("--index-lag", type=float, default=1.0, help="seconds before the list shows a new deposition (default 1)")
     double.add_argument("--faults", metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
     double.set_defaults(handler=cmd_zenodo_double)
     return parser

@@ -12,6 +12,7 @@ import hashlib
 import html
 import json
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -284,6 +285,7 @@ class DepositSummary:
     requests: int = 0
     throttled: int = 0
     seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def failed(self) -> int:
@@ -292,6 +294,8 @@ class DepositSummary:
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130  # as a shell reports a run ended by Ctrl-C
         return 1 if self.failed else 0
 
     def as_dict(self) -> dict:
@@ -305,6 +309,7 @@ class DepositSummary:
             "429_received": self.throttled,
             "seconds": round(self.seconds, 3),
             "records": [r.as_dict() for r in self.results],
+            "interrupted": self.interrupted,
             "exit_code": self.exit_code,
         }
 
@@ -600,15 +605,23 @@ def run_deposit(
     new_versions: bool = False,
     workers: int = 4,
     on_record: Callable[[RecordResult], None] | None = None,
+    stop: threading.Event | None = None,
+    in_progress: set[str] | None = None,
 ) -> DepositSummary:
     """Deposit an export's records with up to ``workers`` at once (all sharing the client's pacer);
-    results are reported in the export's order."""
+    results are reported in the export's order.
+
+    Once ``stop`` is set no further record is started; the ones in progress (their ids are kept in
+    ``in_progress`` for the caller to show) finish. Whatever ends the run, the export's package and
+    reports are brought in line with the manifests before it returns or raises.
+    """
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     export_dir = Path(export_dir)
     wanted = set(only or [])
     summary = DepositSummary(client.target.environment)
+    in_progress = set() if in_progress is None else in_progress
     started = time.perf_counter()
     with ExportLock(export_dir):
         ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite")
@@ -616,7 +629,17 @@ def run_deposit(
             depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
 
-            def settle(result: RecordResult) -> None:
+            def work(manifest_path: Path, record_id: str) -> RecordResult:
+                if stop is not None and stop.is_set():  # queued before the interrupt: not started
+                    return RecordResult(record_id, "interrupted", "not started: the run was interrupted")
+                in_progress.add(record_id)
+                try:
+                    return depositor.deposit(manifest_path)
+                finally:
+                    in_progress.discard(record_id)
+
+            def settle(record_id: str, future) -> None:
+                result = future.result()
                 summary.results.append(result)
                 if on_record:
                     on_record(result)
@@ -625,25 +648,34 @@ def run_deposit(
                 pending: deque = deque()
                 acted = 0
                 for manifest_path in selected:
+                    if stop is not None and stop.is_set():
+                        summary.interrupted = True
+                        break
                     if limit is not None and acted >= limit:
                         break
                     record = load_record(manifest_path)
                     action, why, _row = depositor.decide(record)
                     if action == "skip":
-                        settle(RecordResult(record.id, "skipped", why, record.doi))
+                        result = RecordResult(record.id, "skipped", why, record.doi)
+                        summary.results.append(result)
+                        if on_record:
+                            on_record(result)
                         continue
                     acted += 1
-                    pending.append(pool.submit(depositor.deposit, manifest_path))
+                    pending.append((record.id, pool.submit(work, manifest_path, record.id)))
                     while len(pending) >= 2 * max(1, workers):  # bounded: memory stays flat
-                        settle(pending.popleft().result())
+                        settle(*pending.popleft())
                 while pending:
-                    settle(pending.popleft().result())
-            registrations = {
-                row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
-            }
-            _refresh_if_changed(export_dir, registrations, policy)
+                    settle(*pending.popleft())
+                summary.interrupted = summary.interrupted or (stop is not None and stop.is_set())
         finally:
-            ledger.close()
+            try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
+                registrations = {
+                    row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
+                }
+                _refresh_if_changed(export_dir, registrations, policy)
+            finally:
+                ledger.close()
     summary.requests = client.stats["requests"]
     summary.throttled = client.stats["429"]
     summary.seconds = time.perf_counter() - started
@@ -726,16 +758,28 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
     try:
         return [
             {"id": row.record_id, "environment": row.environment, "version": row.version, "state": row.state,
-             "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error}
+             "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error,
+             "correction_hash": row.correction_hash}
             for row in ledger.all(environment)
         ]
     finally:
         ledger.close()
 
 
-def remote_drift(rows: list[dict], client: ZenodoClient) -> list[dict]:
-    """Compare ledger rows with what Zenodo holds."""
+def remote_drift(rows: list[dict], client: ZenodoClient, export_dir: Path | None = None) -> list[dict]:
+    """Compare ledger rows with what Zenodo holds, and registered records with their manifests:
+    a record whose correction record changed since its deposit awaits a new version."""
     drift = []
+    if export_dir is not None:
+        latest: dict[str, dict] = {}
+        for row in rows:
+            if row["state"] == "registered" and row["version"] >= latest.get(row["id"], {}).get("version", 0):
+                latest[row["id"]] = row
+        manifests = {path.stem.replace("_", ":", 1): path for path in iter_manifests(Path(export_dir))}
+        for record_id, row in sorted(latest.items()):
+            path = manifests.get(record_id)
+            if path is not None and content_hashes(load_record(path))[1] != row["correction_hash"]:
+                drift.append({**row, "remote": "the correction record changed since the deposit; deposit --new-versions gives it a new version"})
     for row in rows:
         if row["deposition_id"] is None:
             continue

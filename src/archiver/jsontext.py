@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 
 class JsonInputError(ValueError):
@@ -22,12 +23,33 @@ def _refuse_constant(name: str):
     raise JsonInputError("json-syntax", f"not JSON: {name} is not a JSON value (JSON has no NaN or Infinity)")
 
 
+MAX_DEPTH = 512  # far beyond any record, well within what the parser, the models and jsonschema-rs follow
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` (brackets inside strings do not count)."""
+    depth = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def loads(data: str | bytes):
     """Parse JSON text strictly; every failure is a JsonInputError, never a traceback.
 
-    Nesting deeper than the interpreter can follow (about a thousand levels) is reported as
-    ``too-deep`` instead of escaping as a RecursionError.
+    Nesting deeper than MAX_DEPTH is refused as ``too-deep`` before parsing, so no stage ever
+    runs near the interpreter's recursion limit (a RecursionError is caught all the same).
     """
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(text, MAX_DEPTH):
+        raise JsonInputError("too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(data, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
@@ -35,7 +57,7 @@ def loads(data: str | bytes):
     except UnicodeDecodeError as exc:
         raise JsonInputError("encoding", f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except RecursionError:
-        raise JsonInputError("too-deep", "JSON nested too deeply to read (about 1,000 levels or more)") from None
+        raise JsonInputError("too-deep", f"JSON nested deeper than {MAX_DEPTH} levels") from None
 
 
 # orjson refuses integers beyond 64 bits and strings holding lone surrogates; the models accept
