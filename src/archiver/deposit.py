@@ -480,7 +480,10 @@ class Depositor:
         row, created = self._create(row, record)
         return row, created, True
 
-    def _upload(self, row: Deposit, files: list[DepositFile], current: dict | None = None) -> Deposit:
+    def _upload(self, row: Deposit, files: list[DepositFile], current: dict | None = None, prune: bool = False) -> Deposit:
+        """Upload what the ledger has not seen arrive. With ``prune`` (a new-version draft carries
+        the previous files; a resumed draft may hold what an older flow uploaded) the files not in
+        this set are deleted afterwards."""
         known = self.ledger.files(row)
         for item in files:
             self.ledger.plan_file(row, item.name, item.size, item.md5)
@@ -510,7 +513,7 @@ class Depositor:
                     code="checksum-mismatch",
                 )
             self.ledger.file_uploaded(row, item.name)
-        if row.version > 1:  # a new-version draft carries the previous files: drop those not in this set
+        if prune:
             wanted = {item.name for item in files}
             if current is None:
                 current = self.client.get_deposition(row.deposition_id)
@@ -571,7 +574,7 @@ class Depositor:
             if not row.reached("uploaded"):
                 row, current, described = self._adopt_or_create(row, record)
                 files = build_files(record, self.policy, self.export_dir, self.files_root / safe_stem(record.id) / f"v{row.version}")
-                row = self._upload(row, files, current)
+                row = self._upload(row, files, current, prune=not described)
             if not row.reached("described"):
                 if not described:  # resumed or a new version: send the record's metadata now
                     self.client.update_metadata(row.deposition_id, deposit_metadata(record, self.policy, row.marker))
