@@ -87,8 +87,26 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
         "    with open(os.path.join(d, n), 'rb') as f:\n"
         "        json.loads(f.read())\n"
     )
+    # The least a program validating with jsonschema-rs can do: import it, compile the contract,
+    # read, parse and check each file. Its import alone (it loads email.utils, socket, urllib...)
+    # costs about two thirds of the floor.
+    script_code = (
+        "import json, os, sys\n"
+        "import jsonschema_rs\n"
+        "s = sys.argv[2]\n"
+        "schemas = [json.load(open(os.path.join(s, n))) for n in sorted(os.listdir(s))]\n"
+        "registry = jsonschema_rs.Registry([(x['$id'], x) for x in schemas])\n"
+        "v = jsonschema_rs.Draft202012Validator(next(x for x in schemas if 'paper-manifest' in x['$id']), registry=registry)\n"
+        "d = sys.argv[1]\n"
+        "bad = 0\n"
+        "for n in sorted(os.listdir(d)):\n"
+        "    with open(os.path.join(d, n), 'rb') as f:\n"
+        "        bad += not v.is_valid(json.loads(f.read()))\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
     commands = {
         "floor: read + json.loads": [sys.executable, "-c", floor_code, str(directory)],
+        "a 13-line jsonschema-rs script": [sys.executable, "-c", script_code, str(directory), str(REPO / "schemas")],
         "archiver validate": [str(VENV_BIN / "archiver"), "validate", "-q", str(directory)],
         "check-jsonschema --schemafile": [
             str(VENV_BIN / "check-jsonschema"),
@@ -103,6 +121,7 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
     for name, cmd in commands.items():
         results[name] = timed(cmd, runs=3 if name.startswith("check") else runs)
     floor = results["floor: read + json.loads"]["median"]
+    script = results["a 13-line jsonschema-rs script"]["median"]
     ours = results["archiver validate"]["median"]
     theirs = results["check-jsonschema --schemafile"]["median"]
     best_ratio = results["archiver validate"]["min"] / results["floor: read + json.loads"]["min"]
@@ -115,20 +134,25 @@ def bench_validate(runs: int) -> tuple[list[str], dict]:
         "",
         f"- archiver validate is **{theirs / ours:.1f}x** faster than check-jsonschema (target >= 8x).",
         f"- archiver validate costs **{ours / floor:.2f}x** (medians) and **{best_ratio:.2f}x** (fastest runs) the floor "
-        "of reading and parsing the files (target <= 2x). Both are whole-process times of about 0.1 s, so the host's "
-        "steal time moves the median; the fastest runs show the cost without it.",
+        "of reading and parsing the files (target <= 1.3x: not met). The bare jsonschema-rs script costs "
+        f"{script / floor:.2f}x: importing jsonschema-rs alone takes about two thirds of the floor's time, and archiver "
+        f"adds {1000 * (ours - script):.0f} ms to it (its CLI, the rules a schema cannot state, strict JSON, the walk "
+        "that never opens a FIFO). All are whole-process times under 0.1 s, so the host's steal time moves the "
+        "median; the fastest runs show the cost without it.",
         "",
         "Commands (DIR holds the 1,000 files):",
         "",
         "```sh",
         "python -c '<read + json.loads every file in DIR>' DIR",
+        "python -c '<import jsonschema_rs, compile the contracts, read, parse and check every file>' DIR schemas",
         "archiver validate -q DIR",
         "check-jsonschema --base-uri file://$PWD/schemas/paper-manifest-v1.1.schema.json \\",
         "  --schemafile schemas/paper-manifest-v1.1.schema.json DIR/*.json",
         "```",
         "",
     ]
-    summary = {"speedup_vs_check_jsonschema": theirs / ours, "ratio_to_floor": ours / floor, "ratio_to_floor_fastest": best_ratio}
+    summary = {"speedup_vs_check_jsonschema": theirs / ours, "ratio_to_floor": ours / floor, "ratio_to_floor_fastest": best_ratio,
+               "jsonschema_rs_script_ratio_to_floor": script / floor}
     return lines, summary
 
 

@@ -789,12 +789,12 @@ def _looks_like_jsonl(handle) -> bool:
 def _read_whole_file(path: str) -> Iterator[ReadResult]:
     """The records of a regular file that is not JSONL (iter_units splits JSONL line by line)."""
     try:
-        fd, regular = open_source(path)
+        fd, file_stat = open_source(path)
     except OSError as exc:
         yield _failed(path, "unreadable", f"cannot read: {exc.strerror or exc}")
         return
     try:
-        if not regular:  # replaced by a FIFO or device since the walk saw it: never wait on it
+        if file_stat is None:  # replaced by a FIFO or device since the walk saw it: never wait on it
             yield _failed(path, "unreadable", "changed into a file that is not regular while being read")
             return
         data = read_at_most(fd, MAX_INPUT_BYTES + 1)
@@ -887,12 +887,12 @@ def iter_units(sources: Iterable[str], stdin=None, on_skip: OnSkip | None = None
             continue
         for path in iter_source_files(source, on_skip):
             try:
-                fd, regular = open_source(path)
+                fd, file_stat = open_source(path)
             except OSError:
                 yield ("file", path)  # read_file reports why it cannot be opened
                 continue
             with open(fd, "rb", closefd=True) as handle:
-                if not regular:  # named directly: read once, as it comes
+                if file_stat is None:  # named directly: read once, as it comes
                     try:
                         yield from _stream_units(handle, path)
                     except OSError as exc:
@@ -940,8 +940,8 @@ def estimate_records(sources: Iterable[str]) -> int | None:
             return None if source == "-" else total
         for path in iter_source_files(source):
             try:
-                fd, regular = open_source(path)
-                if not regular:
+                fd, file_stat = open_source(path)
+                if file_stat is None:
                     os.close(fd)
                     total += 1  # a stream named directly: counted, never read here
                     continue

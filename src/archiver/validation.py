@@ -248,11 +248,10 @@ class FileResult:
 def _read_bytes(path: str) -> bytes:
     # Raw os.open/os.read: a buffered file object per manifest costs more than validating it.
     # open_source never blocks, so a FIFO named here is read once, as it comes.
-    fd, regular = open_source(path)
+    fd, file_stat = open_source(path)
     try:
-        if regular:
-            size = os.fstat(fd).st_size
-            chunks = [os.read(fd, size + 1)]
+        if file_stat is not None:
+            chunks = [os.read(fd, file_stat.st_size + 1)]
             while chunks[-1]:
                 chunks.append(os.read(fd, 1 << 20))
             return b"".join(chunks)

@@ -76,17 +76,22 @@ def walk_files(
             on_skip(entry.path, SPECIAL_FILE, f"skipped: {what}, not a regular file")
 
 
-def open_source(path: str) -> tuple[int, bool]:
-    """Open ``path`` for reading without ever blocking (a FIFO with no writer opens at once);
-    returns the descriptor, in blocking mode again, and whether it is a regular file."""
+def open_source(path: str) -> tuple[int, os.stat_result | None]:
+    """Open ``path`` for reading without ever blocking (a FIFO with no writer opens at once).
+
+    Returns the descriptor and, for a regular file, its stat (None for a FIFO, device or the
+    like, whose descriptor is put back in blocking mode so that reads wait for a writer's data;
+    on a regular file O_NONBLOCK changes nothing, so it costs no further call)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode):
+            return fd, info
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
-    return fd, regular
+    return fd, None
 
 
 def read_at_most(fd: int, limit: int) -> bytes:
