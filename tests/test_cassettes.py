@@ -73,7 +73,7 @@ def test_refused_token_is_reported_per_record(zenodo, tmp_path):
     summary = run_deposit(export_dir, _client(url, "not-the-right-token"), DEFAULT_POLICY, only=["SRCH:4A7C19E2"])
     (result,) = summary.results
     assert result.action == "failed" and "403" in result.detail and "Permission denied" in result.detail
-    assert summary.exit_code == 1
+    assert summary.exit_code == 2 and summary.token_refused  # a refused token: the run could not start
 
 
 @pytest.mark.vcr

@@ -507,13 +507,17 @@ def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
 
 def test_a_wrong_token_then_the_right_one_reports_plain_first_deposits(double, export_dir):
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": "wrong-token-0123456789"})
-    refused = run_deposit(export_dir, ZenodoClient(target, sleep=lambda s: None), DEFAULT_POLICY)
-    assert {r.action for r in refused.results if r.record_id in ELIGIBLE} == {"failed"}
+    refused = run_deposit(export_dir, ZenodoClient(target, sleep=lambda s: None), DEFAULT_POLICY, workers=1)
+    assert refused.exit_code == 2 and "403" in refused.token_refused  # could not start
+    assert [r.action for r in refused.results if r.record_id in ELIGIBLE][:1] == ["failed"]
+    assert refused.requests == 1, "one refusal is enough: no further record is started"
     assert double.state.counters["create"] == 0
     summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
     results = {r.record_id: r for r in summary.results if r.record_id in ELIGIBLE}
     assert {r.action for r in results.values()} == {"deposited"}
-    assert all("an earlier attempt created nothing on Zenodo" in r.detail and "403" in r.detail for r in results.values())
+    refused_first = next(r.record_id for r in refused.results if r.action == "failed")
+    assert results[refused_first].detail == "new deposit; an earlier attempt created nothing on Zenodo (403 Permission denied. [zenodo-rejected])"
+    assert all(r.detail == "new deposit" for record_id, r in results.items() if record_id != refused_first)
     rows = run_cli("status", export_dir, "--json").json()["records"]
     assert all(row["last_error"] is None and row["state"] == "registered" for row in rows), rows
 

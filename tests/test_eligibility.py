@@ -91,3 +91,18 @@ def test_facts_from_raw_data_of_an_invalid_record():
     found = el.Facts.of_raw(raw, "DOI grade")
     assert found.valid is False and found.review_score is None and found.verified_claims == 6
     assert el.assess(found, DEFAULT_POLICY).reasons[:2] == ("manifest-invalid", "no-review-score")
+
+
+@pytest.mark.parametrize(
+    ("score", "claims", "basis"),
+    [
+        (6.5, 8, "Review score 6.5 is below 7.0/10: below the DOI-grade thresholds (7.0/10 and 5 claims)."),
+        (7.5, 3, "Verified-claim count 3 is below 5: below the DOI-grade thresholds (7.0/10 and 5 claims)."),
+        (6.5, 3, "Review score 6.5 is below 7.0/10 and verified-claim count 3 is below 5: below the DOI-grade thresholds (7.0/10 and 5 claims)."),
+    ],
+)
+def test_a_watchlist_basis_names_what_falls_short(score, claims, basis):
+    from archiver.eligibility import compute_tier
+
+    decision = compute_tier(score, claims, DEFAULT_POLICY)
+    assert decision.tier == "Watchlist" and decision.basis == basis

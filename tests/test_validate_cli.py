@@ -137,3 +137,15 @@ def test_findings_render_on_one_line_whatever_they_carry():
     from archiver.findings import Finding
 
     assert Finding("x", "two\nlines\r", "$.a\nb").render("f") == "f:$.a\\nb: two\\nlines\\r [x]"
+
+
+def test_empty_input_and_numbers_beyond_a_double_are_coded_one_line_errors(tmp_path):
+    empty = tmp_path / "empty.json"
+    empty.write_text("  \n")
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps(base_manifest()).replace('"review_score": 7.5', '"review_score": 1e400'))
+    run = run_cli("validate", empty, huge)
+    assert run.code == 2
+    lines = run.out.strip().splitlines()
+    assert lines[0] == f"{empty}:$: the input is empty [empty-input]"
+    assert lines[1].startswith(f"{huge}:$: the number 1e400 is too large for a double") and lines[1].endswith("[json-syntax]")

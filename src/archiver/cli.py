@@ -270,6 +270,12 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     elif not args.quiet:
         totals = summary.as_dict()["totals"]
         print(f"{target.environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {summary.requests} requests")
+    if summary.token_refused:
+        variable = "ZENODO_TOKEN" if target.environment == "production" else "ZENODO_SANDBOX_TOKEN"
+        _print_err(
+            f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
+            f"was started: check {variable} and its scopes (deposit:write, deposit:actions)"
+        )
     return summary.exit_code
 
 

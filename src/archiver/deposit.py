@@ -262,7 +262,8 @@ def decide(record: Record, row: Deposit | None, policy: Policy, *, new_versions:
     if not verdict.eligible:
         return "skip", "not eligible: " + ", ".join(verdict.reasons)
     if row is not None and row.last_error:
-        return "deposit", f"new deposit; an earlier attempt created nothing on Zenodo ({row.last_error})"
+        answer = row.last_error.split(": ", 1)[-1]  # Zenodo's answer, without the request line
+        return "deposit", f"new deposit; an earlier attempt created nothing on Zenodo ({answer})"
     return "deposit", "new deposit"
 
 
@@ -286,6 +287,7 @@ class DepositSummary:
     throttled: int = 0
     seconds: float = 0.0
     interrupted: bool = False
+    token_refused: str | None = None
 
     @property
     def failed(self) -> int:
@@ -296,6 +298,8 @@ class DepositSummary:
     def exit_code(self) -> int:
         if self.interrupted:
             return 130  # as a shell reports a run ended by Ctrl-C
+        if self.token_refused:
+            return 2  # could not start: no record can go with this token
         return 1 if self.failed else 0
 
     def as_dict(self) -> dict:
@@ -310,6 +314,7 @@ class DepositSummary:
             "seconds": round(self.seconds, 3),
             "records": [r.as_dict() for r in self.results],
             "interrupted": self.interrupted,
+            "token_refused": self.token_refused,
             "exit_code": self.exit_code,
         }
 
@@ -363,6 +368,7 @@ class Depositor:
         self.find_attempts = find_attempts
         self.environment = client.target.environment
         self.files_root = state_dir_for(self.export_dir) / "files"
+        self.token_refused: str | None = None  # Zenodo's 401/403: the run stops starting records
 
     # ------------------------------------------------------------------ decisions
 
@@ -593,6 +599,8 @@ class Depositor:
         except (ZenodoError, ArchiverError, OSError) as exc:
             message = self.client.scrub(str(exc))
             self.ledger.update(row, last_error=message)
+            if isinstance(exc, ZenodoError) and exc.status in (401, 403):
+                self.token_refused = message  # every other record would be refused alike
             return RecordResult(record.id, "failed", message, None, row.deposition_id)
         return RecordResult(record.id, kind, why, updated.doi, row.deposition_id)
 
@@ -632,9 +640,13 @@ def run_deposit(
             depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
 
+            def halted() -> bool:
+                return (stop is not None and stop.is_set()) or depositor.token_refused is not None
+
             def work(manifest_path: Path, record_id: str) -> RecordResult:
-                if stop is not None and stop.is_set():  # queued before the interrupt: not started
-                    return RecordResult(record_id, "interrupted", "not started: the run was interrupted")
+                if halted():  # queued before the interrupt or the refusal: not started
+                    reason = "the run was interrupted" if depositor.token_refused is None else "Zenodo refused the token"
+                    return RecordResult(record_id, "not-started", f"not started: {reason}")
                 in_progress.add(record_id)
                 try:
                     return depositor.deposit(manifest_path)
@@ -651,8 +663,7 @@ def run_deposit(
                 pending: deque = deque()
                 acted = 0
                 for manifest_path in selected:
-                    if stop is not None and stop.is_set():
-                        summary.interrupted = True
+                    if halted():
                         break
                     if limit is not None and acted >= limit:
                         break
@@ -670,7 +681,8 @@ def run_deposit(
                         settle(*pending.popleft())
                 while pending:
                     settle(*pending.popleft())
-                summary.interrupted = summary.interrupted or (stop is not None and stop.is_set())
+                summary.interrupted = stop is not None and stop.is_set()
+                summary.token_refused = depositor.token_refused
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
                 registrations = {

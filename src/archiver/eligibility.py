@@ -104,11 +104,15 @@ def compute_tier(score: float | None, claims: int | None, policy: Policy) -> Tie
             f"Review score {_num(score)} and verified-claim count {claims_value} meet the DOI-grade thresholds "
             f"({doi_text}/10 and {policy.doi_min_verified_claims} claims).",
         )
-    return TierDecision(
-        WATCHLIST,
-        f"Review score {_num(score)} or verified-claim count {claims_value} is below the DOI-grade threshold "
-        f"({doi_text}/10 and {policy.doi_min_verified_claims} claims).",
-    )
+    # Name what falls short: the score, the claims, or both.
+    short = []
+    if score < policy.doi_min_score:
+        short.append(f"review score {_num(score)} is below {doi_text}/10")
+    if claims_value < policy.doi_min_verified_claims:
+        short.append(f"verified-claim count {claims_value} is below {policy.doi_min_verified_claims}")
+    text = " and ".join(short)
+    return TierDecision(WATCHLIST, f"{text[0].upper()}{text[1:]}: below the DOI-grade thresholds "
+                        f"({doi_text}/10 and {policy.doi_min_verified_claims} claims).")
 
 
 # --------------------------------------------------------------------------- rules

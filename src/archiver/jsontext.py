@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 
@@ -15,6 +16,14 @@ class JsonInputError(ValueError):
         self.message = message
         self.line = line
         self.reason = reason  # the parser's own words ("Extra data"), for callers that sniff formats
+
+
+def _finite_float(text: str) -> float:
+    # A number too large for a double (1e400) is JSON, but no validator can read it as a number.
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise JsonInputError("json-syntax", f"the number {text[:40]} is too large for a double (it reads as infinity)")
+    return value
 
 
 def _refuse_constant(name: str):
@@ -51,7 +60,7 @@ def loads(data: str | bytes):
     if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(text, MAX_DEPTH):
         raise JsonInputError("too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
-        return json.loads(data, parse_constant=_refuse_constant)
+        return json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise JsonInputError("json-syntax", f"not JSON: {exc.msg} (column {exc.colno})", exc.lineno, exc.msg) from None
     except UnicodeDecodeError as exc:

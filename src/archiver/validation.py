@@ -268,6 +268,8 @@ def validate_file(path: str) -> FileResult:
         data = _read_bytes(path)
     except OSError as exc:
         return FileResult(path, [Finding("unreadable", exc.strerror or str(exc), "$")], readable=False)
+    if not data.strip():
+        return FileResult(path, [Finding("empty-input", "the input is empty", "$")], readable=False)
     try:
         document = jsontext.loads(data)
     except jsontext.JsonInputError as exc:
