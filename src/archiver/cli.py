@@ -117,8 +117,6 @@ def _policy(args: argparse.Namespace):
 
 def cmd_export(args: argparse.Namespace) -> int:
     from archiver.export import created_timestamp, export
-    from archiver.findings import one_line
-    from archiver.fsutil import printable_path
     from archiver.progress import Progress
     from archiver.readers import estimate_records
 
@@ -151,7 +149,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         for item in summary.skipped:
-            _print_err(one_line(f"warning: {printable_path(item['source'])}: {item['message']} [{item['code']}]"))
+            _warn_skipped(item["source"], item["code"], item["message"])
     # Errors are shown even with --quiet, which silences progress, warnings and the summary only.
     for line in summary.package_errors[:20]:
         _print_err(f"package: {line}")

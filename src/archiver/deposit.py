@@ -653,11 +653,13 @@ def run_deposit(
                 finally:
                     in_progress.discard(record_id)
 
-            def settle(record_id: str, future) -> None:
-                result = future.result()
+            def report(result: RecordResult) -> None:
                 summary.results.append(result)
                 if on_record:
                     on_record(result)
+
+            def settle(record_id: str, future) -> None:
+                report(future.result())
 
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deposit") as pool:
                 pending: deque = deque()
@@ -670,10 +672,7 @@ def run_deposit(
                     record = load_record(manifest_path)
                     action, why, _row = depositor.decide(record)
                     if action == "skip":
-                        result = RecordResult(record.id, "skipped", why, record.doi)
-                        summary.results.append(result)
-                        if on_record:
-                            on_record(result)
+                        report(RecordResult(record.id, "skipped", why, record.doi))
                         continue
                     acted += 1
                     pending.append((record.id, pool.submit(work, manifest_path, record.id)))

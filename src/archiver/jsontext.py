@@ -56,9 +56,11 @@ def loads(data: str | bytes):
     Nesting deeper than MAX_DEPTH is refused as ``too-deep`` before parsing, so no stage ever
     runs near the interpreter's recursion limit (a RecursionError is caught all the same).
     """
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    if text.count("[") + text.count("{") > MAX_DEPTH and _deeper_than(text, MAX_DEPTH):
-        raise JsonInputError("too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")
+    brackets = (b"[", b"{") if isinstance(data, bytes) else ("[", "{")
+    if data.count(brackets[0]) + data.count(brackets[1]) > MAX_DEPTH:  # rare: decode only then
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        if _deeper_than(text, MAX_DEPTH):
+            raise JsonInputError("too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         return json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:

@@ -843,7 +843,7 @@ Unit = tuple
 
 
 def _stream_units(handle, source: str) -> Iterator[Unit]:
-    """Units of a source that can be read only once (a FIFO, a device, standard input): JSONL line
+    """Units of a source named directly that can be read only once (a FIFO, a device): JSONL line
     by line, anything else as one bounded block of bytes. Nothing is read twice."""
     head: list[bytes] = []
     size = 0
