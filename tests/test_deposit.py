@@ -13,7 +13,8 @@ import requests
 
 from archiver.deposit import Depositor, iter_manifests, run_deposit
 from archiver.findings import ArchiverError
-from archiver.ledger import Ledger, state_dir_for
+from archiver.exportdir import state_dir_for
+from archiver.ledger import Ledger
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
 from archiver.zenodo_double import Faults, ZenodoDouble
@@ -257,19 +258,6 @@ def test_cli_deposit_exit_codes(double, export_dir, monkeypatch):
     assert {r["id"] for r in status["records"] if r["state"] == "registered"} == ELIGIBLE
     remote = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
     assert remote.code == 0 and "drift" not in remote.out
-
-
-def test_ledger_from_a_newer_version_or_corrupt_is_a_clear_error(tmp_path):
-    path = tmp_path / "ledger.sqlite"
-    ledger = Ledger(path)
-    ledger.db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
-    ledger.close()
-    with pytest.raises(ArchiverError, match="newer than this archiver"):
-        Ledger(path)
-    broken = tmp_path / "broken.sqlite"
-    broken.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(ArchiverError, match="ledger is unreadable"):
-        Ledger(broken)
 
 
 def test_legacy_and_current_error_shapes_are_both_read():

@@ -4,13 +4,24 @@ source, and leaves no lock or staging file beside it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from archiver.exportdir import MARKER, ExportLock
+from archiver.exportdir import (
+    MARKER,
+    REPORT_JSON,
+    ExportLock,
+    ReportJsonReader,
+    ReportJsonWriter,
+    refresh_after_deposit,
+    state_dir_for,
+)
+from archiver.findings import ArchiverError
+from archiver.policy import DEFAULT_POLICY
 from conftest import EXAMPLES, run_cli
 
 CREATED = "2026-11-22T00:00:00Z"
@@ -140,3 +151,48 @@ def test_the_lock_is_exclusive_and_its_file_goes_with_the_last_holder(tmp_path):
     with ExportLock(out):  # taken again after release
         pass
     assert beside(out) == []
+
+
+def test_report_json_reader_reads_back_what_the_writer_wrote(tmp_path):
+    path = tmp_path / REPORT_JSON
+    writer = ReportJsonWriter(path)
+    entries = [{"id": "SRCH:00000001", "eligible": True, "reasons": []}, {"id": "SRCH:00000002", "note": "a, b\n"}]
+    for entry in entries:
+        writer.add_encoded(json.dumps(entry, separators=(",", ":")))
+    tail = {"totals": {"records": 2}, "created": CREATED, "skipped": []}
+    writer.finish(tail)
+    assert json.loads(path.read_text()) == {"records": entries, **tail}  # the whole file is plain JSON
+    reader = ReportJsonReader(path)
+    assert list(reader.entries()) == entries
+    assert reader.tail == tail
+
+
+def test_report_json_reader_with_no_entries_and_with_a_foreign_file(tmp_path):
+    path = tmp_path / REPORT_JSON
+    writer = ReportJsonWriter(path)
+    writer.finish({"totals": {}})
+    reader = ReportJsonReader(path)
+    assert list(reader.entries()) == [] and reader.tail == {"totals": {}}
+    path.write_text('{"records": []}')
+    with pytest.raises(ArchiverError, match="not a report.json archiver wrote"):
+        list(ReportJsonReader(path).entries())
+
+
+def test_refresh_after_a_deposit_registers_the_export_once(tmp_path):
+    out = tmp_path / "export"
+    assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED, "--quiet").code == 0
+    record_id = "SRCH:4A7C19E2"
+    state_dir_for(out).mkdir()
+    refresh_after_deposit(out, {record_id: "10.5072/zenodo.42"}, DEFAULT_POLICY)
+    reader = ReportJsonReader(out / REPORT_JSON)
+    entries = {e["id"]: e for e in reader.entries()}
+    assert entries[record_id]["doi"] == "10.5072/zenodo.42"
+    assert entries[record_id]["reasons"] == ["already-registered"]
+    # the example SRCH:9A0B1C2D arrived registered; this one joins it
+    assert reader.tail["totals"]["already_registered"] == 2
+    assert "10.5072/zenodo.42" in (out / "data" / "records.csv").read_text()
+    first = snapshot(out)
+    inode = os.stat(out / REPORT_JSON).st_ino
+    refresh_after_deposit(out, {record_id: "10.5072/zenodo.42"}, DEFAULT_POLICY)
+    assert snapshot(out) == first
+    assert os.stat(out / REPORT_JSON).st_ino == inode  # the stamp says it was applied: not even rewritten

@@ -22,14 +22,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from archiver.eligibility import Facts, assess
-from archiver.export import refresh_registrations
-from archiver.exportdir import ExportLock
+from archiver.exportdir import PLAN, REPORT_JSON, ExportLock, ReportJsonReader, ledger_path, refresh_after_deposit, state_dir_for
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
-from archiver.ledger import Deposit, Ledger, state_dir_for
+from archiver.ledger import Deposit, Ledger
 from archiver.manifest import build_manifest
 from archiver.model import Record
-from archiver.package import RESOURCES, render_record
+from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
 from archiver.policy import Policy
 from archiver.zenodo import ZenodoClient, ZenodoError
 
@@ -175,58 +174,15 @@ def content_hashes(record: Record) -> tuple[str, str]:
     return whole, corrections
 
 
-PACKAGE_FILE = "datapackage.zip"
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same record gives the same bytes, so a resume re-sends the same md5
-
-
-def _zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
-    """A deterministic zip: fixed times and modes, stored (no compressor version can change the bytes)."""
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.create_system = 3  # unix, whatever machine made it
-            archive.writestr(info, data)
-    return buffer.getvalue()
-
-
 def build_files(record: Record, policy: Policy, export_dir: Path, directory: Path) -> list[DepositFile]:
     """The files of one deposit: the manifest, the record's own data package as one zip (its
     datapackage.json, four CSVs and the manifest: `frictionless validate` reads it as it is), and
     the report artifact when the record names one. Two or three uploads per record."""
     directory.mkdir(parents=True, exist_ok=True)
-    manifest = record.manifest_bytes()
     verdict = assess(Facts.of_record(record), policy)
-    rendered = render_record(record, "manifest.json", verdict)
-    members: list[tuple[str, bytes]] = []
-    resources = []
-    for (name, spec), text in zip(RESOURCES.items(), rendered):
-        header = ",".join(f["name"] for f in spec["schema"]["fields"]) + "\n"
-        data = (header + text).encode("utf-8")
-        members.append((f"{name}.csv", data))
-        resources.append(
-            {
-                "name": name, "path": f"{name}.csv", "profile": "tabular-data-resource", "format": "csv",
-                "mediatype": "text/csv", "encoding": "utf-8", "bytes": len(data),
-                "hash": "sha256:" + hashlib.sha256(data).hexdigest(), "schema": spec["schema"],
-            }
-        )
-    descriptor = {
-        "profile": "tabular-data-package",
-        "name": safe_stem(record.id).lower().replace("_", "-"),
-        "title": record.archival_title,
-        "licenses": [{"name": policy.license}],
-        "contributors": [{"title": policy.publisher, "role": "publisher"}],
-        "resources": resources,
-    }
-    members.insert(0, ("datapackage.json", (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode()))
-    members.append(("manifest.json", manifest))
+    package = record_package(record, verdict, license_id=policy.license, publisher=policy.publisher)
     names: list[tuple[str, Path]] = []
-    for name, data in (("manifest.json", manifest), (PACKAGE_FILE, _zip_bytes(members))):
+    for name, data in ((RECORD_MANIFEST_FILE, record.manifest_bytes()), (RECORD_PACKAGE_FILE, package)):
         path = directory / name
         atomic_write_bytes(path, data)
         names.append((name, path))
@@ -320,18 +276,13 @@ class DepositSummary:
 
 
 def iter_manifests(export_dir: Path) -> Iterator[Path]:
-    """Manifests of the export in report order (report.json has one entry per line)."""
-    report = export_dir / "report.json"
+    """Manifests of the export in report order."""
+    report = export_dir / REPORT_JSON
     if not report.is_file():
-        raise ArchiverError(f"{export_dir} is not an archiver export (no report.json)", code="usage")
-    with open(report, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip().rstrip(",")
-            if not line.startswith('{"'):
-                continue
-            entry = json.loads(line)
-            if isinstance(entry, dict) and entry.get("manifest"):
-                yield export_dir / entry["manifest"]
+        raise ArchiverError(f"{export_dir} is not an archiver export (no {REPORT_JSON})", code="usage")
+    for entry in ReportJsonReader(report).entries():
+        if entry.get("manifest"):
+            yield export_dir / entry["manifest"]
 
 
 def load_record(path: Path) -> Record:
@@ -635,7 +586,7 @@ def run_deposit(
     in_progress = set() if in_progress is None else in_progress
     started = time.perf_counter()
     with ExportLock(export_dir):
-        ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite")
+        ledger = Ledger(ledger_path(export_dir))
         try:
             depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
@@ -687,7 +638,7 @@ def run_deposit(
                 registrations = {
                     row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
                 }
-                _refresh_if_changed(export_dir, registrations, policy)
+                refresh_after_deposit(export_dir, registrations, policy)
             finally:
                 ledger.close()
     summary.requests = client.stats["requests"]
@@ -696,27 +647,13 @@ def run_deposit(
     return summary
 
 
-def _refresh_if_changed(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
-    """Refresh the export's package and reports unless these registrations were already applied to
-    this very export (the report's bytes are part of the key, so a re-export is refreshed again)."""
-    digest = hashlib.sha256(json.dumps(sorted(registrations.items())).encode())
-    digest.update(hashlib.sha256((export_dir / "report.json").read_bytes()).digest())
-    stamp = state_dir_for(export_dir) / "refreshed"
-    if stamp.exists() and stamp.read_text() == digest.hexdigest():
-        return
-    refresh_registrations(export_dir, registrations, policy)
-    after = hashlib.sha256(json.dumps(sorted(registrations.items())).encode())
-    after.update(hashlib.sha256((export_dir / "report.json").read_bytes()).digest())
-    atomic_write_bytes(stamp, after.hexdigest().encode())
-
-
 def plan_deposit(
     export_dir: Path, policy: Policy, environment: str, api_url: str, *, only=None, limit=None, new_versions: bool = False
 ) -> dict:
     """What a deposit would do, per record, without sending anything."""
     export_dir = Path(export_dir)
-    ledger_path = state_dir_for(export_dir) / "ledger.sqlite"
-    ledger = Ledger(ledger_path) if ledger_path.exists() else None
+    path = ledger_path(export_dir)
+    ledger = Ledger(path) if path.exists() else None
     wanted = set(only or [])
     entries = []
     try:
@@ -759,16 +696,16 @@ def plan_deposit(
 
 
 def write_plan(export_dir: Path, plan: dict) -> Path:
-    path = Path(export_dir) / "plan.json"
+    path = Path(export_dir) / PLAN
     atomic_write_bytes(path, (json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
     return path
 
 
 def status(export_dir: Path, environment: str | None = None) -> list[dict]:
-    ledger_path = state_dir_for(Path(export_dir)) / "ledger.sqlite"
-    if not ledger_path.exists():
+    path = ledger_path(Path(export_dir))
+    if not path.exists():
         return []
-    ledger = Ledger(ledger_path)
+    ledger = Ledger(path)
     try:
         return [
             {"id": row.record_id, "environment": row.environment, "version": row.version, "state": row.state,

@@ -103,31 +103,6 @@ class ExportSummary:
         }
 
 
-class ReportJsonWriter:
-    """report.json, streamed: one entry per input record, then the totals."""
-
-    def __init__(self, path: Path) -> None:
-        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in finish()
-        self._file.write('{\n"records": [\n')
-        self._first = True
-
-    def add_encoded(self, entry_json: str) -> None:
-        if not self._first:
-            self._file.write(",\n")
-        self._first = False
-        self._file.write(entry_json)
-
-    def finish(self, tail: dict) -> None:
-        self._file.write("\n],\n")
-        items = sorted(tail.items())
-        self._file.write(",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}" for k, v in items))
-        self._file.write("\n}\n")
-        self._file.close()
-
-    def abort(self) -> None:
-        self._file.close()
-
-
 # --------------------------------------------------------------------------- the export itself
 
 
@@ -459,7 +434,7 @@ def export(
         spool = DirectManifests(manifests) if package_check == "off" else ManifestSpool(staged / ".manifests.spool")
         ids = IdSet()
         package = PackageWriter(staged)
-        report = ReportJsonWriter(staged / "report.json")
+        report = exportdir.ReportJsonWriter(staged / exportdir.REPORT_JSON)
         html = HtmlReport(policy)
         only_input_errors = True
         unreadable: list[str] = []  # what "nothing readable" names, while nothing has been read
@@ -532,7 +507,7 @@ def export(
                 summary.problem = "the data package failed its check; the previous export is kept"
                 shutil.rmtree(staged, ignore_errors=True)
                 return summary
-            _fsync_tree_top(staged)
+            exportdir.fsync_export(staged)
             exportdir.swap_into_place(staged, out)
             summary.written = True
         except BaseException as exc:
@@ -552,124 +527,3 @@ def export(
         finally:
             summary.seconds = time.perf_counter() - started
     return summary
-
-
-def _fsync_tree_top(directory: Path) -> None:
-    """Flush the small top-level files and the directory entries before the swap publishes them."""
-    for name in ("datapackage.json", "report.json", "report.html"):
-        with open(directory / name, "rb") as handle:
-            os.fsync(handle.fileno())
-    for path in (directory, directory / "manifests", directory / "data"):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-# --------------------------------------------------------------------------- after a deposit
-
-
-def _rewrite_csv(path: Path, transform: Callable[[list[str]], list[str]]) -> Path:
-    """Stream a CSV through ``transform`` into a temporary file beside it; returns that file."""
-    import csv
-
-    temporary = path.with_name(f".{path.name}.refresh")
-    with open(path, newline="", encoding="utf-8") as source, open(temporary, "w", newline="", encoding="utf-8") as target:
-        reader = csv.reader(source)
-        writer = csv.writer(target, lineterminator="\n")
-        writer.writerow(next(reader))
-        for row in reader:
-            writer.writerow(transform(row))
-    return temporary
-
-
-def refresh_registrations(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
-    """Bring the export's package and reports in line with registered DOIs (``id -> doi``).
-
-    Built from every registration the ledger knows, so it is idempotent: a rerun repairs a
-    refresh that was interrupted between two of its atomic file replacements.
-    """
-    import hashlib
-
-    from archiver.fsutil import atomic_write_bytes
-
-    export_dir = Path(export_dir)
-    if not registrations:
-        return
-    descriptor_path = export_dir / "datapackage.json"
-    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
-    fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"]}
-
-    def registered_record(row: list[str]) -> list[str]:
-        names = fields["records"]
-        doi = registrations.get(row[0])
-        if doi:
-            row[names.index("external_record")] = "Registered"
-            row[names.index("doi")] = doi
-            row[names.index("public_provenance")] = "L4"
-        return row
-
-    def registered_verdict(row: list[str]) -> list[str]:
-        names = fields["eligibility"]
-        doi = registrations.get(row[0])
-        if doi:
-            row[names.index("eligible")] = "false"
-            row[names.index("reasons")] = "already-registered"
-            row[names.index("next_action")] = f"none: already registered as {doi}"
-        return row
-
-    replaced = []
-    for resource in descriptor["resources"]:
-        transform = {"records": registered_record, "eligibility": registered_verdict}.get(resource["name"])
-        if transform is None:
-            continue
-        path = export_dir / resource["path"]
-        temporary = _rewrite_csv(path, transform)
-        data = temporary.read_bytes()
-        resource["bytes"] = len(data)
-        resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
-        replaced.append((temporary, path))
-    for temporary, path in replaced:
-        os.replace(temporary, path)
-    atomic_write_bytes(descriptor_path, (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
-
-    # report.json: one entry per line, then the tail; stream it through.
-    report_path = export_dir / "report.json"
-    temporary = report_path.with_name(".report.json.refresh")
-    html = HtmlReport(policy)
-    eligible = registered = 0
-    tail_lines: list[str] = []
-    with open(report_path, encoding="utf-8") as source, open(temporary, "w", encoding="utf-8") as target:
-        target.write(source.readline())  # {
-        target.write(source.readline())  # "records": [
-        first = True
-        for line in source:
-            stripped = line.rstrip("\n")
-            if not stripped.startswith('{"'):
-                tail_lines.append(line)
-                tail_lines.extend(source)
-                break
-            entry = json.loads(stripped.rstrip(","))
-            doi = registrations.get(entry["id"])
-            if doi:
-                entry.update(doi=doi, eligible=False, reasons=["already-registered"], next_action=f"none: already registered as {doi}")
-            eligible += entry["eligible"]
-            registered += "already-registered" in entry["reasons"]
-            score = claims = None
-            if entry.get("manifest"):
-                manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8"))
-                score, claims = manifest.get("review_score"), manifest["verification"]["source_grounded_claims"]
-            html.add_entry(entry, score, claims)
-            target.write(("" if first else ",\n") + jsontext.compact(entry))
-            first = False
-        target.write("\n")
-        tail = json.loads("{" + "".join(tail_lines).lstrip("],\n").rstrip().rstrip("}") + "}")
-        tail["totals"]["eligible"] = eligible
-        tail["totals"]["already_registered"] = registered
-        target.write("],\n")
-        target.write(",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}" for k, v in sorted(tail.items())))
-        target.write("\n}\n")
-    os.replace(temporary, report_path)
-    html.write(export_dir / ".report.html.refresh", tail["totals"], tail["created"])
-    os.replace(export_dir / ".report.html.refresh", export_dir / "report.html")

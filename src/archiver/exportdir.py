@@ -1,4 +1,5 @@
-"""An export directory: its layout and marker, which --out it may replace, its lock, and the atomic swap.
+"""An export directory: its layout and marker, which --out it may replace, its lock, the atomic swap,
+its report.json, and the refresh that brings it in line with a deposit's registrations.
 
 archiver replaces a directory only when it is empty or is an export archiver wrote (it holds the
 marker file and nothing archiver does not write), so a folder of someone's files, a git repository
@@ -8,24 +9,54 @@ after every run; only a kill can leave them, and the next run clears them.
 
 from __future__ import annotations
 
+import csv
 import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
+from archiver import jsontext
 from archiver.findings import ArchiverError
+from archiver.fsutil import atomic_write_bytes, fsync_directory
+
+if TYPE_CHECKING:
+    from archiver.policy import Policy
+
+# --------------------------------------------------------------------------- layout
 
 MARKER = ".archiver-export"
 MARKER_TEXT = b"This directory is an archiver export: `archiver export --out` replaces it as a whole.\n"
-# Every entry archiver writes at the top of an export (plan.json comes from `deposit --dry-run`).
-LAYOUT = frozenset({MARKER, "manifests", "data", "datapackage.json", "report.json", "report.html", "plan.json"})
+MANIFESTS = "manifests"
+DATA = "data"
+DESCRIPTOR = "datapackage.json"
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+PLAN = "plan.json"  # written by `deposit --dry-run`
+# Every entry archiver writes at the top of an export.
+LAYOUT = frozenset({MARKER, MANIFESTS, DATA, DESCRIPTOR, REPORT_JSON, REPORT_HTML, PLAN})
 # Exports written before the marker existed are recognised by their layout alone.
-_UNMARKED_EXPORT_NEEDS = frozenset({"datapackage.json", "report.json", "manifests"})
+_UNMARKED_EXPORT_NEEDS = frozenset({DESCRIPTOR, REPORT_JSON, MANIFESTS})
+LEDGER = "ledger.sqlite"  # in the state directory
+REFRESH_STAMP = "refreshed"  # in the state directory
+
+
+def state_dir_for(export_dir: Path) -> Path:
+    """``.DIR.state`` beside DIR: the ledger and deposit files live there, so a re-export's swap
+    of DIR cannot take them away."""
+    export_dir = Path(export_dir).resolve()
+    return export_dir.parent / f".{export_dir.name}.state"
+
+
+def ledger_path(export_dir: Path) -> Path:
+    return state_dir_for(export_dir) / LEDGER
 
 
 def _refuse(message: str, code: str) -> ArchiverError:
@@ -120,8 +151,10 @@ def swap_into_place(staged: Path, out: Path) -> None:
     """Make ``staged`` appear at ``out`` in one step; the previous ``out`` is removed afterwards."""
     if not out.exists():
         os.rename(staged, out)
+        fsync_directory(out.parent)
         return
     if _renameat2_exchange(staged, out):
+        fsync_directory(out.parent)
         shutil.rmtree(staged)  # now holds the previous export
         return
     # Without an atomic exchange: move the old one aside, then the new one in. A crash between
@@ -131,6 +164,7 @@ def swap_into_place(staged: Path, out: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
     os.rename(out, aside)
     os.rename(staged, out)
+    fsync_directory(out.parent)
     shutil.rmtree(aside, ignore_errors=True)
 
 
@@ -210,3 +244,193 @@ class ExportLock:
         os.close(self.fd)
         with self._held_guard:
             self._held.discard(self.key)
+
+
+def fsync_export(directory: Path) -> None:
+    """Flush the small top-level files and the directory entries before the swap publishes them."""
+    for name in (DESCRIPTOR, REPORT_JSON, REPORT_HTML):
+        with open(directory / name, "rb") as handle:
+            os.fsync(handle.fileno())
+    for path in (directory, directory / MANIFESTS, directory / DATA):
+        fsync_directory(path)
+
+
+# --------------------------------------------------------------------------- report.json
+#
+# report.json is written as a stream: ``{``, ``"records": [``, one compact entry per line, ``],``,
+# then the summary keys sorted, one per line. Reader and writer keep to that shape together, so
+# the refresh after a deposit can stream it through without holding every entry.
+
+_REPORT_HEAD = '{\n"records": [\n'
+
+
+def _report_tail_text(tail: dict[str, Any]) -> str:
+    items = sorted(tail.items())
+    return ",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True, ensure_ascii=False)}" for k, v in items)
+
+
+class ReportJsonWriter:
+    """report.json, streamed: one entry per input record, then the summary."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed in finish()
+        self._file.write(_REPORT_HEAD)
+        self._first = True
+
+    def add_encoded(self, entry_json: str) -> None:
+        """Add one entry, already encoded as compact JSON on one line."""
+        if not self._first:
+            self._file.write(",\n")
+        self._first = False
+        self._file.write(entry_json)
+
+    def finish(self, tail: dict[str, Any]) -> None:
+        self._file.write("\n],\n")
+        self._file.write(_report_tail_text(tail))
+        self._file.write("\n}\n")
+        self._file.close()
+
+    def abort(self) -> None:
+        self._file.close()
+
+
+class ReportJsonReader:
+    """Streams the entries of a report.json; ``tail`` holds the summary once they are read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tail: dict[str, Any] = {}
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        with open(self.path, encoding="utf-8") as source:
+            head = source.readline() + source.readline()
+            if head != _REPORT_HEAD:
+                raise ArchiverError(f"{self.path}: not a report.json archiver wrote (line 1-2)", code="report-unreadable")
+            for line in source:
+                if line.startswith("]"):  # the entries are over; the rest is the summary
+                    self.tail = json.loads("{" + line[2:] + source.read())
+                    return
+                if line != "\n":  # the blank line before "]," when there are no entries
+                    yield json.loads(line.rstrip("\n").rstrip(","))
+        raise ArchiverError(f"{self.path}: ends before its summary", code="report-unreadable")
+
+
+# --------------------------------------------------------------------------- refresh after a deposit
+
+
+def _rewrite_csv(path: Path, transform: Callable[[list[str]], list[str]]) -> Path:
+    """Stream a CSV through ``transform`` into a temporary file beside it; returns that file."""
+    temporary = path.with_name(f".{path.name}.refresh")
+    with open(path, newline="", encoding="utf-8") as source, open(temporary, "w", newline="", encoding="utf-8") as target:
+        reader = csv.reader(source)
+        writer = csv.writer(target, lineterminator="\n")
+        writer.writerow(next(reader))
+        for row in reader:
+            writer.writerow(transform(row))
+    return temporary
+
+
+def _registered_next_action(doi: str) -> str:
+    return f"none: already registered as {doi}"
+
+
+def _refresh_package(export_dir: Path, registrations: dict[str, str]) -> None:
+    descriptor_path = export_dir / DESCRIPTOR
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"]}
+
+    def registered_record(row: list[str]) -> list[str]:
+        names = fields["records"]
+        doi = registrations.get(row[0])
+        if doi:
+            row[names.index("external_record")] = "Registered"
+            row[names.index("doi")] = doi
+            row[names.index("public_provenance")] = "L4"
+        return row
+
+    def registered_verdict(row: list[str]) -> list[str]:
+        names = fields["eligibility"]
+        doi = registrations.get(row[0])
+        if doi:
+            row[names.index("eligible")] = "false"
+            row[names.index("reasons")] = "already-registered"
+            row[names.index("next_action")] = _registered_next_action(doi)
+        return row
+
+    replaced = []
+    for resource in descriptor["resources"]:
+        transform = {"records": registered_record, "eligibility": registered_verdict}.get(resource["name"])
+        if transform is None:
+            continue
+        path = export_dir / resource["path"]
+        temporary = _rewrite_csv(path, transform)
+        data = temporary.read_bytes()
+        resource["bytes"] = len(data)
+        resource["hash"] = "sha256:" + hashlib.sha256(data).hexdigest()
+        replaced.append((temporary, path))
+    for temporary, path in replaced:
+        os.replace(temporary, path)
+    atomic_write_bytes(descriptor_path, (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+
+
+def _refresh_reports(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
+    from archiver.report import HtmlReport  # the HTML page is needed only when a refresh happens
+
+    reader = ReportJsonReader(export_dir / REPORT_JSON)
+    staged = export_dir / f".{REPORT_JSON}.refresh"
+    writer = ReportJsonWriter(staged)
+    html = HtmlReport(policy)
+    eligible = registered = 0
+    try:
+        for entry in reader.entries():
+            doi = registrations.get(entry["id"])
+            if doi:
+                entry.update(doi=doi, eligible=False, reasons=["already-registered"], next_action=_registered_next_action(doi))
+            eligible += entry["eligible"]
+            registered += "already-registered" in entry["reasons"]
+            score = claims = None
+            if entry.get("manifest"):
+                manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8"))
+                score, claims = manifest.get("review_score"), manifest["verification"]["source_grounded_claims"]
+            html.add_entry(entry, score, claims)
+            writer.add_encoded(jsontext.compact(entry))
+    except BaseException:
+        writer.abort()
+        staged.unlink(missing_ok=True)
+        raise
+    tail = reader.tail
+    tail["totals"]["eligible"] = eligible
+    tail["totals"]["already_registered"] = registered
+    writer.finish(tail)
+    os.replace(staged, export_dir / REPORT_JSON)
+    html.write(export_dir / f".{REPORT_HTML}.refresh", tail["totals"], tail["created"])
+    os.replace(export_dir / f".{REPORT_HTML}.refresh", export_dir / REPORT_HTML)
+
+
+def refresh_registrations(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
+    """Bring the export's package and reports in line with registered DOIs (``id -> doi``).
+
+    Built from every registration the ledger knows, so it is idempotent: a rerun repairs a
+    refresh that was interrupted between two of its atomic file replacements.
+    """
+    export_dir = Path(export_dir)
+    if not registrations:
+        return
+    _refresh_package(export_dir, registrations)
+    _refresh_reports(export_dir, registrations, policy)
+
+
+def _refresh_key(export_dir: Path, registrations: dict[str, str]) -> str:
+    digest = hashlib.sha256(json.dumps(sorted(registrations.items())).encode())
+    digest.update(hashlib.sha256((export_dir / REPORT_JSON).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def refresh_after_deposit(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
+    """Refresh the export's package and reports unless these registrations were already applied to
+    this very export (the report's bytes are part of the key, so a re-export is refreshed again)."""
+    stamp = state_dir_for(export_dir) / REFRESH_STAMP
+    if stamp.exists() and stamp.read_text() == _refresh_key(export_dir, registrations):
+        return
+    refresh_registrations(export_dir, registrations, policy)
+    atomic_write_bytes(stamp, _refresh_key(export_dir, registrations).encode())

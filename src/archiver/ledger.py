@@ -13,10 +13,11 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
 
+from archiver.exportdir import ledger_path
 from archiver.findings import ArchiverError
 
 SCHEMA_VERSION = 1
@@ -56,11 +57,6 @@ CREATE TABLE IF NOT EXISTS files (
 """
 
 
-def state_dir_for(export_dir: Path) -> Path:
-    export_dir = Path(export_dir).resolve()
-    return export_dir.parent / f".{export_dir.name}.state"
-
-
 class Registration(NamedTuple):
     """What a registered deposit wrote into its manifest (Record.registered takes these in order)."""
 
@@ -79,7 +75,7 @@ def ledger_registrations(export_dir: Path) -> Registrations:
     Where a record was registered more than once (a new version, or both environments), the
     registration written last is the one its manifest carries.
     """
-    path = state_dir_for(export_dir) / "ledger.sqlite"
+    path = ledger_path(export_dir)
     if not path.is_file():
         return {}
     ledger = Ledger(path)
@@ -122,6 +118,20 @@ class Deposit:
         return STATES.index(self.state) >= STATES.index(state)
 
 
+# Rows are read and written by column name, so a column added to the table (or reordered by a
+# migration) cannot shift a value into the wrong field.
+_DEPOSIT_COLUMNS = tuple(field.name for field in fields(Deposit))
+_SELECT_DEPOSITS = f"SELECT {', '.join(_DEPOSIT_COLUMNS)} FROM deposits"  # noqa: S608 - column names are ours
+_INSERT_DEPOSIT = (
+    f"INSERT INTO deposits ({', '.join(_DEPOSIT_COLUMNS)}) "  # noqa: S608 - column names are ours
+    f"VALUES ({', '.join(':' + name for name in _DEPOSIT_COLUMNS)})"
+)
+
+
+def _deposit_from_row(row: sqlite3.Row) -> Deposit:
+    return Deposit(**{name: row[name] for name in _DEPOSIT_COLUMNS})
+
+
 class Ledger:
     def __init__(self, path: Path, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.path = Path(path)
@@ -130,6 +140,7 @@ class Ledger:
         self.lock = threading.RLock()  # deposit workers share one connection
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")  # a confirmed step survives a power cut
             self.db.executescript(_SCHEMA)
@@ -152,7 +163,7 @@ class Ledger:
         with self.lock:
             self.db.close()
 
-    def _execute(self, sql: str, args: tuple = ()) -> list:
+    def _execute(self, sql: str, args: tuple | dict = ()) -> list[sqlite3.Row]:
         with self.lock:
             return self.db.execute(sql, args).fetchall()
 
@@ -162,34 +173,28 @@ class Ledger:
     def get(self, record_id: str, environment: str, version: int | None = None) -> Deposit | None:
         if version is None:
             rows = self._execute(
-                "SELECT * FROM deposits WHERE record_id = ? AND environment = ? ORDER BY version DESC LIMIT 1",
+                _SELECT_DEPOSITS + " WHERE record_id = ? AND environment = ? ORDER BY version DESC LIMIT 1",
                 (record_id, environment),
             )
         else:
             rows = self._execute(
-                "SELECT * FROM deposits WHERE record_id = ? AND environment = ? AND version = ?",
+                _SELECT_DEPOSITS + " WHERE record_id = ? AND environment = ? AND version = ?",
                 (record_id, environment, version),
             )
-        return Deposit(*rows[0]) if rows else None
+        return _deposit_from_row(rows[0]) if rows else None
 
     def all(self, environment: str | None = None) -> list[Deposit]:
-        query = "SELECT * FROM deposits"
+        query = _SELECT_DEPOSITS
         args: tuple = ()
         if environment:
             query += " WHERE environment = ?"
             args = (environment,)
-        return [Deposit(*row) for row in self._execute(query + " ORDER BY record_id, version", args)]
+        return [_deposit_from_row(row) for row in self._execute(query + " ORDER BY record_id, version", args)]
 
     def begin(self, deposit: Deposit) -> None:
         """The row for a new deposit, written before anything is sent."""
-        self._execute(
-            "INSERT INTO deposits VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                deposit.record_id, deposit.environment, deposit.version, deposit.api_url, deposit.content_hash,
-                deposit.correction_hash, deposit.marker, deposit.state, deposit.deposition_id, deposit.bucket_url,
-                deposit.doi, deposit.record_url, deposit.published_at, deposit.attempts, deposit.last_error, self.now(),
-            ),
-        )
+        deposit.updated_at = self.now()
+        self._execute(_INSERT_DEPOSIT, {name: getattr(deposit, name) for name in _DEPOSIT_COLUMNS})
 
     def update(self, deposit: Deposit, **changes) -> Deposit:
         for key, value in changes.items():
@@ -207,11 +212,11 @@ class Ledger:
             "SELECT filename, size, md5, uploaded FROM files WHERE record_id = ? AND environment = ? AND version = ?",
             (deposit.record_id, deposit.environment, deposit.version),
         )
-        return {name: (size, md5, bool(uploaded)) for name, size, md5, uploaded in rows}
+        return {row["filename"]: (row["size"], row["md5"], bool(row["uploaded"])) for row in rows}
 
     def plan_file(self, deposit: Deposit, filename: str, size: int, md5: str) -> None:
         self._execute(
-            "INSERT INTO files VALUES (?,?,?,?,?,?,0) ON CONFLICT DO UPDATE SET size = excluded.size, md5 = excluded.md5, "
+            "INSERT INTO files (record_id, environment, version, filename, size, md5, uploaded) VALUES (?,?,?,?,?,?,0) ON CONFLICT DO UPDATE SET size = excluded.size, md5 = excluded.md5, "
             "uploaded = CASE WHEN files.md5 = excluded.md5 THEN files.uploaded ELSE 0 END",
             (deposit.record_id, deposit.environment, deposit.version, filename, size, md5),
         )

@@ -7,9 +7,10 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
-from archiver.fsutil import printable_path
+from archiver.fsutil import printable_path, safe_stem
 from archiver.model import DIMENSION_NAMES, Record
 
 ID_PATTERN = "SRCH:[0-9A-F]{8}"
@@ -157,20 +158,26 @@ class CsvResource:
     def close(self) -> dict:
         self.flush()
         self.sink.close()
-        descriptor = {
-            "name": self.name,
-            "path": self.path,
-            "profile": "tabular-data-resource",
-            "format": "csv",
-            "mediatype": "text/csv",
-            "encoding": "utf-8",
-            "title": RESOURCES[self.name]["title"],
-            "description": RESOURCES[self.name]["description"],
-            "bytes": self.sink.bytes,
-            "hash": "sha256:" + self.sink.sha256.hexdigest(),
-            "schema": RESOURCES[self.name]["schema"],
-        }
-        return descriptor
+        return resource_descriptor(self.name, self.path, self.sink.bytes, self.sink.sha256.hexdigest())
+
+
+def resource_descriptor(name: str, path: str, size: int, sha256: str, *, described: bool = True) -> dict:
+    """The descriptor of one CSV resource; ``described`` adds its title and description."""
+    descriptor = {
+        "name": name,
+        "path": path,
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "bytes": size,
+        "hash": "sha256:" + sha256,
+        "schema": RESOURCES[name]["schema"],
+    }
+    if described:
+        descriptor["title"] = RESOURCES[name]["title"]
+        descriptor["description"] = RESOURCES[name]["description"]
+    return descriptor
 
 
 def _text(value) -> str:
@@ -258,6 +265,48 @@ def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[l
 def render_record(record: Record, manifest_path: str, eligibility) -> tuple[str, ...]:
     """CSV text per resource (empty when the record has no rows there): what workers hand the writer."""
     return tuple(render_rows(rows) if rows else "" for rows in record_rows(record, manifest_path, eligibility))
+
+
+# --------------------------------------------------------------------------- one record's own package
+
+RECORD_PACKAGE_FILE = "datapackage.zip"
+RECORD_MANIFEST_FILE = "manifest.json"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same record gives the same bytes, so a resume re-sends the same md5
+
+
+def _zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
+    """A deterministic zip: fixed times and modes, stored (no compressor version can change the bytes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            info.create_system = 3  # unix, whatever machine made it
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def record_package(record: Record, eligibility, *, license_id: str, publisher: str) -> bytes:
+    """One record's own data package as a zip: its datapackage.json, the four CSVs (rendered by
+    ``render_record``, as the export's are) and its manifest. ``frictionless validate`` reads it as it is."""
+    manifest = record.manifest_bytes()
+    members: list[tuple[str, bytes]] = []
+    resources = []
+    for name, text in zip(RESOURCE_ORDER, render_record(record, RECORD_MANIFEST_FILE, eligibility)):
+        data = (render_rows([[f["name"] for f in RESOURCES[name]["schema"]["fields"]]]) + text).encode("utf-8")
+        members.append((f"{name}.csv", data))
+        resources.append(resource_descriptor(name, f"{name}.csv", len(data), hashlib.sha256(data).hexdigest(), described=False))
+    descriptor = {
+        "profile": "tabular-data-package",
+        "name": safe_stem(record.id).lower().replace("_", "-"),
+        "title": record.archival_title,
+        "licenses": [{"name": license_id}],
+        "contributors": [{"title": publisher, "role": "publisher"}],
+        "resources": resources,
+    }
+    members.insert(0, ("datapackage.json", (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode()))
+    members.append((RECORD_MANIFEST_FILE, manifest))
+    return _zip_bytes(members)
 
 
 class PackageWriter:
