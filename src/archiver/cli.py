@@ -213,16 +213,14 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from archiver.deposit import plan_deposit, run_deposit, write_plan
-    from archiver.zenodo import PRODUCTION_API, SANDBOX_API, ZenodoClient, resolve_target
+    from archiver.zenodo import ZenodoClient, api_url_of, environment_of, resolve_target
 
     export_dir = Path(args.export_dir)
     if not (export_dir / "report.json").is_file():
         raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
     policy = _policy(args)
     if args.dry_run:
-        api_url = (args.zenodo_url or (PRODUCTION_API if args.production else SANDBOX_API)).rstrip("/")
-        environment = "production" if args.production else "sandbox"
-        plan = plan_deposit(export_dir, policy, environment, api_url, only=args.only, limit=args.limit, new_versions=args.new_versions)
+        plan = plan_deposit(export_dir, policy, environment_of(args.production), api_url_of(args.production, args.zenodo_url), only=args.only, limit=args.limit, new_versions=args.new_versions)
         path = write_plan(export_dir, plan)
         print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
         _print_err(f"plan written to {path}; nothing was sent")
@@ -269,10 +267,9 @@ def cmd_deposit(args: argparse.Namespace) -> int:
         totals = summary.as_dict()["totals"]
         print(f"{target.environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {summary.requests} requests")
     if summary.token_refused:
-        variable = "ZENODO_TOKEN" if target.environment == "production" else "ZENODO_SANDBOX_TOKEN"
         _print_err(
             f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
-            f"was started: check {variable} and its scopes (deposit:write, deposit:actions)"
+            f"was started: check {target.token_variable} and its scopes (deposit:write, deposit:actions)"
         )
     return summary.exit_code
 
@@ -282,7 +279,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from archiver.deposit import remote_drift, status
 
-    rows = status(Path(args.export_dir), "production" if args.production else None if args.all else "sandbox")
+    from archiver.zenodo import environment_of
+
+    rows = status(Path(args.export_dir), None if args.all and not args.production else environment_of(args.production))
     drift = []
     if args.remote:
         from archiver.zenodo import ZenodoClient, resolve_target

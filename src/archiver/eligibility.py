@@ -8,12 +8,9 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from archiver.model import Record
-from archiver.policy import DIMENSION_ORDER, Policy
+from archiver.policy import Policy
 from archiver.policy import format_score as _num
-
-QUARANTINE = "Quarantine candidate"
-WATCHLIST = "Watchlist"
-DOI_GRADE = "DOI grade"
+from archiver.vocabulary import AVAILABLE, DIMENSION_RANK, DOI_GRADE, QUARANTINE, VERIFIED, WATCHLIST
 
 
 # Plain slotted dataclasses: a frozen dataclass's __init__ costs microseconds per record.
@@ -144,7 +141,7 @@ def rule_not_retracted(facts: Facts, decision: TierDecision, policy: Policy) -> 
 
 
 def rule_report_artifact_available(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
-    return None if facts.report_artifact == "Available" else "report-artifact-unavailable"
+    return None if facts.report_artifact == AVAILABLE else "report-artifact-unavailable"
 
 
 def rule_not_registered(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
@@ -157,7 +154,7 @@ def rule_has_submission_date(facts: Facts, decision: TierDecision, policy: Polic
 
 
 def rule_gate_verified_if_required(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
-    if policy.require_gate_verified and facts.gate_status != "VERIFIED":
+    if policy.require_gate_verified and facts.gate_status != VERIFIED:
         return "gate-not-verified"
     return None
 
@@ -165,7 +162,7 @@ def rule_gate_verified_if_required(facts: Facts, decision: TierDecision, policy:
 def rule_minimum_dimensions(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
     for dimension, minimum in policy.minimum_dimensions.items():
         level = facts.dimensions.get(dimension)
-        if level is None or DIMENSION_ORDER.get(level, -1) < DIMENSION_ORDER[minimum.value]:
+        if level is None or DIMENSION_RANK.get(level, -1) < DIMENSION_RANK[minimum.value]:
             return "dimension-below-minimum"
     return None
 

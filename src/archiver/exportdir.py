@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 from archiver import jsontext
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, fsync_directory
+from archiver.vocabulary import L4, REGISTERED
 
 if TYPE_CHECKING:
     from archiver.policy import Policy
@@ -343,9 +344,9 @@ def _refresh_package(export_dir: Path, registrations: dict[str, str]) -> None:
         names = fields["records"]
         doi = registrations.get(row[0])
         if doi:
-            row[names.index("external_record")] = "Registered"
+            row[names.index("external_record")] = REGISTERED
             row[names.index("doi")] = doi
-            row[names.index("public_provenance")] = "L4"
+            row[names.index("public_provenance")] = L4
         return row
 
     def registered_verdict(row: list[str]) -> list[str]:

@@ -9,11 +9,13 @@ import stat
 from pathlib import Path
 
 from archiver.findings import ArchiverError
+from archiver.vocabulary import RECORD_ID_BODY, RECORD_ID_PREFIX
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_STEM = 120
-_RECORD_ID = re.compile(r"SRCH:[0-9A-F]{8}\Z")
+_RECORD_ID = re.compile(RECORD_ID_BODY + r"\Z")
+_SAFE_PREFIX = RECORD_ID_PREFIX.replace(":", "_")
 
 
 def printable_path(path: str) -> str:
@@ -29,7 +31,7 @@ def safe_stem(record_id: str) -> str:
     this is the second line of defence against path tricks.
     """
     if _RECORD_ID.match(record_id):  # the shape every valid record has: nothing to clean up
-        return f"SRCH_{record_id[5:]}"
+        return _SAFE_PREFIX + record_id[len(RECORD_ID_PREFIX):]
     stem = _UNSAFE.sub("_", record_id).strip("._")
     if not stem or stem.split(".")[0].upper() in _WINDOWS_RESERVED:
         raise ArchiverError(f"record id {record_id!r} cannot be turned into a safe file name", code="unsafe-id")

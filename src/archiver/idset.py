@@ -12,7 +12,9 @@ from array import array
 from bisect import bisect_left
 from heapq import merge
 
-_ID = re.compile(r"SRCH:([0-9A-F]{8})\Z")
+from archiver.vocabulary import RECORD_ID_HEX, RECORD_ID_PREFIX
+
+_ID = re.compile(f"{RECORD_ID_PREFIX}({RECORD_ID_HEX})\\Z")
 
 
 class IdSet:

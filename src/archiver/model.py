@@ -10,59 +10,29 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerialize
 from pydantic_core import PydanticCustomError
 
 from archiver import jsontext, rules
+from archiver.vocabulary import (
+    CORRECTION_CONTRACT,
+    DIMENSION_NAMES,
+    DOI_PATTERN,
+    L4_LABEL,
+    MANIFEST_CONTRACT,
+    PROVENANCE_CONTRACT,
+    RECORD_ID_PATTERN,
+    ArtifactStatus,
+    CorrectionStatus,
+    DimensionLevel,
+    Environment,
+    ExternalStatus,
+    GateStatus,
+    Level,
+    Tier,
+)
 
-MANIFEST_CONTRACT = "paper-manifest-v1.1"
-CORRECTION_CONTRACT = "correction-record-v1"
-PROVENANCE_CONTRACT = "source-provenance-v1"
-
-RECORD_ID_PATTERN = rules.RECORD_ID_PATTERN
-DOI_PATTERN = rules.DOI_PATTERN
-
-
-class Tier(str, enum.Enum):
-    QUARANTINE = "Quarantine candidate"
-    WATCHLIST = "Watchlist"
-    DOI_GRADE = "DOI grade"
-
-
-class Level(str, enum.Enum):
-    L1 = "L1"
-    L2 = "L2"
-    L3 = "L3"
-    L4 = "L4"
-
-
-class DimensionLevel(str, enum.Enum):
-    LOW = "LOW"
-    MEDIUM = "MEDIUM"
-    HIGH = "HIGH"
-
-
-class GateStatus(str, enum.Enum):
-    UNVERIFIED = "Unverified"
-    VERIFIED = "VERIFIED"
-
-
-class CorrectionStatus(str, enum.Enum):
-    CURRENT = "CURRENT"
-    CORRECTED = "CORRECTED"
-    RETRACTED = "RETRACTED"
-    WITHDRAWN = "WITHDRAWN"
-
-
-class ExternalStatus(str, enum.Enum):
-    REGISTERED = "Registered"
-    NOT_REGISTERED = "Not registered"
-
-
-class ArtifactStatus(str, enum.Enum):
-    AVAILABLE = "Available"
-    NOT_AVAILABLE = "Not available"
-
-
-class Environment(str, enum.Enum):
-    SANDBOX = "sandbox"
-    PRODUCTION = "production"
+# Re-exported: the model is where most callers meet the vocabulary.
+__all__ = [
+    "ArtifactStatus", "CorrectionStatus", "DimensionLevel", "Environment", "ExternalStatus", "GateStatus", "Level", "Tier",
+    "DIMENSION_NAMES", "MANIFEST_CONTRACT", "CORRECTION_CONTRACT", "PROVENANCE_CONTRACT", "Record", "manifest_json",
+]
 
 
 def values_of(vocabulary: type[enum.Enum]):
@@ -133,8 +103,6 @@ class QualityDimensions(_Part):
     uncertainty_disclosure: DimensionLevelName | None = None
     reproducibility_status: DimensionLevelName | None = None
 
-
-DIMENSION_NAMES = tuple(QualityDimensions.model_fields)
 
 
 class Correction(_Part):
@@ -245,7 +213,7 @@ class Record(_Part):
         provenance = self.provenance.model_copy(
             update={
                 "public_provenance": self.provenance.public_provenance.model_copy(
-                    update={"level": Level.L4.value, "label": rules.L4_LABEL}
+                    update={"level": Level.L4.value, "label": L4_LABEL}
                 ),
                 "external_record": self.provenance.external_record.model_copy(
                     update={

@@ -11,19 +11,24 @@ import zipfile
 from pathlib import Path
 
 from archiver.fsutil import printable_path, safe_stem
-from archiver.model import DIMENSION_NAMES, Record
+from archiver.model import Record
+from archiver.vocabulary import (
+    DIMENSION_NAMES,
+    LICENSE_INFO,
+    PACKAGE_DOI_PATTERN,
+    RECORD_ID_BODY,
+    CorrectionStatus,
+    DimensionLevel,
+    ExternalStatus,
+    GateStatus,
+    Level,
+    Tier,
+    values,
+)
 
-ID_PATTERN = "SRCH:[0-9A-F]{8}"
-DOI_PATTERN = r"10\.\d{4,9}/\S+"
-TIERS = ["Quarantine candidate", "Watchlist", "DOI grade"]
-LEVELS = ["L1", "L2", "L3", "L4"]
-DIMENSIONS = ["evidence_strength", "citation_grounding", "uncertainty_disclosure", "reproducibility_status"]
-LICENSE_INFO = {
-    "cc-by-4.0": ("CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/", "Creative Commons Attribution 4.0"),
-    "cc-by-sa-4.0": ("CC-BY-SA-4.0", "https://creativecommons.org/licenses/by-sa/4.0/", "Creative Commons Attribution Share-Alike 4.0"),
-    "cc0-1.0": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "CC0 1.0"),
-    "cc-zero": ("CC0-1.0", "https://creativecommons.org/publicdomain/zero/1.0/", "CC0 1.0"),
-}
+ID_PATTERN = RECORD_ID_BODY
+TIERS = list(values(Tier))
+LEVELS = list(values(Level))
 
 
 def _field(name, type_, description, **constraints):
@@ -50,15 +55,15 @@ RESOURCES: dict[str, dict] = {
                 _field("review_score", "number", "Automated review score out of 10", minimum=0, maximum=10),
                 _field("verification_level", "string", "Verification level", required=True, enum=LEVELS),
                 _field("source_grounded_claims", "integer", "Source-grounded (verified) claims", required=True, minimum=0),
-                _field("gate_status", "string", "Gate 2 (Truth-Engine) status", enum=["Unverified", "VERIFIED"]),
+                _field("gate_status", "string", "Gate 2 (Truth-Engine) status", enum=list(values(GateStatus))),
                 _field("declared_tier", "string", "Quality tier as declared on the page", enum=TIERS),
                 _field("correction_status", "string", "Correction record status", required=True,
-                       enum=["CURRENT", "CORRECTED", "RETRACTED", "WITHDRAWN"]),
+                       enum=list(values(CorrectionStatus))),
                 _field("correction_count", "integer", "Number of corrections", required=True, minimum=0),
                 _field("public_provenance", "string", "Public provenance level", required=True, enum=LEVELS),
                 _field("external_record", "string", "External archival record", required=True,
-                       enum=["Registered", "Not registered"]),
-                _field("doi", "string", "DOI when registered", pattern=DOI_PATTERN),
+                       enum=list(values(ExternalStatus))),
+                _field("doi", "string", "DOI when registered", pattern=PACKAGE_DOI_PATTERN),
                 _field("manifest", "string", "Path of the paper manifest in this export", required=True),
             ],
             "primaryKey": ["id"],
@@ -71,8 +76,8 @@ RESOURCES: dict[str, dict] = {
         "schema": {
             "fields": [
                 _field("record_id", "string", "Record id", required=True, pattern=ID_PATTERN),
-                _field("dimension", "string", "Quality dimension", required=True, enum=DIMENSIONS),
-                _field("level", "string", "Rating", required=True, enum=["LOW", "MEDIUM", "HIGH"]),
+                _field("dimension", "string", "Quality dimension", required=True, enum=list(DIMENSION_NAMES)),
+                _field("level", "string", "Rating", required=True, enum=list(values(DimensionLevel))),
             ],
             "primaryKey": ["record_id", "dimension"],
             "foreignKeys": _fk(),

@@ -10,14 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from archiver.findings import ArchiverError, json_path
-from archiver.model import DimensionLevel
-
-LICENSES = {
-    # Zenodo licence ids accepted for open access; others are refused before any deposit.
-    "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0",
-    "cc0-1.0", "cc-zero", "mit", "apache-2.0", "odc-by-1.0", "odbl-1.0", "pddl-1.0",
-}
-DIMENSION_ORDER = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
+from archiver.vocabulary import DIMENSION_NAMES, LICENSES, ORCID_PATTERN, DimensionLevel
 
 
 def format_score(value: float) -> str:
@@ -31,7 +24,7 @@ class CreatorPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(min_length=1, description='"Family, Given"')]
-    orcid: Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X]$")] | None = None
+    orcid: Annotated[str, Field(pattern=ORCID_PATTERN)] | None = None
     affiliation: Annotated[str, Field(min_length=1)] | None = None
 
 
@@ -63,9 +56,7 @@ class Policy(BaseModel):
             )
         if self.license not in LICENSES:
             raise ValueError(f"license {self.license!r} is not one of: {', '.join(sorted(LICENSES))}")
-        unknown = set(self.minimum_dimensions) - {
-            "evidence_strength", "citation_grounding", "uncertainty_disclosure", "reproducibility_status"
-        }
+        unknown = set(self.minimum_dimensions) - set(DIMENSION_NAMES)
         if unknown:
             raise ValueError(f"minimum_dimensions names unknown dimensions: {', '.join(sorted(unknown))}")
         if self.record_url is not None and (

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from archiver.fsutil import printable_path
 from archiver.policy import Policy, format_score
+from archiver.vocabulary import DOI_GRADE, QUARANTINE, WATCHLIST
 
 MAX_TABLE_ROWS = 1000
 MAX_ERRORS_SHOWN = 5  # per invalid record; report.json has them all
 MAX_CLAIMS_AXIS = 40
-TIER_COLOURS = {"DOI grade": "#1b7f3b", "Watchlist": "#b7791f", "Quarantine candidate": "#c53030", None: "#718096"}
+TIER_COLOURS = {DOI_GRADE: "#1b7f3b", WATCHLIST: "#b7791f", QUARANTINE: "#c53030", None: "#718096"}
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#1a202c;max-width:1200px}
@@ -40,7 +41,7 @@ class HtmlReport:
 
     def is_near_miss(self, score: float | None, claims: int | None, computed: str | None) -> bool:
         """Not DOI grade, but within 0.5 points of the score bar or 2 claims of the claims bar."""
-        if score is None or computed == "DOI grade":
+        if score is None or computed == DOI_GRADE:
             return False
         claims = claims or 0
         p = self.policy

@@ -9,22 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
-RECORD_ID_PATTERN = r"^SRCH:[0-9A-F]{8}$"
-# [0-9], not \d: pydantic-core's regex reads \d as any Unicode digit, ECMA-262 (the schemas) as ASCII.
-DOI_PATTERN = r"^10\.[0-9]{4,9}/\S+$"
-L4_LABEL = "External archival record"
+from archiver.vocabulary import CORRECTED, L1, L4, L4_LABEL, REGISTERED, VERIFIED
 
 
 def l1_claims_problem(level: str, claims: int) -> str | None:
     """L1 is a literature synthesis: it has no source-grounded claims."""
-    if level == "L1" and claims != 0:
+    if level == L1 and claims != 0:
         return f"verification level L1 (literature synthesis) must have 0 source-grounded claims, not {claims}"
     return None
 
 
 def verified_artifact_problem(status: str, artifact: str | None) -> str | None:
     """VERIFIED at Gate 2 needs an attached reproducible artifact; score or claims never imply it."""
-    if status == "VERIFIED" and not artifact:
+    if status == VERIFIED and not artifact:
         return "Gate 2 status VERIFIED requires a reproducible artifact reference (gate.artifact)"
     return None
 
@@ -33,10 +30,10 @@ def registration_problems(
     status: str, doi: str | None, level: str, label: str | None
 ) -> Iterator[tuple[str, str]]:
     """A registered external record has a DOI and makes public provenance L4, and only then."""
-    if status == "Registered":
+    if status == REGISTERED:
         if not doi:
             yield "registered-needs-doi", "external record Registered requires a DOI"
-        if level != "L4":
+        if level != L4:
             yield (
                 "registered-needs-l4",
                 f"external record Registered requires public provenance L4, not {level}",
@@ -44,9 +41,9 @@ def registration_problems(
     else:
         if doi:
             yield "doi-without-registration", "a DOI is present but the external record is not Registered"
-        if level == "L4":
+        if level == L4:
             yield "l4-without-registration", "public provenance L4 requires a Registered external record"
-    if level == "L4" and label is not None and label != L4_LABEL:
+    if level == L4 and label is not None and label != L4_LABEL:
         yield "l4-label", f"public provenance L4 is labelled {L4_LABEL!r}, not {label!r}"
 
 
@@ -80,7 +77,7 @@ def correction_problems(
     dates = [date for _seq, date in corrections]
     if dates != sorted(dates):
         yield "correction-order", "corrections are additive: their dates must not go backwards"
-    if status == "CORRECTED" and count == 0:
+    if status == CORRECTED and count == 0:
         yield "corrected-without-corrections", "status CORRECTED requires at least one correction"
 
 

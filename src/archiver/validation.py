@@ -16,15 +16,11 @@ from functools import lru_cache
 
 from archiver import jsontext, rules
 from archiver.findings import ArchiverError, Finding, json_path
+from archiver.vocabulary import CONTRACTS, CORRECTION_CONTRACT, L4_LABEL, MANIFEST_CONTRACT
 from archiver.walk import OnSkip, open_source, read_at_most, walk_files
 
-MANIFEST_CONTRACT = "paper-manifest-v1.1"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # what a stream named as a manifest may hold (/dev/zero never ends)
-CONTRACT_FILES = {
-    "paper-manifest-v1.1": "paper-manifest-v1.1.schema.json",
-    "correction-record-v1": "correction-record-v1.schema.json",
-    "source-provenance-v1": "source-provenance-v1.schema.json",
-}
+CONTRACT_FILES = {contract: f"{contract}.schema.json" for contract in CONTRACTS}
 
 # Schema if/then/else branches are the cross-field rules; name them with the same codes the
 # model and the code checks use. jsonschema-rs restarts the schema path at each $ref, so a branch
@@ -45,7 +41,7 @@ _BRANCH_RULES = {
     ),
     ("public_provenance", "then"): (
         "l4-label",
-        f"public provenance L4 is labelled {rules.L4_LABEL!r}",
+        f"public provenance L4 is labelled {L4_LABEL!r}",
     ),
     ("", "then", "public_provenance"): (
         "registered-needs-l4",
@@ -160,7 +156,7 @@ def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
 def code_rule_findings(document: dict, contract: str) -> list[Finding]:
     """Rules a schema cannot state, reported in the same shape as schema errors."""
     findings: list[Finding] = []
-    if contract == "correction-record-v1":
+    if contract == CORRECTION_CONTRACT:
         findings.extend(_corrections_findings(document, []))
         return findings
     if contract != MANIFEST_CONTRACT:

@@ -19,9 +19,12 @@ import requests
 
 from archiver import __version__
 from archiver.findings import ArchiverError
+from archiver.vocabulary import Environment
 
 SANDBOX_API = "https://sandbox.zenodo.org/api"
 PRODUCTION_API = "https://zenodo.org/api"
+# Each environment's token has its own variable: a sandbox run can never pick up the production token.
+TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
 USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
@@ -31,18 +34,32 @@ class Target:
     """Where deposits go: the API base URL, the environment recorded in manifests, and the token."""
 
     api_url: str
-    environment: str  # "sandbox" or "production"
+    environment: str  # an Environment value
     token: str
+
+    @property
+    def token_variable(self) -> str:
+        return TOKEN_VARIABLES[self.environment]
 
     def __repr__(self) -> str:  # never show the token
         return f"Target(api_url={self.api_url!r}, environment={self.environment!r}, token=***)"
 
 
+def environment_of(production: bool) -> str:
+    return (Environment.PRODUCTION if production else Environment.SANDBOX).value
+
+
+def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
+    """The API base URL: ``zenodo_url`` when given, else the environment's own."""
+    return (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).rstrip("/")
+
+
 def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None) -> Target:
     """The sandbox unless ``production``; the token from that environment's variable, never the other's."""
     environ = os.environ if environ is None else environ
-    variable = "ZENODO_TOKEN" if production else "ZENODO_SANDBOX_TOKEN"
-    api_url = (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).rstrip("/")
+    environment = environment_of(production)
+    variable = TOKEN_VARIABLES[environment]
+    api_url = api_url_of(production, zenodo_url)
     scheme = urlsplit(api_url).scheme
     if scheme not in ("https", "http"):
         raise ArchiverError(f"--zenodo-url {api_url!r} is not an http(s) URL", code="usage")
@@ -52,7 +69,7 @@ def resolve_target(*, production: bool = False, zenodo_url: str | None = None, e
     if not token:
         where = "production (--production)" if production else "the sandbox"
         raise ArchiverError(f"{variable} is not set: a token for {where} is needed before anything is sent", code="no-token")
-    return Target(api_url, "production" if production else "sandbox", token)
+    return Target(api_url, environment, token)
 
 
 class ZenodoError(ArchiverError):

@@ -36,10 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LICENSES = {
-    "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0",
-    "cc-zero", "cc0-1.0", "mit", "apache-2.0", "odc-by-1.0", "odbl-1.0", "pddl-1.0",
-}
+from archiver.vocabulary import LICENSES
+
 UPLOAD_TYPES = {"publication", "poster", "presentation", "dataset", "image", "video", "software", "lesson", "physicalobject", "other"}
 PUBLICATION_TYPES = {"report", "workingpaper", "preprint", "article", "technicalnote", "book", "section", "conferencepaper", "thesis", "other"}
 ACCESS_RIGHTS = {"open", "embargoed", "restricted", "closed"}
