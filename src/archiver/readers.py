@@ -6,10 +6,8 @@ Nothing here raises for bad content; ArchiverError is kept for sources that cann
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import os
-import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -18,87 +16,13 @@ from pydantic import ValidationError
 
 from archiver import jsontext
 from archiver.findings import Finding, json_path
+from archiver.model import Record
+from archiver.pages import Page, read_page, structure_errors
+from archiver.quality import check_quality
+from archiver.vocabulary import MANIFEST_CONTRACT
 from archiver.walk import OnSkip, open_source, read_at_most, walk_files
-from archiver.model import (
-    CORRECTION_CONTRACT,
-    MANIFEST_CONTRACT,
-    PROVENANCE_CONTRACT,
-    Record,
-)
 
 MAX_INPUT_BYTES = 16 * 1024 * 1024  # a record page or JSON file larger than this is not a record
-
-SECTIONS = {
-    "abstract": "abstract",
-    "research question": "research_question",
-    "verification level": "verification",
-    "truth-engine gate verdict": "gate",
-    "quality tier": "quality_tier",
-    "quality dimensions": "quality_dimensions",
-    "correction record": "correction_record",
-    "provenance": "provenance",
-}
-REQUIRED_SECTIONS = ("verification", "quality_tier", "correction_record", "provenance")
-
-# Row labels per section -> key of the raw row. Matched longest first, case-insensitively,
-# so flattened web text ("Paper levelL2, ...") splits the same way as a pipe row.
-SECTION_LABELS = {
-    "verification": ["Paper level", "Source-grounded claims", "Claim record source"],
-    "gate": ["Status", "Gate", "Reason", "Evaluated", "Reproducible artifact", "Artifact"],
-    "quality_tier": ["Tier", "Basis"],
-    "quality_dimensions": [
-        "Evidence strength",
-        "Citation grounding",
-        "Uncertainty disclosure",
-        "Reproducibility status",
-    ],
-    "correction_record": ["Status", "Correction count", "Manifest contract", "Correction contract"],
-    "provenance": [
-        "Publisher",
-        "Public provenance",
-        "Report artifact path",
-        "Report artifact",
-        "External record",
-        "Claim lineage",
-        "Review method",
-        "Quality guide",
-        "Provenance contract",
-        "Note",
-        "DOI",
-    ],
-}
-HEADER_LABELS = [
-    "Submitted",
-    "Review score",
-    "Verification",
-    "Gate status",
-    "Quality tier",
-    "Verified claims",
-    "DOI",
-]
-_SORTED_LABELS = {
-    section: sorted(labels, key=len, reverse=True) for section, labels in SECTION_LABELS.items()
-}
-_ID_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*:\S+$")
-_NAV_LINE = re.compile(r"^Index\s*\|")
-_CORRECTION_ROW = re.compile(r"^Correction\s+(\d+)\s*(.*)$", re.IGNORECASE)
-_SCORE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*$")
-_ABSTRACT_SCORE = re.compile(r"score of\s+(-?\d+(?:\.\d+)?)\s*/\s*10\b", re.IGNORECASE)
-_INTEGER = re.compile(r"^[+-]?\d+$")
-_LEADING_INT = re.compile(r"^\s*(\d+)\b")
-_DIMENSION_KEYS = {
-    "evidence strength": "evidence_strength",
-    "citation grounding": "citation_grounding",
-    "uncertainty disclosure": "uncertainty_disclosure",
-    "reproducibility status": "reproducibility_status",
-}
-# Basis sentences seen on the pages, and the tier each one speaks for.
-_BASIS_TIERS = (
-    ("below 5.0", "Quarantine candidate"),
-    ("below doi-grade threshold", "Watchlist"),
-    ("meet doi-grade", "DOI grade"),
-)
-
 
 @dataclass
 class ReadResult:
@@ -116,407 +40,6 @@ class ReadResult:
     @property
     def valid(self) -> bool:
         return self.record is not None and not self.errors
-
-
-class _PageError(Exception):
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.message)
-        self.finding = finding
-
-
-# --------------------------------------------------------------------------- conversion helpers
-
-
-def _split_level(value: str) -> tuple[str, str | None]:
-    level, _, label = value.partition(",")
-    return level.strip(), (label.strip() or None)
-
-
-def _to_int(value: str, location: str, line: int) -> int:
-    if not _INTEGER.match(value.strip()):
-        raise _PageError(Finding("not-a-number", f"{value!r} is not a whole number", location, line))
-    return int(value)
-
-
-def _to_score(value: str, location: str, line: int) -> float:
-    match = _SCORE.match(value)
-    if not match:
-        raise _PageError(Finding("score-invalid", f"review score {value!r} is not of the form x/10", location, line))
-    if float(match.group(2)) != 10:
-        raise _PageError(
-            Finding("score-invalid", f"review score {value!r} is not out of 10", location, line)
-        )
-    return float(match.group(1))
-
-
-def _to_date(value: str, location: str, line: int) -> str:
-    text = value.strip()
-    for pattern in ("%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d, %Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date().isoformat()
-        except ValueError:
-            continue
-    raise _PageError(Finding("date-invalid", f"{value!r} is not a date (e.g. 29 May 2026)", location, line))
-
-
-def _match_label(line: str, labels: list[str]) -> tuple[str, str] | None:
-    lowered = line.lower()
-    for label in labels:
-        if lowered.startswith(label.lower()):
-            return label, line[len(label) :].strip()
-    return None
-
-
-def _pipe_cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
-
-
-# --------------------------------------------------------------------------- page parsing
-
-
-class _Page:
-    """The rows of a record page, grouped by section, each with its line number."""
-
-    def __init__(self, text: str) -> None:
-        self.id_line: tuple[str, int] | None = None
-        self.title: tuple[str, int] | None = None
-        self.header: dict[str, tuple[str, int]] = {}
-        self.texts: dict[str, list[tuple[str, int]]] = {}
-        self.rows: dict[str, dict[str, tuple[str, int]]] = {}
-        self.corrections: list[tuple[int, str, int]] = []
-        self.sections_seen: list[str] = []
-        self.pipe_rows = 0
-        self._scan(text)
-
-    @property
-    def layout(self) -> str:
-        return "pipe-table" if self.pipe_rows else "web-text"
-
-    def _scan(self, text: str) -> None:
-        section: str | None = None
-        for number, raw_line in enumerate(text.splitlines(), start=1):
-            line = raw_line.strip()
-            if not line:
-                continue
-            heading = SECTIONS.get(line.lower().rstrip(":"))
-            if heading:
-                section = heading
-                self.sections_seen.append(heading)
-                continue
-            if section is None:
-                self._header_line(line, number)
-            elif section in ("abstract", "research_question"):
-                self.texts.setdefault(section, []).append((line, number))
-            else:
-                self._row_line(section, line, number)
-
-    def _header_line(self, line: str, number: int) -> None:
-        if _NAV_LINE.match(line):
-            return
-        if self.id_line is None and self.title is None and _ID_LINE.match(line):
-            self.id_line = (line, number)
-            return
-        label, sep, value = line.partition(":")
-        if sep and label.strip() in HEADER_LABELS:
-            self.header.setdefault(label.strip(), (value.strip(), number))
-            return
-        if self.title is None:
-            self.title = (line, number)
-
-    def _row_line(self, section: str, line: str, number: int) -> None:
-        if line.startswith("|"):
-            self.pipe_rows += 1
-            cells = _pipe_cells(line)
-            label, value = cells[0], (cells[1] if len(cells) > 1 else "")
-            known = next((lab for lab in _SORTED_LABELS[section] if lab.lower() == label.lower()), None)
-        else:
-            matched = _match_label(line, _SORTED_LABELS[section])
-            known, value = matched if matched else (None, "")
-            label = known or line
-        if section == "correction_record":
-            correction = _CORRECTION_ROW.match(label if line.startswith("|") else line)
-            if correction:
-                rest = value if line.startswith("|") else correction.group(2)
-                self.corrections.append((int(correction.group(1)), rest.strip(), number))
-                return
-        if known is not None:
-            self.rows.setdefault(section, {}).setdefault(known, (value, number))
-
-
-def _section_text(page: _Page, section: str) -> tuple[str | None, int | None]:
-    lines = page.texts.get(section)
-    if not lines:
-        return None, None
-    text = "\n".join(line for line, _ in lines)
-    if section == "abstract" and text.lower().startswith("abstract:"):
-        text = text[len("abstract:") :].strip()
-    return (text or None), lines[0][1]
-
-
-def _page_to_raw(page: _Page, lines: dict[str, int], warnings: list[Finding]) -> dict:
-    """Turn page rows into the manifest-shaped dict the model validates (values still unchecked)."""
-    raw: dict = {"contract": MANIFEST_CONTRACT}
-    if page.id_line:
-        raw["id"] = page.id_line[0]
-        lines["$.id"] = page.id_line[1]
-    if page.title:
-        raw["title"] = page.title[0]
-        lines["$.title"] = page.title[1]
-    for section, key in (("research_question", "research_question"), ("abstract", "abstract")):
-        text, number = _section_text(page, section)
-        if text:
-            raw[key] = text
-            lines[f"$.{key}"] = number
-
-    header = page.header
-    if "Submitted" in header:
-        value, number = header["Submitted"]
-        raw["submitted"] = _to_date(value, "$.submitted", number)
-        lines["$.submitted"] = number
-    if "Review score" in header:
-        value, number = header["Review score"]
-        raw["review_score"] = _to_score(value, "$.review_score", number)
-        lines["$.review_score"] = number
-
-    rows = page.rows
-    verification = rows.get("verification", {})
-    ver: dict = {}
-    if "Paper level" in verification:
-        value, number = verification["Paper level"]
-        level, label = _split_level(value)
-        ver["level"] = level
-        if label:
-            ver["label"] = label
-        lines["$.verification.level"] = number
-    claims = verification.get("Source-grounded claims") or header.get("Verified claims")
-    if claims:
-        value, number = claims
-        ver["source_grounded_claims"] = _to_int(value, "$.verification.source_grounded_claims", number)
-        lines["$.verification.source_grounded_claims"] = number
-    if "Claim record source" in verification:
-        ver["claim_record_source"] = verification["Claim record source"][0]
-    raw["verification"] = ver
-
-    if "gate" in rows:
-        gate_rows = rows["gate"]
-        gate: dict = {}
-        for label, key in (
-            ("Gate", "name"),
-            ("Status", "status"),
-            ("Reason", "reason"),
-            ("Evaluated", "evaluated"),
-            ("Reproducible artifact", "artifact"),
-            ("Artifact", "artifact"),
-        ):
-            if label in gate_rows and key not in gate:
-                gate[key] = gate_rows[label][0]
-                lines[f"$.gate.{key}"] = gate_rows[label][1]
-        raw["gate"] = gate
-    elif "Gate status" in header:
-        value, number = header["Gate status"]
-        raw["gate"] = {"status": value}
-        lines["$.gate.status"] = number
-
-    tier_rows = rows.get("quality_tier", {})
-    if "Tier" in tier_rows:
-        raw["quality_tier"] = {"tier": tier_rows["Tier"][0]}
-        lines["$.quality_tier.tier"] = tier_rows["Tier"][1]
-        if "Basis" in tier_rows:
-            raw["quality_tier"]["basis"] = tier_rows["Basis"][0]
-    elif "Quality tier" in header:
-        raw["quality_tier"] = {"tier": header["Quality tier"][0]}
-        lines["$.quality_tier.tier"] = header["Quality tier"][1]
-
-    dims = {}
-    for label, (value, number) in rows.get("quality_dimensions", {}).items():
-        key = _DIMENSION_KEYS[label.lower()]
-        dims[key] = value
-        lines[f"$.quality_dimensions.{key}"] = number
-    raw["quality_dimensions"] = dims
-
-    corr_rows = rows.get("correction_record", {})
-    corr: dict = {"contract": CORRECTION_CONTRACT}
-    if "Status" in corr_rows:
-        corr["status"] = corr_rows["Status"][0]
-        lines["$.correction_record.status"] = corr_rows["Status"][1]
-    if "Correction count" in corr_rows:
-        value, number = corr_rows["Correction count"]
-        corr["correction_count"] = _to_int(value, "$.correction_record.correction_count", number)
-        lines["$.correction_record.correction_count"] = number
-    corrections = []
-    for index, (sequence, text, number) in enumerate(page.corrections):
-        date_text, _, description = text.partition(" ")
-        where = f"$.correction_record.corrections[{index}]"
-        corrections.append(
-            {
-                "sequence": sequence,
-                "date": _to_date(date_text.strip(":;,"), f"{where}.date", number),
-                "description": description.strip(" -—:") or text,
-            }
-        )
-        lines[where] = number
-    corr["corrections"] = corrections
-    if not corrections and isinstance(corr.get("correction_count"), int) and corr["correction_count"] > 0:
-        # Pages show the count only ("Public corrections are additive records"), not the entries.
-        corr["corrections_public"] = False
-    for label, expected in (("Manifest contract", MANIFEST_CONTRACT), ("Correction contract", CORRECTION_CONTRACT)):
-        if label in corr_rows and corr_rows[label][0] != expected:
-            value, number = corr_rows[label]
-            raise _PageError(
-                Finding("contract-unsupported", f"{label.lower()} {value!r} is not {expected!r}", "$.contract", number)
-            )
-    raw["correction_record"] = corr
-
-    prov_rows = rows.get("provenance", {})
-    prov: dict = {"contract": PROVENANCE_CONTRACT}
-    if "Provenance contract" in prov_rows and prov_rows["Provenance contract"][0] != PROVENANCE_CONTRACT:
-        value, number = prov_rows["Provenance contract"]
-        raise _PageError(
-            Finding(
-                "contract-unsupported",
-                f"provenance contract {value!r} is not {PROVENANCE_CONTRACT!r}",
-                "$.provenance.contract",
-                number,
-            )
-        )
-    for label, key in (
-        ("Publisher", "publisher"),
-        ("Claim lineage", "claim_lineage"),
-        ("Review method", "review_method"),
-        ("Quality guide", "quality_guide"),
-        ("Note", "note"),
-    ):
-        if label in prov_rows:
-            prov[key] = prov_rows[label][0]
-            lines[f"$.provenance.{key}"] = prov_rows[label][1]
-    if "Public provenance" in prov_rows:
-        value, number = prov_rows["Public provenance"]
-        level, label = _split_level(value)
-        prov["public_provenance"] = {"level": level, **({"label": label} if label else {})}
-        lines["$.provenance.public_provenance"] = number
-    if "Report artifact" in prov_rows:
-        prov["report_artifact"] = {"status": prov_rows["Report artifact"][0]}
-        if "Report artifact path" in prov_rows:
-            prov["report_artifact"]["path"] = prov_rows["Report artifact path"][0]
-    if "External record" in prov_rows:
-        value, number = prov_rows["External record"]
-        external: dict = {"status": value}
-        lines["$.provenance.external_record"] = number
-        doi = prov_rows.get("DOI") or header.get("DOI")
-        if doi:
-            external["doi"] = doi[0]
-            lines["$.provenance.external_record.doi"] = doi[1]
-        prov["external_record"] = external
-    raw["provenance"] = prov
-    _header_agreement(page, raw, warnings)
-    return raw
-
-
-def _header_agreement(page: _Page, raw: dict, warnings: list[Finding]) -> None:
-    """The web layout repeats some values in its header block; say so when they disagree."""
-    header = page.header
-    checks = []
-    if "Quality tier" in header and "quality_tier" in raw:
-        checks.append(("Quality tier", header["Quality tier"], raw["quality_tier"].get("tier"), "$.quality_tier.tier"))
-    if "Gate status" in header and "gate" in raw:
-        checks.append(("Gate status", header["Gate status"], raw["gate"].get("status"), "$.gate.status"))
-    if "Verification" in header and "level" in raw["verification"]:
-        level, _label = _split_level(header["Verification"][0])
-        checks.append(("Verification", (level, header["Verification"][1]), raw["verification"]["level"], "$.verification.level"))
-    if "Verified claims" in header and "source_grounded_claims" in raw["verification"]:
-        value, number = header["Verified claims"]
-        checks.append(
-            ("Verified claims", (value, number), str(raw["verification"]["source_grounded_claims"]), "$.verification.source_grounded_claims")
-        )
-    for label, (header_value, number), section_value, location in checks:
-        if section_value is not None and header_value.strip() != str(section_value).strip():
-            warnings.append(
-                Finding(
-                    "header-mismatch",
-                    f"header {label} {header_value!r} disagrees with the section value {section_value!r}",
-                    location,
-                    number,
-                )
-            )
-
-
-# --------------------------------------------------------------------------- checks for all inputs
-
-
-def quality_warnings(raw: dict, lines: dict[str, int] | None = None) -> list[Finding]:
-    """Data-quality findings that do not stop a record; may fill ``title_truncated`` and a score."""
-    lines = lines or {}
-    warnings: list[Finding] = []
-    title = raw.get("title")
-    question = raw.get("research_question")
-    if isinstance(title, str) and isinstance(question, str):
-        stripped = title.rstrip()
-        if len(stripped) < len(question.rstrip()) and question.startswith(stripped):
-            if not raw.get("title_truncated"):
-                raw["title_truncated"] = True
-            warnings.append(
-                Finding(
-                    "title-truncated",
-                    "title is cut off: it is a strict prefix of the research question (archived under the full question)",
-                    "$.title",
-                    lines.get("$.title"),
-                )
-            )
-    abstract = raw.get("abstract")
-    # "/" is a plain substring test; the case-blind pattern costs more than the rest of this check.
-    if isinstance(abstract, str) and "/" in abstract:
-        match = _ABSTRACT_SCORE.search(abstract)
-        if match:
-            in_abstract = float(match.group(1))
-            score = raw.get("review_score")
-            if score is None:
-                raw["review_score"] = in_abstract
-                warnings.append(
-                    Finding(
-                        "score-from-abstract",
-                        f"review score {in_abstract:g}/10 appears only in the abstract text",
-                        "$.review_score",
-                        lines.get("$.abstract"),
-                    )
-                )
-            elif isinstance(score, (int, float)) and abs(score - in_abstract) > 0.005:
-                warnings.append(
-                    Finding(
-                        "score-mismatch",
-                        f"review score {score:g}/10 differs from {in_abstract:g}/10 in the abstract",
-                        "$.review_score",
-                        lines.get("$.review_score"),
-                    )
-                )
-    tier = raw.get("quality_tier")
-    if isinstance(tier, dict) and isinstance(tier.get("basis"), str) and isinstance(tier.get("tier"), str):
-        basis = tier["basis"].lower()
-        implied = next((t for phrase, t in _BASIS_TIERS if phrase in basis), None)
-        if implied and implied != tier["tier"]:
-            warnings.append(
-                Finding(
-                    "tier-basis-mismatch",
-                    f"declared tier {tier['tier']!r} does not match its basis, which speaks for {implied!r}",
-                    "$.quality_tier",
-                    lines.get("$.quality_tier.tier"),
-                )
-            )
-    provenance = raw.get("provenance")
-    verification = raw.get("verification")
-    if isinstance(provenance, dict) and isinstance(verification, dict):
-        lineage = provenance.get("claim_lineage")
-        claims = verification.get("source_grounded_claims")
-        match = _LEADING_INT.match(lineage) if isinstance(lineage, str) else None
-        if match and isinstance(claims, int) and int(match.group(1)) != claims:
-            warnings.append(
-                Finding(
-                    "claim-lineage-mismatch",
-                    f"claim lineage names {match.group(1)} claims but {claims} are source-grounded",
-                    "$.provenance.claim_lineage",
-                    lines.get("$.provenance.claim_lineage"),
-                )
-            )
-    return warnings
 
 
 _PYDANTIC_CODES = {
@@ -570,77 +93,64 @@ def findings_from_validation_error(exc: ValidationError, lines: dict[str, int]) 
     return findings
 
 
+def _under(location: str, places: set[str]) -> bool:
+    """True when ``location`` is one of ``places`` or inside one of them."""
+    return any(location == place or location.startswith((place + ".", place + "[")) for place in places)
+
+
 def _build(raw: dict, result: ReadResult, lines: dict[str, int]) -> ReadResult:
+    """Validate manifest-shaped data into a Record; errors already on ``result`` (values a page
+    could not convert) are kept, and the model's findings at those places are not repeated."""
     result.raw = raw
     record_id = raw.get("id")
     result.record_id = record_id if isinstance(record_id, str) else None
     tier = raw.get("quality_tier")
     if isinstance(tier, dict) and isinstance(tier.get("tier"), str):
         result.declared_tier = tier["tier"]
-    result.warnings.extend(quality_warnings(raw, lines))
+    bad_places = {finding.location for finding in result.errors}
+    quality = check_quality(raw, lines)
+    result.warnings.extend(quality.warnings)
+    inferred = {key: value for key, value in quality.inferred.items() if f"$.{key}" not in bad_places}
+    if inferred:
+        raw = result.raw = {**raw, **inferred}
+    candidate = raw
     if "id" not in raw:
         result.errors.append(
             Finding("id-missing", "the record has no id line (SRCH:XXXXXXXX); no archival id is invented", "$.id")
         )
-        raw_without = dict(raw, id="SRCH:00000000")  # only to collect the record's other errors
-        try:
-            Record.model_validate(raw_without)
-        except ValidationError as exc:
-            result.errors.extend(findings_from_validation_error(exc, lines))
-        return result
+        candidate = dict(raw, id="SRCH:00000000")  # only to collect the record's other errors
     try:
-        result.record = Record.model_validate(raw)
+        record = Record.model_validate(candidate)
     except ValidationError as exc:
-        result.errors.extend(findings_from_validation_error(exc, lines))
+        result.errors.extend(
+            finding for finding in findings_from_validation_error(exc, lines) if not _under(finding.location, bad_places)
+        )
+        return result
+    if not result.errors:
+        result.record = record
     return result
 
 
 def parse_page(text: str, source: str) -> ReadResult:
-    """Parse a record page in either layout."""
-    page = _Page(text)
+    """Parse a record page in either layout; every bad value is reported, not just the first."""
+    page = Page(text)
     result = ReadResult(source=source, layout=page.layout)
-    missing = [s for s in REQUIRED_SECTIONS if s not in page.sections_seen]
     if not page.sections_seen:
         result.errors.append(
             Finding("not-a-record", "no record sections found (expected headings such as 'Verification Level')", "$")
         )
         return result
-    lines: dict[str, int] = {}
-    try:
-        raw = _page_to_raw(page, lines, result.warnings)
-    except _PageError as exc:
-        result.errors.append(exc.finding)
-        if page.id_line:
-            result.record_id = page.id_line[0]
+    reading = read_page(page)
+    result.errors.extend(reading.errors)
+    result.warnings.extend(reading.warnings)
+    incomplete = structure_errors(page)
+    if incomplete:  # a page cut short: its other values are reported, the model is not asked
+        result.errors.extend(incomplete)
+        result.raw = reading.raw
+        result.record_id = reading.raw.get("id")
+        result.warnings.extend(check_quality(reading.raw, reading.lines).warnings)
         return result
-    if missing:
-        result.errors.append(
-            Finding(
-                "page-truncated",
-                "the page ends early or lacks required sections: " + ", ".join(missing),
-                json_path([missing[0]]),
-            )
-        )
-    else:
-        absent_rows = [
-            label
-            for label in ("Publisher", "Public provenance", "External record")
-            if label not in page.rows.get("provenance", {})
-        ]
-        if absent_rows:
-            result.errors.append(
-                Finding(
-                    "page-truncated",
-                    "the Provenance section lacks rows: " + ", ".join(absent_rows),
-                    "$.provenance",
-                )
-            )
-    if result.errors:
-        result.raw = raw
-        result.record_id = raw.get("id")
-        result.warnings.extend(quality_warnings(raw, lines))
-        return result
-    return _build(raw, result, lines)
+    return _build(reading.raw, result, reading.lines)
 
 
 def parse_json_record(document, source: str, layout: str = "json") -> ReadResult:
@@ -724,11 +234,11 @@ def _fast_json_record(line: str | bytes, where: str, number: int) -> ReadResult 
         "verification": {"source_grounded_claims": record.verification.source_grounded_claims},
         "provenance": {"claim_lineage": record.provenance.claim_lineage},
     }
-    warnings = quality_warnings(view)
-    if view["review_score"] != record.review_score:
+    warnings, inferred = check_quality(view)
+    if "review_score" in inferred:
         return None  # a score read from the abstract must pass the model's range checks
-    if view["title_truncated"] != record.title_truncated:
-        record = record.model_copy(update={"title_truncated": view["title_truncated"]})
+    if "title_truncated" in inferred:
+        record = record.model_copy(update={"title_truncated": True})
     return ReadResult(
         source=where,
         layout="jsonl",
