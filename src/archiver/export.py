@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from archiver import exportdir, jsontext
+from archiver.codes import NOTHING_READ
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import ArchiverError, Finding, one_line
 from archiver.fsutil import printable_path, safe_stem
@@ -31,7 +32,6 @@ from archiver.policy import Policy
 from archiver.readers import ReadResult, Unit, iter_units, parse_unit
 from archiver.report import HtmlReport
 
-INPUT_CODES = {"unreadable", "empty-input", "binary-input", "encoding", "input-too-large", "not-a-record"}
 AUTO_FULL_CHECK_LIMIT = 100_000  # above this many records, --package-check=auto checks a sample
 NOTHING_READABLE_SHOWN = 20  # inputs named in a "nothing readable" message
 
@@ -168,7 +168,7 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
                 warnings=len(result.warnings),
                 score=facts.review_score,
                 claims=facts.verified_claims,
-                input_error_only=not valid and {e.code for e in errors} <= INPUT_CODES,
+                input_error_only=not valid and {e.code for e in errors} <= NOTHING_READ,
                 manifest_name=name,
                 manifest=manifest_json(manifest) if valid else None,
                 rendered=render_record(record, path, verdict) if valid else None,

@@ -60,41 +60,37 @@ def ledger_path(export_dir: Path) -> Path:
     return state_dir_for(export_dir) / LEDGER
 
 
-def _refuse(message: str, code: str) -> ArchiverError:
-    return ArchiverError(message, code=code)
-
-
 def resolve_out(out: str | os.PathLike, sources: Iterable[str]) -> Path:
     """The real path of ``--out``, refusing what archiver may not replace (exit 2, nothing touched)."""
     out_path = Path(os.path.realpath(out))
     if out_path.parent == out_path:
-        raise _refuse(f"--out {out}: the file system root cannot be an export directory", "out-refused")
+        raise ArchiverError(f"--out {out}: the file system root cannot be an export directory", code="out-refused")
     for source in sources:
         if source == "-":
             continue
         source_path = Path(os.path.realpath(source))
         if out_path == source_path or source_path in out_path.parents:
-            raise _refuse(
+            raise ArchiverError(
                 f"--out {out} is inside SOURCE {source}: the export would read itself on the next run; "
                 "choose a directory outside every source",
-                "out-overlaps-source",
+                code="out-overlaps-source",
             )
         if out_path in source_path.parents:
-            raise _refuse(
+            raise ArchiverError(
                 f"SOURCE {source} is inside --out {out}: replacing the export would delete it; "
                 "choose a directory outside every source",
-                "out-overlaps-source",
+                code="out-overlaps-source",
             )
     if out_path.exists() or out_path.is_symlink():
         if not out_path.is_dir():
-            raise _refuse(f"--out {out} exists and is not a directory", "out-refused")
+            raise ArchiverError(f"--out {out} exists and is not a directory", code="out-refused")
         foreign = foreign_entries(out_path)
         if foreign:
             shown = ", ".join(repr(name) for name in foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-            raise _refuse(
+            raise ArchiverError(
                 f"--out {out} holds files archiver did not write ({shown}); it replaces only an empty "
                 "directory or an earlier archiver export: choose another directory",
-                "out-not-export",
+                code="out-not-export",
             )
     return out_path
 

@@ -59,6 +59,11 @@ _PYDANTIC_CODES = {
     "datetime_from_date_parsing": "datetime-invalid",
     "datetime_type": "datetime-invalid",
     "finite_number": "range",
+    # Type errors keep pydantic's own names (string-type, int-type, ...), as registered in codes.py.
+    **{kind: kind.replace("_", "-") for kind in (
+        "string_type", "int_type", "float_type", "bool_type", "bool_parsing", "model_type", "tuple_type",
+        "timezone_aware", "date_from_datetime_inexact",
+    )},
 }
 
 
