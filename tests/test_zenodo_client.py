@@ -74,3 +74,41 @@ def test_a_lost_publish_answer_is_not_repeated_by_the_client():
         with pytest.raises(ZenodoError) as caught:
             api.publish(12345)
     assert caught.value.status == 404 and api.stats["requests"] == 1  # unknown id: refused, not retried
+
+
+# --------------------------------------------------------------------------- typed answers
+
+REFERENCE = __import__("conftest").REPO.parent / "shared" / "zenodo-reference"
+
+
+def _reference_body(name: str) -> dict:
+    import json
+
+    if not REFERENCE.is_dir():
+        pytest.skip(f"Zenodo reference exchanges not present at {REFERENCE}")
+    return json.loads((REFERENCE / name).read_text(encoding="utf-8"))["response"]["body"]
+
+
+def test_real_sandbox_answers_read_as_typed_models():
+    from archiver.zenodo import Deposition, UploadedFile
+
+    created = Deposition.model_validate(_reference_body("01-create-deposition.json"))
+    assert created.id == 412011 and created.conceptrecid == "412010" and created.links.bucket
+    assert created.registered_doi is None  # a draft
+    draft = Deposition.model_validate(_reference_body("03-get-deposition-with-files.json"))
+    assert draft.doi and draft.registered_doi is None  # a reserved DOI is not a registration
+    assert all(f.id and f.filename for f in draft.files)
+    published = Deposition.model_validate(_reference_body("07-publish.json"))
+    assert published.registered_doi == "10.5072/zenodo.143439" and published.links.html
+    old_newversion = Deposition.model_validate(_reference_body("90-newversion-pre-2023-migration.json"))
+    assert old_newversion.links.latest_draft
+    uploaded = UploadedFile.model_validate(_reference_body("02-bucket-upload.json"))
+    assert uploaded.md5 == "cc624d72ede85ef061afa494d9951f6f"
+
+
+def test_an_answer_without_what_archiver_reads_is_a_coded_error():
+    with ZenodoDouble(tokens={TOKEN}) as double:
+        api = client(double)
+        with pytest.raises(ZenodoError) as refused:
+            api._deposition(api.send("GET", "deposit/depositions", retry=True, expect=(200,)), "a list read as one")
+    assert refused.value.code == "answer-invalid" and "Deposition" in refused.value.message

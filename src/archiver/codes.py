@@ -130,6 +130,7 @@ _CODES = (
     Code("no-answer", "run", "Zenodo did not answer (connection error or timeout) after retries"),
     Code("zenodo-rejected", "run", "Zenodo refused the request (4xx)"),
     Code("zenodo-error", "run", "Zenodo failed (5xx) after retries"),
+    Code("answer-invalid", "run", "Zenodo's answer lacks what archiver reads from it (an id, a list, a draft link)"),
     Code("ledger-corrupt", "run", "the deposit ledger is unreadable"),
     Code("ledger-too-new", "run", "the deposit ledger was written by a newer archiver"),
 )

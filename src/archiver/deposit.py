@@ -30,7 +30,7 @@ from archiver.manifest import build_manifest
 from archiver.model import Record
 from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
 from archiver.policy import Policy
-from archiver.zenodo import ZenodoClient, ZenodoError
+from archiver.zenodo import Deposition, ZenodoClient, ZenodoError
 
 SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
 
@@ -340,7 +340,7 @@ class Depositor:
         self.ledger.begin(row)
         return row
 
-    def _search(self, query: str, match: Callable[[dict], bool]) -> dict | None:
+    def _search(self, query: str, match: Callable[[Deposition], bool]) -> Deposition | None:
         """The first deposition the list endpoint finds for ``query`` that ``match`` accepts.
 
         Zenodo's list is a search index that shows a new draft only after it refreshes, so it is
@@ -348,27 +348,30 @@ class Depositor:
         the deposition itself when it needs one."""
         for attempt in range(self.find_attempts):
             for item in self.client.list_depositions(query=query):
-                if isinstance(item, dict) and match(item):
+                if match(item):
                     return item
             if attempt + 1 < self.find_attempts:
                 self.sleep(min(2.0 * (attempt + 1), 10.0))
         return None
 
-    def _find_by_marker(self, marker: str) -> dict | None:
+    def _find_by_marker(self, marker: str) -> Deposition | None:
         """After a create whose answer was lost: the deposition whose notes hold this deposit key."""
-        found = self._search(f'notes:"{marker}"', lambda item: marker in str(item.get("metadata", {}).get("notes", "")))
-        return self.client.get_deposition(int(found["id"])) if found else None
+        found = self._search(f'notes:"{marker}"', lambda item: marker in item.metadata.notes)
+        return self.client.get_deposition(found.id) if found else None
 
-    def _find_open_draft(self, previous_id: int) -> dict | None:
+    def _find_open_draft(self, previous_id: int) -> Deposition | None:
         """The open draft of the concept of ``previous_id`` (Zenodo keeps at most one per concept)."""
-        concept = str(self.client.get_deposition(previous_id)["conceptrecid"])
+        concept = self.client.get_deposition(previous_id).conceptrecid
         found = self._search(
             f'conceptrecid:"{concept}"',
-            lambda item: str(item.get("conceptrecid")) == concept and not item.get("submitted"),
+            lambda item: item.conceptrecid == concept and not item.submitted,
         )
-        return self.client.get_deposition(int(found["id"])) if found else None
+        return self.client.get_deposition(found.id) if found else None
 
-    def _create(self, row: Deposit, record: Record) -> tuple[Deposit, dict]:
+    def _created(self, row: Deposit, deposition: Deposition) -> Deposit:
+        return self.ledger.update(row, state="created", deposition_id=deposition.id, bucket_url=deposition.links.bucket)
+
+    def _create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition]:
         """POST the deposition with its full metadata: one request, no metadata PUT afterwards."""
         metadata = deposit_metadata(record, self.policy, row.marker)
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
@@ -383,10 +386,9 @@ class Depositor:
             created = self._find_by_marker(row.marker)  # the create may have happened
             if created is None:
                 created = self.client.create_deposition(metadata)
-        row = self.ledger.update(row, state="created", deposition_id=int(created["id"]), bucket_url=created["links"]["bucket"])
-        return row, created
+        return self._created(row, created), created
 
-    def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, dict]:
+    def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, Deposition]:
         """actions/newversion on the published deposition; its answer is the new draft (before
         2023 it was the previous deposition, whose links.latest_draft named the draft).
 
@@ -412,15 +414,16 @@ class Depositor:
                             code="draft-not-listed",
                         ) from None
                     draft = self._draft_of(self.client.new_version(previous_id), previous_id)
-        row = self.ledger.update(row, state="created", deposition_id=int(draft["id"]), bucket_url=draft["links"]["bucket"])
-        return row, draft
+        return self._created(row, draft), draft
 
-    def _draft_of(self, answer: dict, previous_id: int) -> dict:
-        if int(answer["id"]) != previous_id:
+    def _draft_of(self, answer: Deposition, previous_id: int) -> Deposition:
+        if answer.id != previous_id:
             return answer  # the new draft itself (the current service)
-        return self.client.send("GET", answer["links"]["latest_draft"], retry=True, expect=(200,)).json()
+        if not answer.links.latest_draft:
+            raise ZenodoError(f"newversion of {previous_id} named no draft", code="answer-invalid")
+        return self.client.get_deposition(answer.links.latest_draft)
 
-    def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, dict | None, bool]:
+    def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition | None, bool]:
         """The deposition to upload into: (row, its answer when this run has it, whether this run
         sent it the record's current metadata)."""
         if row.deposition_id is not None:
@@ -432,12 +435,11 @@ class Depositor:
         if row.state == "creating":  # a create was sent before a crash: look for it first
             found = self._find_by_marker(row.marker)
             if found is not None:
-                row = self.ledger.update(row, state="created", deposition_id=int(found["id"]), bucket_url=found["links"]["bucket"])
-                return row, found, False
+                return self._created(row, found), found, False
         row, created = self._create(row, record)
         return row, created, True
 
-    def _upload(self, row: Deposit, files: list[DepositFile], current: dict | None = None, prune: bool = False) -> Deposit:
+    def _upload(self, row: Deposit, files: list[DepositFile], current: Deposition | None = None, prune: bool = False) -> Deposit:
         """Upload what the ledger has not seen arrive. With ``prune`` (a new-version draft carries
         the previous files; a resumed draft may hold what an older flow uploaded) the files not in
         this set are deleted afterwards."""
@@ -447,7 +449,7 @@ class Depositor:
         known = self.ledger.files(row)
         if row.bucket_url is None:
             current = self.client.get_deposition(row.deposition_id)
-            row = self.ledger.update(row, bucket_url=current["links"]["bucket"])
+            row = self.ledger.update(row, bucket_url=current.links.bucket)
         for item in files:
             if known[item.name][2]:
                 continue
@@ -463,7 +465,7 @@ class Depositor:
                 for reader in readers:
                     reader.close()
             sent = readers[-1].md5.hexdigest()
-            checksum = str(answer.get("checksum", "")).removeprefix("md5:")
+            checksum = answer.md5
             if not checksum == sent == item.md5:
                 raise ZenodoError(
                     f"{row.record_id}: {item.name}: planned md5 {item.md5}, sent {sent}, Zenodo has {checksum}",
@@ -474,12 +476,12 @@ class Depositor:
             wanted = {item.name for item in files}
             if current is None:
                 current = self.client.get_deposition(row.deposition_id)
-            for stale in current.get("files", []):
-                if stale.get("filename") not in wanted:
-                    self.client.delete_file(row.deposition_id, stale["id"])
+            for stale in current.files:
+                if stale.filename not in wanted:
+                    self.client.delete_file(row.deposition_id, stale.id)
         return self.ledger.update(row, state="uploaded")
 
-    def _publish(self, row: Deposit) -> dict:
+    def _publish(self, row: Deposit) -> Deposition:
         self.ledger.update(row, state="publishing", attempts=row.attempts + 1)
         for attempt in range(1, 6):
             try:
@@ -489,7 +491,7 @@ class Depositor:
                     raise
                 # A lost answer, a 5xx or a 404 (already published) may hide a success: look first.
                 current = self.client.get_deposition(row.deposition_id)
-                if current.get("submitted") and current.get("doi"):
+                if current.registered_doi:
                     return current
                 if exc.status == 404:
                     raise
@@ -539,11 +541,11 @@ class Depositor:
             if self.draft_only:
                 return RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
             published = self._publish(row)
-            doi = published.get("doi")
+            doi = published.registered_doi
             if not doi:
                 raise ZenodoError(f"{record.id}: publish answered without a DOI", code="no-doi")
             row = self.ledger.update(
-                row, state="published", doi=doi, record_url=published.get("links", {}).get("html"),
+                row, state="published", doi=doi, record_url=published.links.html,
                 published_at=self.clock().replace(microsecond=0).isoformat(),
             )
             updated = self._register(row, manifest_path, record)
@@ -739,9 +741,9 @@ def remote_drift(rows: list[dict], client: ZenodoClient, export_dir: Path | None
         except ZenodoError as exc:
             drift.append({**row, "remote": f"unreachable: {exc.message}"})
             continue
-        remote_doi = remote.get("doi") if remote.get("submitted") else None
+        remote_doi = remote.registered_doi
         if row["state"] in ("published", "registered") and remote_doi != row["doi"]:
             drift.append({**row, "remote": f"Zenodo holds DOI {remote_doi!r}, the ledger {row['doi']!r}"})
-        elif row["state"] not in ("published", "registered") and remote.get("submitted"):
+        elif row["state"] not in ("published", "registered") and remote.submitted:
             drift.append({**row, "remote": f"published on Zenodo as {remote_doi}, ledger state {row['state']}"})
     return drift

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from archiver import __version__
 from archiver.findings import ArchiverError
@@ -70,6 +71,80 @@ def resolve_target(*, production: bool = False, zenodo_url: str | None = None, e
         where = "production (--production)" if production else "the sandbox"
         raise ArchiverError(f"{variable} is not set: a token for {where} is needed before anything is sent", code="no-token")
     return Target(api_url, environment, token)
+
+
+# --------------------------------------------------------------------------- Zenodo's answers, typed
+# Only what archiver reads is declared; everything else Zenodo sends is ignored, so a field
+# Zenodo adds never breaks a deposit, and one archiver needs but does not get is a clear error.
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DepositionLinks(_Answer):
+    bucket: str | None = None  # absent from list entries: read the deposition itself for it
+    html: str | None = None
+    latest_draft: str | None = None  # newversion before 2023 answered with the old deposition
+
+
+class DepositionFile(_Answer):
+    id: str
+    filename: str
+    checksum: str = ""
+
+
+class DepositionMetadata(_Answer):
+    notes: str = ""
+
+
+class Deposition(_Answer):
+    """A deposition as the legacy deposit API returns it (one item of a list, or one GET)."""
+
+    id: int
+    conceptrecid: str | None = None
+    submitted: bool = False
+    doi: str | None = None  # a draft may already hold its reserved DOI: only a submitted one is registered
+    links: DepositionLinks = DepositionLinks()
+    files: tuple[DepositionFile, ...] = ()
+    metadata: DepositionMetadata = DepositionMetadata()
+
+    @field_validator("conceptrecid", mode="before")
+    @classmethod
+    def _concept_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @field_validator("doi", mode="before")
+    @classmethod
+    def _empty_doi_is_none(cls, value: object) -> object:
+        return value or None
+
+    @property
+    def registered_doi(self) -> str | None:
+        """The DOI once the deposition is published, else None."""
+        return self.doi if self.submitted else None
+
+
+class UploadedFile(_Answer):
+    """A bucket PUT's answer; its checksum is ``md5:<hex>``."""
+
+    key: str | None = None
+    size: int | None = None
+    checksum: str = ""
+
+    @property
+    def md5(self) -> str:
+        return self.checksum.removeprefix("md5:")
+
+
+def _parse(model: type[_Answer], response: requests.Response, what: str) -> object:
+    try:
+        return model.model_validate(response.json())
+    except (ValueError, ValidationError) as exc:
+        first = str(exc).splitlines()[1] if isinstance(exc, ValidationError) else "not JSON"
+        raise ZenodoError(
+            f"{what}: Zenodo's answer is not a {model.__name__} ({first.strip()})", status=response.status_code, code="answer-invalid"
+        ) from None
 
 
 class ZenodoError(ArchiverError):
@@ -286,36 +361,59 @@ class ZenodoClient:
 
     # ------------------------------------------------------------------ the API
 
-    def create_deposition(self, metadata: dict | None = None) -> dict:
+    def _deposition(self, response: requests.Response, what: str) -> Deposition:
+        return _parse(Deposition, response, what)  # type: ignore[return-value]
+
+    def create_deposition(self, metadata: dict | None = None) -> Deposition:
         """POST /deposit/depositions. Not repeated after a lost answer: the caller reconciles."""
         body = {"metadata": metadata} if metadata else {}
-        return self.send("POST", "deposit/depositions", retry=False, expect=(201,), json=body).json()
+        return self._deposition(self.send("POST", "deposit/depositions", retry=False, expect=(201,), json=body), "create")
 
-    def get_deposition(self, deposition_id: int) -> dict:
-        return self.send("GET", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,)).json()
+    def get_deposition(self, deposition_id: int | str) -> Deposition:
+        """GET one deposition by id, or by a link Zenodo gave (``links.latest_draft``)."""
+        path = deposition_id if isinstance(deposition_id, str) else f"deposit/depositions/{deposition_id}"
+        return self._deposition(self.send("GET", path, retry=True, expect=(200,)), f"deposition {deposition_id}")
 
-    def list_depositions(self, query: str | None = None, size: int = 100) -> list[dict]:
+    def list_depositions(self, query: str | None = None, size: int = 100) -> list[Deposition]:
         params = {"size": size, **({"q": query} if query else {})}
-        return self.send("GET", "deposit/depositions", retry=True, expect=(200,), params=params).json()
+        response = self.send("GET", "deposit/depositions", retry=True, expect=(200,), params=params)
+        try:
+            items = response.json()
+        except ValueError:
+            items = None
+        if not isinstance(items, list):
+            raise ZenodoError("list: Zenodo's answer is not a list of depositions", status=response.status_code, code="answer-invalid")
+        # An entry that is not a deposition is skipped: a search result is a hint, never a fact.
+        found = []
+        for item in items:
+            try:
+                found.append(Deposition.model_validate(item))
+            except ValidationError:
+                continue
+        return found
 
-    def upload(self, bucket_url: str, filename: str, open_stream: Callable[[], object], size: int) -> dict:
+    def upload(self, bucket_url: str, filename: str, open_stream: Callable[[], object], size: int) -> UploadedFile:
         """PUT raw bytes to the bucket, streamed; a PUT of the same key replaces the file, so it
         is repeated after a dropped connection with a freshly opened stream."""
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        return self.send(
+        response = self.send(
             "PUT", f"{bucket_url}/{filename}", retry=True, expect=(200, 201), body_factory=open_stream, headers=headers
-        ).json()
+        )
+        return _parse(UploadedFile, response, f"upload {filename}")  # type: ignore[return-value]
 
-    def update_metadata(self, deposition_id: int, metadata: dict) -> dict:
+    def update_metadata(self, deposition_id: int, metadata: dict) -> Deposition:
         """PUT with only {"metadata": ...}: it replaces all metadata, so every field is sent each time."""
-        return self.send("PUT", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,), json={"metadata": metadata}).json()
+        response = self.send("PUT", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,), json={"metadata": metadata})
+        return self._deposition(response, f"metadata of {deposition_id}")
 
-    def publish(self, deposition_id: int) -> dict:
+    def publish(self, deposition_id: int) -> Deposition:
         """POST .../actions/publish. Not repeated here: a lost answer may hide a success."""
-        return self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,)).json()
+        response = self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,))
+        return self._deposition(response, f"publish {deposition_id}")
 
-    def new_version(self, deposition_id: int) -> dict:
-        return self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,)).json()
+    def new_version(self, deposition_id: int) -> Deposition:
+        response = self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,))
+        return self._deposition(response, f"newversion of {deposition_id}")
 
     def delete_file(self, deposition_id: int, file_id: str) -> None:
         self.send("DELETE", f"deposit/depositions/{deposition_id}/files/{file_id}", retry=True, expect=(204, 404))
