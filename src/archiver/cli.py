@@ -32,41 +32,25 @@ def _warn_skipped(path: str, code: str, message: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from archiver.reporters import reporter_for
     from archiver.validation import validate_paths
 
-    results = validate_paths(args.paths, on_skip=None if args.quiet else _warn_skipped)
+    reporter = reporter_for(args.format == "json", quiet=args.quiet)
     files = invalid = unreadable = 0
-    collected = []
-    for result in results:
+    for result in validate_paths(args.paths, on_skip=None if args.quiet else _warn_skipped):
         files += 1
         if not result.readable:
             unreadable += 1
         elif not result.valid:
             invalid += 1
-        if args.format == "json":
-            collected.append(result.as_dict())
-        else:
-            for finding in result.findings:
-                print(finding.render(result.path))
-    if args.format == "json":
-        report = {
-            "valid": files > 0 and not invalid and not unreadable,
-            "totals": {"files": files, "invalid": invalid, "unreadable": unreadable},
-            "files": collected,
-        }
-        print(json.dumps(report, indent=2, sort_keys=True))
+        reporter.validated(result)
+    reporter.validate_done(files, invalid, unreadable)
     if files == 0:
         _print_err("archiver validate: no manifest files found in the given paths")
         return EXIT_USAGE
     if unreadable:
         return EXIT_USAGE
-    if invalid:
-        if args.format != "json":
-            _print_err(f"{invalid} of {files} files invalid")
-        return EXIT_INVALID
-    if args.format != "json" and not args.quiet:
-        print(f"ok: {files} file{'s' if files != 1 else ''} valid")
-    return EXIT_OK
+    return EXIT_INVALID if invalid else EXIT_OK
 
 
 # --------------------------------------------------------------------------- manifest
@@ -119,6 +103,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from archiver.export import created_timestamp, export
     from archiver.progress import Progress
     from archiver.readers import estimate_records
+    from archiver.reporters import reporter_for
 
     if args.sources.count("-") > 1:
         raise_usage("'-' (standard input) may be given once")
@@ -138,15 +123,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-    if args.json:
-        print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
-    elif not args.quiet and summary.written:
-        totals = summary.totals()
-        print(
-            f"exported {totals['valid']} of {totals['records']} records to {summary.out} "
-            f"({totals['eligible']} eligible for deposit, {totals['already_registered']} already registered, "
-            f"{totals['invalid']} invalid); package check: {summary.package_check}"
-        )
+    reporter = reporter_for(args.json, quiet=args.quiet)
+    reporter.exported(summary)
     if not args.quiet:
         for item in summary.skipped:
             _warn_skipped(item["source"], item["code"], item["message"])
@@ -155,8 +133,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         _print_err(f"package: {line}")
     if summary.problem:
         _print_err(f"archiver export: {summary.problem}")
-    if summary.invalid and summary.written and not (args.json or args.quiet):
-        _print_err(f"{summary.invalid} invalid record(s); see {summary.out}/report.json")
+    reporter.export_invalid(summary)
     return summary.exit_code
 
 
@@ -164,9 +141,10 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     from archiver.eligibility import Facts, assess
     from archiver.manifest import build_manifest
     from archiver.readers import read_records
+    from archiver.reporters import reporter_for
 
     policy = _policy(args)
-    rows = []
+    reporter = reporter_for(args.json)
     seen = invalid = 0
     for result in read_records(args.sources, on_skip=_warn_skipped):
         seen += 1
@@ -187,23 +165,12 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
             "reasons": list(verdict.reasons),
             "next_action": verdict.next_action,
         }
-        rows.append(row) if args.json else _print_eligibility(row)
-    if args.json:
-        print(json.dumps({"records": rows}, indent=2, sort_keys=True, ensure_ascii=False))
+        reporter.eligibility(row)
+    reporter.eligibility_done()
     if seen == 0:
         _print_err("archiver eligibility: no records found")
         return EXIT_USAGE
     return EXIT_INVALID if invalid else EXIT_OK
-
-
-def _print_eligibility(row: dict) -> None:
-    verdict = "eligible for deposit" if row["eligible"] else "not eligible: " + ", ".join(row["reasons"])
-    print(f"{row['id'] or '(no id)'}  {row['source']}")
-    print(f"  computed tier: {row['tier']['computed'] or 'unknown'} - {row['basis']}")
-    print(f"  declared tier: {row['tier']['declared'] or 'none'}")
-    print(f"  {verdict}; next: {row['next_action']}")
-    for error in row["errors"]:
-        print(f"  error: {error['location']}: {error['message']} [{error['code']}]")
 
 
 # --------------------------------------------------------------------------- deposit
@@ -261,11 +228,9 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.close()
-    if args.json:
-        print(json.dumps(summary.as_dict(), indent=2, sort_keys=True))
-    elif not args.quiet:
-        totals = summary.as_dict()["totals"]
-        print(f"{target.environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {summary.requests} requests")
+    from archiver.reporters import reporter_for
+
+    reporter_for(args.json, quiet=args.quiet).deposited(summary, target.environment)
     if summary.token_refused:
         _print_err(
             f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
@@ -278,7 +243,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from archiver.deposit import remote_drift, status
-
+    from archiver.reporters import reporter_for
     from archiver.zenodo import environment_of
 
     rows = status(Path(args.export_dir), None if args.all and not args.production else environment_of(args.production))
@@ -288,17 +253,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
         client = ZenodoClient(resolve_target(production=args.production, zenodo_url=args.zenodo_url))
         drift = remote_drift(rows, client, Path(args.export_dir))
-    if args.json:
-        print(json.dumps({"records": rows, "drift": drift}, indent=2, sort_keys=True))
-    else:
-        if not rows:
-            print("no deposits recorded for this export")
-        for row in rows:
-            doi = row["doi"] or "-"
-            error = f"  last error: {row['last_error']}" if row["last_error"] else ""
-            print(f"{row['id']}  {row['environment']}  v{row['version']}  {row['state']:<10}  deposition {row['deposition_id'] or '-'}  {doi}{error}")
-        for item in drift:
-            print(f"drift: {item['id']}: {item['remote']}")
+    reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
 
 

@@ -1,0 +1,134 @@
+"""How each command's result is shown: one reporter per output form (text for people, JSON for programs).
+
+The CLI picks a reporter from ``--json`` / ``--format`` and hands it what the core function
+returned; the reporter decides every byte on stdout (and the summary lines on stderr that only
+the text form shows). Each command has one method per stage of its output: an item as it comes
+(streamed in text, gathered in JSON), then the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _json(data: Any, *, ascii_only: bool = True) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=ascii_only))
+
+
+class TextReporter:
+    """Lines for a terminal: findings as ``FILE[:LINE]:PATH: message [code]``, then a summary."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+
+    # validate
+    def validated(self, result) -> None:
+        for finding in result.findings:
+            print(finding.render(result.path))
+
+    def validate_done(self, files: int, invalid: int, unreadable: int) -> None:
+        if files == 0 or unreadable:
+            return
+        if invalid:
+            _err(f"{invalid} of {files} files invalid")
+        elif not self.quiet:
+            print(f"ok: {files} file{'s' if files != 1 else ''} valid")
+
+    # eligibility
+    def eligibility(self, row: dict) -> None:
+        verdict = "eligible for deposit" if row["eligible"] else "not eligible: " + ", ".join(row["reasons"])
+        print(f"{row['id'] or '(no id)'}  {row['source']}")
+        print(f"  computed tier: {row['tier']['computed'] or 'unknown'} - {row['basis']}")
+        print(f"  declared tier: {row['tier']['declared'] or 'none'}")
+        print(f"  {verdict}; next: {row['next_action']}")
+        for error in row["errors"]:
+            print(f"  error: {error['location']}: {error['message']} [{error['code']}]")
+
+    def eligibility_done(self) -> None:
+        pass
+
+    # export
+    def exported(self, summary) -> None:
+        if not self.quiet and summary.written:
+            totals = summary.totals()
+            print(
+                f"exported {totals['valid']} of {totals['records']} records to {summary.out} "
+                f"({totals['eligible']} eligible for deposit, {totals['already_registered']} already registered, "
+                f"{totals['invalid']} invalid); package check: {summary.package_check}"
+            )
+
+    def export_invalid(self, summary) -> None:
+        if summary.invalid and summary.written and not self.quiet:
+            _err(f"{summary.invalid} invalid record(s); see {summary.out}/report.json")
+
+    # deposit
+    def deposited(self, summary, environment: str) -> None:
+        if not self.quiet:
+            totals = summary.as_dict()["totals"]
+            print(f"{environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {summary.requests} requests")
+
+    # status
+    def status(self, rows: list[dict], drift: list[dict]) -> None:
+        if not rows:
+            print("no deposits recorded for this export")
+        for row in rows:
+            doi = row["doi"] or "-"
+            error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+            print(
+                f"{row['id']}  {row['environment']}  v{row['version']}  {row['state']:<10}  "
+                f"deposition {row['deposition_id'] or '-'}  {doi}{error}"
+            )
+        for item in drift:
+            print(f"drift: {item['id']}: {item['remote']}")
+
+
+class JsonReporter:
+    """One JSON document on stdout per command, sorted keys, two-space indent."""
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+
+    # validate
+    def validated(self, result) -> None:
+        self.items.append(result.as_dict())
+
+    def validate_done(self, files: int, invalid: int, unreadable: int) -> None:
+        _json(
+            {
+                "valid": files > 0 and not invalid and not unreadable,
+                "totals": {"files": files, "invalid": invalid, "unreadable": unreadable},
+                "files": self.items,
+            }
+        )
+
+    # eligibility
+    def eligibility(self, row: dict) -> None:
+        self.items.append(row)
+
+    def eligibility_done(self) -> None:
+        _json({"records": self.items}, ascii_only=False)
+
+    # export
+    def exported(self, summary) -> None:
+        _json(summary.as_dict())
+
+    def export_invalid(self, summary) -> None:
+        pass  # report.json is named in the summary
+
+    # deposit
+    def deposited(self, summary, environment: str) -> None:
+        _json(summary.as_dict())
+
+    # status
+    def status(self, rows: list[dict], drift: list[dict]) -> None:
+        _json({"records": rows, "drift": drift})
+
+
+def reporter_for(as_json: bool, *, quiet: bool = False) -> TextReporter | JsonReporter:
+    return JsonReporter() if as_json else TextReporter(quiet=quiet)
