@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 	rm -f $(WHEELHOUSE)/archiver-*.whl
 	touch $(STAMP)
 
+# Lint and type-check first (settings in pyproject.toml), then every test, the slow ones included.
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 # The export is pinned to the last commit's time, so the same checkout exports the same bytes.

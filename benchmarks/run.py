@@ -358,7 +358,6 @@ def bench_deposit(_sizes) -> tuple[list[str], dict]:
     """Deposit against the double limited to RATE requests/min with 50 ms latency per request."""
     sys.path.insert(0, str(REPO / "src"))
     import soak
-
     from archiver.zenodo_double import Faults, ZenodoDouble
 
     # R = 600 requests/min, enforced as 100 per 10-second window so a one-minute run crosses six

@@ -107,7 +107,7 @@ def page_text(doc: dict, layout: str) -> str:
             out.append(heading)
             out.extend(f"| {label} | {value} | |" for label, value in pairs)
         return "\n".join(out) + "\n"
-    out = [doc["id"], "", doc["title"], "", f"Submitted: 1 June 2026", f"Review score: {doc['review_score']:.2f}/10", "",
+    out = [doc["id"], "", doc["title"], "", "Submitted: 1 June 2026", f"Review score: {doc['review_score']:.2f}/10", "",
            "Abstract", "", f"Abstract: {doc['abstract']}", "", "Research Question", "", doc["research_question"], ""]
     for heading, pairs in rows.items():
         out.append(heading)

@@ -19,6 +19,8 @@ from archiver.zenodo import SANDBOX_API, ZenodoClient, resolve_target
 from archiver.zenodo_double import Faults, ZenodoDouble
 from conftest import EXAMPLES, run_cli
 
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
+
 CASSETTES = Path(__file__).parent / "cassettes"
 DOUBLE_TOKEN = "cassette-recording-token-0123456789abcdef"
 REPLAY_URL = "http://127.0.0.1:9/api"  # nothing listens there: a replay that missed would fail loudly

@@ -11,14 +11,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from archiver.deposit import Depositor, iter_manifests, run_deposit
-from archiver.findings import ArchiverError
+from archiver.deposit import iter_manifests, run_deposit
 from archiver.exportdir import state_dir_for
+from archiver.findings import ArchiverError
 from archiver.ledger import Ledger
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
 from archiver.zenodo_double import Faults, ZenodoDouble
 from conftest import EXAMPLES, REPO, FakeClock, run_cli
+
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
 
 TOKEN = "tok_RECOGNISABLE_0123456789abcdefghijklmnop"
 ELIGIBLE = {"SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"}
@@ -258,24 +260,6 @@ def test_cli_deposit_exit_codes(double, export_dir, monkeypatch):
     assert {r["id"] for r in status["records"] if r["state"] == "registered"} == ELIGIBLE
     remote = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
     assert remote.code == 0 and "drift" not in remote.out
-
-
-def test_legacy_and_current_error_shapes_are_both_read():
-    from archiver.zenodo import error_message
-
-    class Answer:
-        status_code = 400
-
-        def __init__(self, body):
-            self.body = body
-
-        def json(self):
-            return self.body
-
-    current = error_message(Answer({"message": "A validation error occurred.", "errors": [{"field": "metadata.license", "messages": ["Invalid license provided: x"]}]}))
-    legacy = error_message(Answer({"message": "Validation error.", "errors": [{"field": "metadata.creators.0.type", "message": "Unknown field name."}]}))
-    assert current == "A validation error occurred. | metadata.license: Invalid license provided: x"
-    assert legacy == "Validation error. | metadata.creators.0.type: Unknown field name."
 
 
 def test_after_a_deposit_the_package_and_reports_carry_the_dois(double, export_dir):

@@ -19,10 +19,12 @@ from archiver.export import export
 from archiver.exportdir import ExportLock
 from archiver.findings import ArchiverError
 from archiver.policy import DEFAULT_POLICY
-from conftest import EXAMPLES, REPO, base_manifest, run_cli, write_json
+from conftest import EXAMPLES, REPO, base_manifest, run_cli
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-import synthetic  # noqa: E402
+import synthetic
+
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
 
 CREATED = "2026-11-22T00:00:00Z"
 FRICTIONLESS = str(Path(sys.executable).parent / "frictionless")
@@ -229,9 +231,8 @@ def test_a_failing_package_check_keeps_the_previous_export(tmp_path, monkeypatch
 
 def test_a_second_export_to_the_same_directory_is_refused_while_one_runs(tmp_path):
     out = tmp_path / "o"
-    with ExportLock(out):
-        with pytest.raises(ArchiverError, match="another archiver process"):
-            export([str(EXAMPLES)], out, policy=DEFAULT_POLICY, created=CREATED)
+    with ExportLock(out), pytest.raises(ArchiverError, match="another archiver process"):
+        export([str(EXAMPLES)], out, policy=DEFAULT_POLICY, created=CREATED)
 
 
 @pytest.mark.slow
@@ -322,26 +323,6 @@ def test_eligibility_uses_the_configured_policy(tmp_path):
     bad.write_text("doi_min_score = 99\n")
     run = run_cli("eligibility", EXAMPLES, "--config", bad)
     assert run.code == 2 and f"{bad}:$.doi_min_score:" in run.err and "[policy-invalid]" in run.err
-
-
-def test_progress_line_shows_rate_and_eta_on_a_terminal():
-    import io
-
-    from archiver.progress import Progress
-
-    stream = io.StringIO()
-    progress = Progress(total=200, enabled=True, stream=stream)
-    progress._last = -1.0
-    for _ in range(100):
-        progress.advance()
-    progress.close()
-    text = stream.getvalue()
-    assert "\r[" in text and "100 records" in text and "/s" in text and "ETA" in text and "50%" in text
-    quiet = io.StringIO()
-    silent = Progress(total=200, enabled=False, stream=quiet)
-    silent.advance(5)
-    silent.close()
-    assert quiet.getvalue() == ""
 
 
 def test_export_off_a_terminal_prints_no_progress(tmp_path):

@@ -77,3 +77,15 @@ def test_failed_write_leaves_no_temporary_and_the_old_file(tmp_path, monkeypatch
 
 def test_safe_stem_of_a_record_id():
     assert safe_stem("SRCH:9DC75331") == "SRCH_9DC75331"
+
+
+def test_safe_file_names_refuse_what_cannot_be_made_safe():
+    from archiver.findings import ArchiverError
+    from archiver.fsutil import safe_stem
+
+    assert safe_stem("SRCH:9DC75331") == "SRCH_9DC75331"
+    assert safe_stem("../../etc/passwd") == "etc_passwd"
+    for unusable in ("..", "CON", "nul", "LPT1", "\x00", "///"):
+        with pytest.raises(ArchiverError):
+            safe_stem(unusable)
+    assert len(safe_stem("A" * 5000)) <= 120

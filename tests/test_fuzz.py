@@ -10,7 +10,9 @@ import pytest
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-import fuzz  # noqa: E402
+import fuzz
+
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from archiver.findings import ArchiverError
 from archiver.exportdir import state_dir_for
+from archiver.findings import ArchiverError
 from archiver.ledger import Deposit, Ledger, ledger_registrations
 
 
@@ -24,7 +24,7 @@ def _deposit(**changes) -> Deposit:
 
 
 def _clock():
-    return dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    return dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def test_ledger_from_a_newer_version_or_corrupt_is_a_clear_error(tmp_path):
@@ -94,7 +94,7 @@ def test_registrations_come_from_the_ledger_beside_the_export(tmp_path):
     registrations = ledger_registrations(export_dir)
     assert list(registrations) == ["SRCH:4A7C19E2"]
     assert registrations["SRCH:4A7C19E2"].doi == "10.5072/zenodo.9"
-    assert registrations["SRCH:4A7C19E2"].registered_at == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert registrations["SRCH:4A7C19E2"].registered_at == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 def test_file_plans_keep_an_upload_only_while_the_md5_is_the_same(tmp_path):

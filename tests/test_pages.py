@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import copy
-
 from pydantic import BaseModel
 
 from archiver.model import Record
 from archiver.pages import PAGE_FIELDS, Page, read_page
-from archiver.quality import check_quality
 from archiver.readers import parse_bytes
 from test_readers import page
 
@@ -94,19 +91,3 @@ def test_every_bad_value_of_a_page_is_reported_not_just_the_first():
 def test_a_value_that_could_not_be_read_is_not_also_reported_as_missing():
     [result] = parse_bytes(page(claims="three"), "t.txt")
     assert [(f.code, f.location) for f in result.errors] == [("not-a-number", "$.verification.source_grounded_claims")]
-
-
-def test_quality_checks_warn_without_changing_what_they_read():
-    raw = {
-        "title": "A Short Synthesis Title",
-        "research_question": "A Short Synthesis Title and a longer question?",
-        "abstract": "An automated assessment produced a score of 6.5/10.",
-        "quality_tier": {"tier": "DOI grade", "basis": "Review score is below 5.0."},
-        "verification": {"source_grounded_claims": 4},
-        "provenance": {"claim_lineage": "6 aggregate source-grounded claims"},
-    }
-    before = copy.deepcopy(raw)
-    warnings, inferred = check_quality(raw)
-    assert raw == before
-    assert [w.code for w in warnings] == ["title-truncated", "score-from-abstract", "tier-basis-mismatch", "claim-lineage-mismatch"]
-    assert inferred == {"title_truncated": True, "review_score": 6.5}

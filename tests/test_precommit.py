@@ -13,7 +13,7 @@ import yaml
 from conftest import REPO, base_manifest
 from installing import offline_pip_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _git(cwd: Path, *args: str) -> None:

@@ -110,27 +110,3 @@ def test_a_record_written_to_a_manifest_and_read_back_is_equal(doc):
     assert result.valid, result.errors
     assert result.record == record
     assert result.record.to_manifest() == manifest
-
-
-csv_cells = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\t;é')), max_size=6)
-
-
-@settings(max_examples=500)
-@given(st.lists(st.lists(csv_cells, min_size=1, max_size=5), min_size=1, max_size=4))
-def test_fast_csv_rendering_matches_the_csv_module(rows):
-    import csv
-    import io
-
-    from archiver.package import render_rows
-
-    expected = io.StringIO()
-    csv.writer(expected, lineterminator="\n").writerows(rows)
-    assert render_rows(rows) == expected.getvalue()
-
-
-def test_fast_csv_rendering_quotes_what_needs_quoting():
-    from archiver.package import render_rows
-
-    assert render_rows([["a", "b"]]) == "a,b\n"  # the joined fast path
-    assert render_rows([["a", 'say "x"', "c,d", "e\nf"]]) == 'a,"say ""x""","c,d","e\nf"\n'
-    assert render_rows([[""]]) == '""\n'  # the csv module's rule for a lone empty cell

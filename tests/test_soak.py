@@ -9,7 +9,9 @@ import pytest
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-import soak  # noqa: E402
+import soak
+
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO, base_manifest
 from installing import offline_pip_env, venv_bin
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_built_wheel_validates_manifests_in_a_fresh_venv(tmp_path):

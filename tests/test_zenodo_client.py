@@ -112,3 +112,21 @@ def test_an_answer_without_what_archiver_reads_is_a_coded_error():
         with pytest.raises(ZenodoError) as refused:
             api._deposition(api.send("GET", "deposit/depositions", retry=True, expect=(200,)), "a list read as one")
     assert refused.value.code == "answer-invalid" and "Deposition" in refused.value.message
+
+
+def test_legacy_and_current_error_shapes_are_both_read():
+    from archiver.zenodo import error_message
+
+    class Answer:
+        status_code = 400
+
+        def __init__(self, body):
+            self.body = body
+
+        def json(self):
+            return self.body
+
+    current = error_message(Answer({"message": "A validation error occurred.", "errors": [{"field": "metadata.license", "messages": ["Invalid license provided: x"]}]}))
+    legacy = error_message(Answer({"message": "Validation error.", "errors": [{"field": "metadata.creators.0.type", "message": "Unknown field name."}]}))
+    assert current == "A validation error occurred. | metadata.license: Invalid license provided: x"
+    assert legacy == "Validation error. | metadata.creators.0.type: Unknown field name."

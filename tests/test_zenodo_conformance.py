@@ -15,6 +15,8 @@ import requests
 from archiver.zenodo_double import ZenodoDouble
 from conftest import FakeClock
 
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
+
 TOKEN = "tok_CONFORMANCE_0123456789abcdefghijklmnop"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "User-Agent": "conformance/1"}
 METADATA = {
@@ -182,7 +184,7 @@ def test_newversion_answers_with_the_new_draft_its_files_imported(zenodo):
     assert draft["links"]["latest_draft"] == draft["links"]["self"]
     assert [f["filename"] for f in draft["files"]] == ["manifest.json"]
     assert "version" not in draft["metadata"] and "doi" not in draft
-    assert draft["metadata"]["publication_date"] == dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert draft["metadata"]["publication_date"] == dt.datetime.now(dt.UTC).date().isoformat()
     again = api(zenodo, "GET", record["links"]["self"]).json()
     assert again["links"]["latest_draft"] == record["links"]["self"]  # never the open draft
 

@@ -151,7 +151,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
         errors = list(result.errors)
         if result.record is not None and not errors:
             errors.extend(build_manifest(result.record)[1])
-        facts = Facts.of_raw(result.raw, result.declared_tier) if errors else Facts.of_record(result.record)
+        facts = Facts.of_raw(result.raw, result.declared_tier) if errors or result.record is None else Facts.of_record(result.record)
         invalid += bool(errors)
         verdict = assess(facts, policy)
         row = {
@@ -207,7 +207,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    stop, in_progress = threading.Event(), set()
+    stop, in_progress = threading.Event(), set[str]()
 
     def first_interrupt(signum, frame) -> None:
         if stop.is_set():
@@ -422,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help/--version exit 0, usage errors exit 2
         return int(exc.code or 0)
     try:
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except KeyboardInterrupt:
         _print_err("archiver: interrupted")
         return 130
@@ -432,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         _print_err(f"archiver: {exc.strerror or exc}{where} [os-error]")
         return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - the shell never shows a traceback
+    except Exception as exc:
         from archiver.findings import ArchiverError
 
         if isinstance(exc, ArchiverError):

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -314,7 +314,7 @@ class Depositor:
         self.policy = policy
         self.draft_only = draft_only
         self.new_versions = new_versions
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sleep = sleep or client.sleep  # one notion of waiting for the client and the searches
         self.find_attempts = find_attempts
         self.environment = client.target.environment
@@ -383,9 +383,8 @@ class Depositor:
                 # record is planned again, so the next run says "deposited", not "resumed".
                 self.ledger.update(row, state="planned")
                 raise
-            created = self._find_by_marker(row.marker)  # the create may have happened
-            if created is None:
-                created = self.client.create_deposition(metadata)
+            found = self._find_by_marker(row.marker)  # the create may have happened
+            created = found if found is not None else self.client.create_deposition(metadata)
         return self._created(row, created), created
 
     def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, Deposition]:
@@ -430,7 +429,9 @@ class Depositor:
             return row, None, False
         if row.version > 1:
             previous = self.ledger.get(record.id, self.environment, row.version - 1)
-            row, draft = self._open_new_version(row, previous.deposition_id)
+            if previous is None:
+                raise ArchiverError(f"{record.id}: the ledger lost version {row.version - 1}", code="ledger-corrupt")
+            row, draft = self._open_new_version(row, previous.remote_id)
             return row, draft, False  # a new version keeps neither version nor publication date
         if row.state == "creating":  # a create was sent before a crash: look for it first
             found = self._find_by_marker(row.marker)
@@ -448,19 +449,22 @@ class Depositor:
             self.ledger.plan_file(row, item.name, item.size, item.md5)
         known = self.ledger.files(row)
         if row.bucket_url is None:
-            current = self.client.get_deposition(row.deposition_id)
+            current = self.client.get_deposition(row.remote_id)
             row = self.ledger.update(row, bucket_url=current.links.bucket)
+        bucket = row.bucket_url
+        if bucket is None:
+            raise ZenodoError(f"{row.record_id}: deposition {row.remote_id} has no bucket link", code="answer-invalid")
         for item in files:
             if known[item.name][2]:
                 continue
             readers: list[HashingReader] = []
 
-            def fresh_stream(item=item, readers=readers) -> HashingReader:
+            def fresh_stream(item: DepositFile = item, readers: list[HashingReader] = readers) -> HashingReader:
                 readers.append(HashingReader(item.path, item.size))  # each attempt streams from the start
                 return readers[-1]
 
             try:
-                answer = self.client.upload(row.bucket_url, item.name, fresh_stream, item.size)
+                answer = self.client.upload(bucket, item.name, fresh_stream, item.size)
             finally:
                 for reader in readers:
                     reader.close()
@@ -475,22 +479,22 @@ class Depositor:
         if prune:
             wanted = {item.name for item in files}
             if current is None:
-                current = self.client.get_deposition(row.deposition_id)
+                current = self.client.get_deposition(row.remote_id)
             for stale in current.files:
                 if stale.filename not in wanted:
-                    self.client.delete_file(row.deposition_id, stale.id)
+                    self.client.delete_file(row.remote_id, stale.id)
         return self.ledger.update(row, state="uploaded")
 
     def _publish(self, row: Deposit) -> Deposition:
         self.ledger.update(row, state="publishing", attempts=row.attempts + 1)
         for attempt in range(1, 6):
             try:
-                return self.client.publish(row.deposition_id)
+                return self.client.publish(row.remote_id)
             except ZenodoError as exc:
                 if exc.status is not None and exc.status < 500 and exc.status != 404:
                     raise
                 # A lost answer, a 5xx or a 404 (already published) may hide a success: look first.
-                current = self.client.get_deposition(row.deposition_id)
+                current = self.client.get_deposition(row.remote_id)
                 if current.registered_doi:
                     return current
                 if exc.status == 404:
@@ -499,8 +503,10 @@ class Depositor:
         raise ZenodoError(f"{row.record_id}: publish did not go through", code="publish-failed")
 
     def _register(self, row: Deposit, manifest_path: Path, record: Record) -> Record:
+        if row.doi is None:
+            raise ArchiverError(f"{row.record_id}: the ledger holds no DOI to register", code="ledger-corrupt")
         registered_at = dt.datetime.fromisoformat(row.published_at) if row.published_at else self.clock()
-        updated = record.registered(row.doi, row.deposition_id, row.environment, registered_at)
+        updated = record.registered(row.doi, row.remote_id, row.environment, registered_at)
         _manifest, findings = build_manifest(updated)
         if findings:
             raise ArchiverError(f"{row.record_id}: the registered manifest fails its contract: {findings[0].message}", code="manifest-invalid")
@@ -517,10 +523,10 @@ class Depositor:
             return RecordResult(record.id, "skipped", why, record.doi)
         if action == "drifted":
             return RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
-        if action == "register":
+        if action == "register" and row is not None:
             updated = self._register(row, manifest_path, record)
             return RecordResult(record.id, "registered", why, updated.doi, row.deposition_id)
-        if action == "new-version":
+        if action == "new-version" and row is not None:
             row = self._start(record, version=row.version + 1)
             kind = "new-version"
         elif row is None or (row.state == "planned" and row.version == 1):
@@ -536,7 +542,7 @@ class Depositor:
                 row = self._upload(row, files, current, prune=not described)
             if not row.reached("described"):
                 if not described:  # resumed or a new version: send the record's metadata now
-                    self.client.update_metadata(row.deposition_id, deposit_metadata(record, self.policy, row.marker))
+                    self.client.update_metadata(row.remote_id, deposit_metadata(record, self.policy, row.marker))
                 row = self.ledger.update(row, state="described")
             if self.draft_only:
                 return RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
@@ -638,7 +644,7 @@ def run_deposit(
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
                 registrations = {
-                    row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered"
+                    row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered" and row.doi
                 }
                 refresh_after_deposit(export_dir, registrations, policy)
             finally:
@@ -657,7 +663,7 @@ def plan_deposit(
     path = ledger_path(export_dir)
     ledger = Ledger(path) if path.exists() else None
     wanted = set(only or [])
-    entries = []
+    entries: list[dict[str, Any]] = []
     try:
         acted = 0
         for manifest_path in iter_manifests(export_dir):
@@ -682,7 +688,7 @@ def plan_deposit(
                 file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
             upload = f"upload {len(file_list)} files"
             steps = ["create the deposition with its metadata (one POST)", upload, "publish", "register DOI in manifest"]
-            if action == "new-version":
+            if action == "new-version" and row is not None:
                 steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT)", *steps[2:]]
             elif row is not None and row.deposition_id is not None:
                 steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,

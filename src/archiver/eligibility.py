@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 from archiver.model import Record
 from archiver.policy import Policy
@@ -51,8 +52,8 @@ class Facts:
     def of_raw(cls, raw: dict | None, declared_tier: str | None) -> Facts:
         raw = raw or {}
 
-        def pick(*path, kind):
-            node = raw
+        def pick(*path: str, kind: type | tuple[type, ...]) -> Any:
+            node: Any = raw
             for key in path:
                 node = node.get(key) if isinstance(node, dict) else None
             return node if isinstance(node, kind) and not isinstance(node, bool) else None

@@ -44,15 +44,15 @@ def created_timestamp(pinned: str | None = None) -> str:
         except ValueError:
             raise ArchiverError(f"--created {pinned!r} is not an ISO 8601 date-time", code="usage") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.timezone.utc)
+            moment = moment.replace(tzinfo=dt.UTC)
     elif os.environ.get("SOURCE_DATE_EPOCH"):
         try:
-            moment = dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), dt.timezone.utc)
+            moment = dt.datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), dt.UTC)
         except ValueError:
             raise ArchiverError("SOURCE_DATE_EPOCH is not a whole number of seconds", code="usage") from None
     else:
-        moment = dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        moment = dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -143,18 +143,22 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
     for result in parse_unit(unit):
         errors = list(result.errors)
         record = result.record
-        manifest = None
+        name = path = manifest_bytes = rendered = None
         if record is not None and not errors:
             registration = registrations.get(record.id) if registrations else None
             if registration is not None and record.doi is None:
                 record = result.record = record.registered(*registration)
             manifest, findings = build_manifest(record)
             errors.extend(findings)
+            if not errors:
+                name = f"{safe_stem(record.id)}.json"
+                path = f"manifests/{name}"
+                manifest_bytes = manifest_json(manifest)
         valid = record is not None and not errors
-        facts = Facts.of_record(record) if valid else Facts.of_raw(result.raw, result.declared_tier)
+        facts = Facts.of_record(record) if record is not None and valid else Facts.of_raw(result.raw, result.declared_tier)
         verdict = assess(facts, policy)
-        name = f"{safe_stem(record.id)}.json" if valid else None
-        path = f"manifests/{name}" if valid else None
+        if record is not None and path is not None:
+            rendered = render_record(record, path, verdict)
         outcomes.append(
             Outcome(
                 record_id=result.record_id,
@@ -170,8 +174,8 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
                 claims=facts.verified_claims,
                 input_error_only=not valid and {e.code for e in errors} <= NOTHING_READ,
                 manifest_name=name,
-                manifest=manifest_json(manifest) if valid else None,
-                rendered=render_record(record, path, verdict) if valid else None,
+                manifest=manifest_bytes,
+                rendered=rendered,
                 entry_json=jsontext.compact(_entry(result, errors, verdict, path)),
                 errors=tuple((error.code, error.message) for error in errors),
             )
@@ -224,7 +228,10 @@ def _init_worker(policy: Policy | None, registrations: Registrations | None = No
 
 def _process_chunk(units: list[Unit]) -> list[tuple]:
     """A chunk's outcomes as bare tuples (see Outcome)."""
-    return [tuple(outcome) for unit in units for outcome in process_unit(unit, _worker_policy, _worker_registrations)]
+    if _worker_policy is None:
+        raise RuntimeError("a chunk reached a worker that _init_worker did not set up")
+    policy = _worker_policy
+    return [tuple(outcome) for unit in units for outcome in process_unit(unit, policy, _worker_registrations)]
 
 
 def resolve_jobs(jobs: int | str) -> int:
@@ -444,13 +451,13 @@ def export(
         try:
             registrations = ledger_registrations(out)
             for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs), registrations):
-                if outcome.manifest is not None:
+                if outcome.manifest is not None and outcome.record_id is not None and outcome.manifest_name is not None:
                     if ids.add(outcome.record_id):
                         spool.add(outcome.manifest_name, outcome.manifest)
                     else:
                         outcome = _as_duplicate(outcome)
                 summary.records += 1
-                if outcome.valid:
+                if outcome.valid and outcome.rendered is not None:
                     summary.valid += 1
                     only_input_errors = False
                     package.append(outcome.rendered)

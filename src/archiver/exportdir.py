@@ -21,7 +21,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from archiver import jsontext
 from archiver.findings import ArchiverError
@@ -100,7 +100,7 @@ def foreign_entries(directory: Path) -> list[str]:
     names = set(os.listdir(directory))
     if not names:
         return []
-    if MARKER not in names and not _UNMARKED_EXPORT_NEEDS <= names:
+    if MARKER not in names and not names >= _UNMARKED_EXPORT_NEEDS:
         return sorted(names)
     return sorted(names - LAYOUT)
 
@@ -120,22 +120,23 @@ def staging_dir(out: Path) -> Path:
 # --------------------------------------------------------------------------- atomic directory swap
 
 _RENAME_EXCHANGE = 2
-_libc = None
+_libc: ctypes.CDLL | bool | None = None
 
 
 def _renameat2_exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths (Linux renameat2); False when the system cannot."""
     global _libc
-    if _libc is None:
+    if _libc is None:  # looked up once; False when this system has no C library to ask
         name = ctypes.util.find_library("c") or "libc.so.6"
         try:
             _libc = ctypes.CDLL(name, use_errno=True)
         except OSError:
             _libc = False
-    if not _libc or not hasattr(_libc, "renameat2"):
+    libc = _libc if isinstance(_libc, ctypes.CDLL) else None
+    if libc is None or not hasattr(libc, "renameat2"):
         return False
     at_fdcwd = -100
-    result = _libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    result = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
     if result == 0:
         return True
     code = ctypes.get_errno()
@@ -232,7 +233,9 @@ class ExportLock:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is None:
+            return
         try:
             os.unlink(self.path)  # while still holding it, so no one can lock the old file and proceed
         except OSError:

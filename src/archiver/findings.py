@@ -35,8 +35,8 @@ class Finding:
     def with_line(self, line: int | None) -> Finding:
         return Finding(self.code, self.message, self.location, line)
 
-    def as_dict(self) -> dict:
-        out = {"code": self.code}
+    def as_dict(self) -> dict[str, str | int]:
+        out: dict[str, str | int] = {"code": self.code}
         if self.line is not None:
             out["line"] = self.line
         out["location"] = self.location

@@ -56,8 +56,8 @@ def loads(data: str | bytes):
     Nesting deeper than MAX_DEPTH is refused as ``too-deep`` before parsing, so no stage ever
     runs near the interpreter's recursion limit (a RecursionError is caught all the same).
     """
-    brackets = (b"[", b"{") if isinstance(data, bytes) else ("[", "{")
-    if data.count(brackets[0]) + data.count(brackets[1]) > MAX_DEPTH:  # rare: decode only then
+    opened = data.count(b"[") + data.count(b"{") if isinstance(data, bytes) else data.count("[") + data.count("{")
+    if opened > MAX_DEPTH:  # rare: decode only then
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         if _deeper_than(text, MAX_DEPTH):
             raise JsonInputError("too-deep", f"JSON nested deeper than {MAX_DEPTH} levels")

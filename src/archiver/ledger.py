@@ -82,9 +82,9 @@ def ledger_registrations(export_dir: Path) -> Registrations:
     try:
         latest: dict[str, Deposit] = {}
         for row in ledger.all():
-            if row.state == "registered" and row.doi and row.deposition_id:
-                if row.record_id not in latest or row.updated_at >= latest[row.record_id].updated_at:
-                    latest[row.record_id] = row
+            is_later = row.record_id not in latest or row.updated_at >= latest[row.record_id].updated_at
+            if row.state == "registered" and row.doi and row.deposition_id and is_later:
+                latest[row.record_id] = row
     finally:
         ledger.close()
     return {
@@ -92,6 +92,7 @@ def ledger_registrations(export_dir: Path) -> Registrations:
             row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at)
         )
         for record_id, row in latest.items()
+        if row.doi and row.deposition_id  # always so (chosen above); said again for the type checker
     }
 
 
@@ -117,6 +118,13 @@ class Deposit:
     def reached(self, state: str) -> bool:
         return STATES.index(self.state) >= STATES.index(state)
 
+    @property
+    def remote_id(self) -> int:
+        """The deposition id, for a step that comes after the deposition exists."""
+        if self.deposition_id is None:
+            raise ArchiverError(f"{self.record_id}: the ledger names no deposition for a step that needs one", code="ledger-corrupt")
+        return self.deposition_id
+
 
 # Rows are read and written by column name, so a column added to the table (or reordered by a
 # migration) cannot shift a value into the wrong field.
@@ -135,7 +143,7 @@ def _deposit_from_row(row: sqlite3.Row) -> Deposit:
 class Ledger:
     def __init__(self, path: Path, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.path = Path(path)
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()  # deposit workers share one connection
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic_core import PydanticCustomError
@@ -42,14 +42,24 @@ def values_of(vocabulary: type[enum.Enum]):
     return Literal[tuple(member.value for member in vocabulary)]
 
 
-TierName = values_of(Tier)
-LevelName = values_of(Level)
-DimensionLevelName = values_of(DimensionLevel)
-GateStatusName = values_of(GateStatus)
-CorrectionStatusName = values_of(CorrectionStatus)
-ExternalStatusName = values_of(ExternalStatus)
-ArtifactStatusName = values_of(ArtifactStatus)
-EnvironmentName = values_of(Environment)
+if TYPE_CHECKING:  # a type checker sees plain strings; pydantic checks the Literal built from each enum
+    TierName: TypeAlias = str
+    LevelName: TypeAlias = str
+    DimensionLevelName: TypeAlias = str
+    GateStatusName: TypeAlias = str
+    CorrectionStatusName: TypeAlias = str
+    ExternalStatusName: TypeAlias = str
+    ArtifactStatusName: TypeAlias = str
+    EnvironmentName: TypeAlias = str
+else:
+    TierName = values_of(Tier)
+    LevelName = values_of(Level)
+    DimensionLevelName = values_of(DimensionLevel)
+    GateStatusName = values_of(GateStatus)
+    CorrectionStatusName = values_of(CorrectionStatus)
+    ExternalStatusName = values_of(ExternalStatus)
+    ArtifactStatusName = values_of(ArtifactStatus)
+    EnvironmentName = values_of(Environment)
 
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
 Text = Annotated[str, Field(min_length=1)]

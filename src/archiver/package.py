@@ -297,7 +297,7 @@ def record_package(record: Record, eligibility, *, license_id: str, publisher: s
     manifest = record.manifest_bytes()
     members: list[tuple[str, bytes]] = []
     resources = []
-    for name, text in zip(RESOURCE_ORDER, render_record(record, RECORD_MANIFEST_FILE, eligibility)):
+    for name, text in zip(RESOURCE_ORDER, render_record(record, RECORD_MANIFEST_FILE, eligibility), strict=True):
         data = (render_rows([[f["name"] for f in RESOURCES[name]["schema"]["fields"]]]) + text).encode("utf-8")
         members.append((f"{name}.csv", data))
         resources.append(resource_descriptor(name, f"{name}.csv", len(data), hashlib.sha256(data).hexdigest(), described=False))
@@ -323,7 +323,7 @@ class PackageWriter:
         self.resources = [CsvResource(directory, name) for name in RESOURCE_ORDER]
 
     def append(self, rendered: tuple[str, ...]) -> None:
-        for resource, text in zip(self.resources, rendered):
+        for resource, text in zip(self.resources, rendered, strict=True):
             resource.append(text)
 
     def finish(self, *, created: str, license_id: str, publisher: str, sources: list[str], records: int) -> dict:

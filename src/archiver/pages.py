@@ -32,6 +32,7 @@ SECTIONS = {
     "correction record": "correction_record",
     "provenance": "provenance",
 }
+_LONGEST_HEADING = 64  # far longer than any heading with its colons; abstract lines run longer
 TEXT_SECTIONS = ("abstract", "research_question")
 REQUIRED_SECTIONS = ("verification", "quality_tier", "correction_record", "provenance")
 REQUIRED_PROVENANCE_ROWS = ("Publisher", "Public provenance", "External record")
@@ -194,6 +195,17 @@ for _label, _path, _convert in HEADER_ECHOES:
         _LABELS[HEADER].append(_label)
 SECTION_LABELS = {section: sorted(labels, key=len, reverse=True) for section, labels in _LABELS.items()}
 HEADER_LABELS = frozenset(SECTION_LABELS[HEADER])
+# A pipe row names its label whole: found by its lower-case form in one lookup.
+_LABEL_BY_LOWER = {section: {label.lower(): label for label in labels} for section, labels in SECTION_LABELS.items()}
+_LOWERED_LABELS = {section: [(label, label.lower()) for label in labels] for section, labels in SECTION_LABELS.items()}
+# The table as plain tuples with each field's JSON path rendered once: read_page walks it per page.
+_COMPILED = tuple(
+    (
+        field.section, field.label, field.path[:-1], field.path[-1], json_path(field.path),
+        None if field.convert is text else field.convert, field.needs, field.unless_section,
+    )
+    for field in PAGE_FIELDS
+)
 # Objects the manifest always has, even when the page fills nothing in them.
 _ALWAYS = {
     ("verification",): {},
@@ -211,10 +223,11 @@ _NAV_LINE = re.compile(r"^Index\s*\|")
 _CORRECTION_ROW = re.compile(r"^Correction\s+(\d+)\s*(.*)$", re.IGNORECASE)
 
 
-def _match_label(line: str, labels: list[str]) -> tuple[str, str] | None:
+def _match_label(line: str, labels: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The longest label that starts ``line`` (``labels``: (label, its lower case), longest first)."""
     lowered = line.lower()
-    for label in labels:
-        if lowered.startswith(label.lower()):
+    for label, label_lower in labels:
+        if lowered.startswith(label_lower):
             return label, line[len(label) :].strip()
     return None
 
@@ -250,7 +263,8 @@ class Page:
             line = raw_line.strip()
             if not line:
                 continue
-            heading = SECTIONS.get(line.lower().rstrip(":"))
+            # A heading is a short line: the long lines of an abstract are not lower-cased to find out.
+            heading = SECTIONS.get(line.lower().rstrip(":")) if len(line) <= _LONGEST_HEADING else None
             if heading:
                 section = heading
                 self.sections_seen.append(heading)
@@ -276,14 +290,13 @@ class Page:
             self.title = (line, number)
 
     def _row_line(self, section: str, line: str, number: int) -> None:
-        labels = SECTION_LABELS.get(section, [])
         if line.startswith("|"):
             self.pipe_rows += 1
             cells = _pipe_cells(line)
             label, value = cells[0], (cells[1] if len(cells) > 1 else "")
-            known = next((lab for lab in labels if lab.lower() == label.lower()), None)
+            known = _LABEL_BY_LOWER.get(section, {}).get(label.lower())
         else:
-            matched = _match_label(line, labels)
+            matched = _match_label(line, _LOWERED_LABELS.get(section, []))
             known, value = matched if matched else (None, "")
             label = known or line
         if section == "correction_record":
@@ -348,28 +361,35 @@ def read_page(page: Page) -> PageReading:
     for path, empty in _ALWAYS.items():
         _put(raw, path, dict(empty))
 
-    decided: set[tuple[str, ...]] = set()  # paths a present row has spoken for, good value or bad
-    for field in PAGE_FIELDS:
-        if field.path in decided:
+    decided: set[str] = set()  # fields a present row has spoken for, good value or bad
+    rows = page.rows
+    for section, label, parent, key, location, convert, needs, unless_section in _COMPILED:
+        section_rows = rows.get(section)
+        row = section_rows.get(label) if section_rows else None
+        if row is None or location in decided:
             continue
-        row = page.rows.get(field.section, {}).get(field.label)
-        if row is None:
+        if needs is not None and _get(raw, needs) is None:
             continue
-        if field.needs is not None and _get(raw, field.needs) is None:
-            continue
-        if field.unless_section is not None and page.rows.get(field.unless_section):
+        if unless_section is not None and rows.get(unless_section):
             continue
         value, number = row
-        location = json_path(field.path)
-        decided.add(field.path)
-        try:
-            converted = field.convert(value)
-        except BadValue as bad:
-            errors.append(Finding(bad.code, bad.message, location, number))
-            continue
-        if converted is not None:
-            _put(raw, field.path, converted)
-            lines[location] = number
+        decided.add(location)
+        if convert is not None:
+            try:
+                value = convert(value)
+            except BadValue as bad:
+                errors.append(Finding(bad.code, bad.message, location, number))
+                continue
+            if value is None:
+                continue
+        target = raw
+        for step in parent:
+            inner = target.get(step)
+            if inner is None:
+                inner = target[step] = {}
+            target = inner
+        target[key] = value
+        lines[location] = number
 
     corrections = []
     for index, (sequence, rest, number) in enumerate(page.corrections):

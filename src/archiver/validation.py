@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 from archiver import jsontext, rules
 from archiver.findings import ArchiverError, Finding, json_path
@@ -138,7 +139,7 @@ def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
     corrections = record.get("corrections", [])
     if not isinstance(corrections, list):
         return
-    pairs = []
+    pairs: list[tuple[Any, str]] = []
     for index, entry in enumerate(corrections):
         if isinstance(entry, dict) and isinstance(entry.get("date"), str):
             problem = rules.iso_date_problem(entry["date"])
@@ -148,7 +149,8 @@ def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
     count = record.get("correction_count")
     if isinstance(count, int) and len(pairs) == len(corrections):
         public = record.get("corrections_public")
-        for code, problem in rules.correction_problems(record.get("status"), count, pairs, public if isinstance(public, bool) else None):
+        status = record.get("status")
+        for code, problem in rules.correction_problems(status if isinstance(status, str) else "", count, pairs, public if isinstance(public, bool) else None):
             if code not in ("corrected-without-corrections", "corrections-not-public"):  # the schema states these
                 yield Finding(code, problem, json_path(base) if base else "$")
 
@@ -185,15 +187,16 @@ def code_rule_findings(document: dict, contract: str) -> list[Finding]:
                 )
     research_question = document.get("research_question")
     title = document.get("title")
-    if document.get("title_truncated") is True and isinstance(title, str):
-        if not (isinstance(research_question, str) and research_question.startswith(title.rstrip())):
-            findings.append(
-                Finding(
-                    "title-truncated-without-question",
-                    "title_truncated is true but the research question does not start with the title",
-                    "$.title_truncated",
-                )
+    if document.get("title_truncated") is True and isinstance(title, str) and not (
+        isinstance(research_question, str) and research_question.startswith(title.rstrip())
+    ):
+        findings.append(
+            Finding(
+                "title-truncated-without-question",
+                "title_truncated is true but the research question does not start with the title",
+                "$.title_truncated",
             )
+        )
     return findings
 
 

@@ -8,12 +8,13 @@ contract; tests/test_vocabulary.py holds this module and them to the same words.
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 # --------------------------------------------------------------------------- contracts
 
-MANIFEST_CONTRACT = "paper-manifest-v1.1"
-CORRECTION_CONTRACT = "correction-record-v1"
-PROVENANCE_CONTRACT = "source-provenance-v1"
+MANIFEST_CONTRACT: Final = "paper-manifest-v1.1"
+CORRECTION_CONTRACT: Final = "correction-record-v1"
+PROVENANCE_CONTRACT: Final = "source-provenance-v1"
 CONTRACTS = (MANIFEST_CONTRACT, CORRECTION_CONTRACT, PROVENANCE_CONTRACT)
 
 

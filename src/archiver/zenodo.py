@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from archiver import __version__
 from archiver.findings import ArchiverError
@@ -47,7 +47,7 @@ class Target:
 
 
 def environment_of(production: bool) -> str:
-    return (Environment.PRODUCTION if production else Environment.SANDBOX).value
+    return str((Environment.PRODUCTION if production else Environment.SANDBOX).value)
 
 
 def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
@@ -348,11 +348,11 @@ class ZenodoClient:
             response.status_code == 429
             or (response.status_code == 503 and "X-RateLimit-Reset" not in response.headers)
         )
-        if instructed:
+        if instructed and response is not None:
             told = _retry_after(response.headers, 0.0)
             if response.status_code == 429 and not response.headers.get("Retry-After"):
                 try:
-                    told = max(told, float(response.headers.get("X-RateLimit-Reset")) - time.time())
+                    told = max(told, float(response.headers.get("X-RateLimit-Reset", "")) - time.time())
                 except (TypeError, ValueError):
                     pass
         # jitter: workers that failed together do not retry in lockstep

@@ -152,7 +152,7 @@ class DoubleState:
             self.rng = random.Random(faults.seed)
 
     def now(self) -> str:
-        return dt.datetime.now(dt.timezone.utc).isoformat()
+        return dt.datetime.now(dt.UTC).isoformat()
 
     # ------------------------------------------------------------------ rate limit
 
@@ -281,7 +281,7 @@ class DoubleState:
             self.next_id += 1
             now = self.now()
             metadata = {k: v for k, v in dep.metadata.items() if k not in ("doi", "version")}
-            metadata["publication_date"] = dt.datetime.now(dt.timezone.utc).date().isoformat()
+            metadata["publication_date"] = dt.datetime.now(dt.UTC).date().isoformat()
             draft = Deposition(
                 id=draft_id,
                 conceptrecid=dep.conceptrecid,
@@ -317,7 +317,7 @@ def _matches(dep: Deposition, field: str, value: str) -> bool:
     if field and field not in _SEARCH_FIELDS:
         return False
     if field in _EXACT_FIELDS:
-        return _SEARCH_FIELDS[field](dep) == value
+        return bool(_SEARCH_FIELDS[field](dep) == value)
     readers = [_SEARCH_FIELDS[field]] if field else list(_SEARCH_FIELDS.values())
     return any(value.lower() in reader(dep).lower() for reader in readers)
 
@@ -344,7 +344,7 @@ def _detect_schemes(identifier: str) -> list[str]:
         except ImportError:
             raise RuntimeError("the Zenodo double needs idutils to check related identifiers: pip install 'archiver[double]'") from None
         _idutils = idutils
-    return _idutils.detect_identifier_schemes(identifier)
+    return list(_idutils.detect_identifier_schemes(identifier))
 
 
 def _related_identifier_errors(related: object) -> list[dict]:
@@ -407,9 +407,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def state(self) -> DoubleState:
-        return self.server.state  # type: ignore[attr-defined]
+        state: DoubleState = self.server.state  # type: ignore[attr-defined]
+        return state
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence the default stderr log
+    def log_message(self, format: str, *args) -> None:
         pass
 
     # ------------------------------------------------------------------ plumbing
@@ -488,7 +489,7 @@ class _Handler(BaseHTTPRequestHandler):
             status = (500, 502, 503)[int(roll * 1000) % 3]
             if status == 500:
                 self._send(500, {
-                    "error_id": "%032x" % state.rng.getrandbits(128),
+                    "error_id": f"{state.rng.getrandbits(128):032x}",
                     "message": "The server encountered an internal error and was unable to complete your request. "
                     "Either the server is overloaded or there is an error in the application.",
                     "status": 500,
@@ -514,7 +515,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ routes
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.path.startswith("/_double/"):
             return self._admin_get()
         if not self._gate():
@@ -543,7 +544,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, self.state.view(dep))
         self._not_found()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path.startswith("/_double/"):
             return self._admin_post()
         if not self._gate():
@@ -558,9 +559,9 @@ class _Handler(BaseHTTPRequestHandler):
             errors = _metadata_errors(body.get("metadata", {}), at_publish=False)
             if errors:
                 return self._error(400, "A validation error occurred.", errors)
-            dep = self.state.create(body.get("metadata"))
+            created = self.state.create(body.get("metadata"))
             with self.state.lock:
-                return self._send(201, self.state.view(dep))
+                return self._send(201, self.state.view(created))
         if len(parts) == 6 and parts[:3] == ["api", "deposit", "depositions"] and parts[4] == "actions":
             self._read_body()
             dep = self._deposition(parts[3])
@@ -613,7 +614,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = state.view(draft)
         self._send(201, body)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
@@ -652,7 +653,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)  # mid-upload: the client sees the connection go
             return
-        digest, size, left = hashlib.md5(), 0, length
+        digest, size, left = hashlib.md5(usedforsecurity=False), 0, length
         while left:
             chunk = self.rfile.read(min(left, 1 << 20))
             if not chunk:
@@ -691,7 +692,7 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")

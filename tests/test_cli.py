@@ -1,4 +1,4 @@
-"""`archiver validate`: output lines, JSON report, exit codes, and a lean import graph."""
+"""The command line: `archiver validate` and `archiver manifest` output lines, JSON report, exit codes, and a lean import graph."""
 
 from __future__ import annotations
 
@@ -6,7 +6,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import base_manifest, run_cli, write_json
+
+pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
 
 
 def test_valid_files_exit_zero(tmp_path):
@@ -123,20 +127,6 @@ def test_manifest_command_reports_bad_records_and_keeps_going(tmp_path):
     assert run.code == 1
     assert "[empty-input]" in run.err
     assert json.loads(run.out)["id"] == "SRCH:0123ABCD"
-
-
-def test_a_contract_that_is_not_a_string_is_a_finding_not_a_crash():
-    from archiver.validation import validate_document
-
-    for contract in ([1], {"a": 1}, 3):
-        (finding,) = validate_document({"contract": contract})
-        assert finding.code == "contract-unknown"
-
-
-def test_findings_render_on_one_line_whatever_they_carry():
-    from archiver.findings import Finding
-
-    assert Finding("x", "two\nlines\r", "$.a\nb").render("f") == "f:$.a\\nb: two\\nlines\\r [x]"
 
 
 def test_empty_input_and_numbers_beyond_a_double_are_coded_one_line_errors(tmp_path):
