@@ -133,8 +133,13 @@ def test_the_readme_tables_are_generated_from_the_registry():
 
 def test_the_registry_prints_its_tables(capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["codes", "warning"])
-    codes.main()
-    assert markdown_table("warning") in capsys.readouterr().out
+    assert codes.main() == 0
+    assert capsys.readouterr().out == markdown_table("warning") + "\n"  # what goes between the markers
+    monkeypatch.setattr("sys.argv", ["codes", "bogus"])
+    assert codes.main() == 2
+    assert "usage: python -m archiver.codes [KIND]" in capsys.readouterr().err
+    monkeypatch.setattr("sys.argv", ["codes", "--help"])
+    assert codes.main() == 0
 
 
 def test_base_manifest_helper_is_valid():

@@ -154,11 +154,20 @@ def markdown_table(kind: str) -> str:
     return "\n".join(["| code | meaning |", "| --- | --- |", *rows])
 
 
-def main() -> None:
-    """Print every kind's table, or the one named on the command line."""
-    kinds = sys.argv[1:] or list(KINDS)
-    print("\n\n".join(f"{kind}: {KINDS[kind]}\n\n{markdown_table(kind)}" for kind in kinds))
+def main() -> int:
+    """``python -m archiver.codes KIND`` prints that kind's table as the README holds it;
+    with no KIND, every table under its heading."""
+    arguments = sys.argv[1:]
+    unknown = [kind for kind in arguments if kind not in KINDS]
+    if unknown or len(arguments) > 1:
+        print(f"usage: python -m archiver.codes [KIND]   KIND: {', '.join(KINDS)}", file=sys.stderr)
+        return 0 if unknown in (["-h"], ["--help"]) else 2
+    if arguments:
+        print(markdown_table(arguments[0]))
+    else:
+        print("\n\n".join(f"{kind}: {KINDS[kind]}\n\n{markdown_table(kind)}" for kind in KINDS))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
