@@ -206,13 +206,6 @@ _COMPILED = tuple(
     )
     for field in PAGE_FIELDS
 )
-# Objects the manifest always has, even when the page fills nothing in them.
-_ALWAYS = {
-    ("verification",): {},
-    ("quality_dimensions",): {},
-    ("correction_record",): {"contract": CORRECTION_CONTRACT},
-    ("provenance",): {"contract": PROVENANCE_CONTRACT},
-}
 
 
 # --------------------------------------------------------------------------- scanning
@@ -339,12 +332,6 @@ def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     return data
 
 
-def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    for key in path[:-1]:
-        data = data.setdefault(key, {})
-    data[path[-1]] = value
-
-
 def read_page(page: Page) -> PageReading:
     """Walk PAGE_FIELDS over the page's rows; collect every bad value instead of stopping."""
     raw: dict[str, Any] = {"contract": MANIFEST_CONTRACT}
@@ -358,8 +345,11 @@ def read_page(page: Page) -> PageReading:
         value, number = page.section_text(section)
         if value and number is not None:
             raw[section], lines[f"$.{section}"] = value, number
-    for path, empty in _ALWAYS.items():
-        _put(raw, path, dict(empty))
+    # The objects a manifest always has, even when the page fills nothing in them.
+    raw["verification"] = {}
+    raw["quality_dimensions"] = {}
+    raw["correction_record"] = {"contract": CORRECTION_CONTRACT}
+    raw["provenance"] = {"contract": PROVENANCE_CONTRACT}
 
     decided: set[str] = set()  # fields a present row has spoken for, good value or bad
     rows = page.rows
