@@ -180,10 +180,11 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from archiver.deposit import plan_deposit, run_deposit, write_plan
+    from archiver.exportdir import REPORT_JSON
     from archiver.zenodo import ZenodoClient, api_url_of, environment_of, resolve_target
 
     export_dir = Path(args.export_dir)
-    if not (export_dir / "report.json").is_file():
+    if not (export_dir / REPORT_JSON).is_file():
         raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
     policy = _policy(args)
     if args.dry_run:

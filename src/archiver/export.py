@@ -431,7 +431,7 @@ def export(
         exportdir.recover_interrupted(out)
         exportdir.resolve_out(out, sources)  # again under the lock: another run may have written it since
         staged = exportdir.staging_dir(out)
-        manifests = staged / "manifests"
+        manifests = staged / exportdir.MANIFESTS
         try:
             manifests.mkdir(parents=True)
             exportdir.write_marker(staged)
@@ -499,15 +499,15 @@ def export(
                 "created": created,
                 "policy": policy.model_dump(mode="json"),
                 "totals": summary.totals(),
-                "package": {"path": "datapackage.json", "resources": [r["name"] for r in descriptor["resources"]]},
+                "package": {"path": exportdir.DESCRIPTOR, "resources": [r["name"] for r in descriptor["resources"]]},
             }
             report.finish(tail)
-            html.write(staged / "report.html", summary.totals(), created)
+            html.write(staged / exportdir.REPORT_HTML, summary.totals(), created)
             mode = package_check
             if mode == "auto":
                 mode = "full" if summary.valid <= AUTO_FULL_CHECK_LIMIT else "sample"
             summary.package_check = mode
-            wait_for_check = start_package_check(staged / "datapackage.json", mode)
+            wait_for_check = start_package_check(staged / exportdir.DESCRIPTOR, mode)
             spool.explode(manifests)  # the disk-bound part, side by side with the check
             summary.package_errors = wait_for_check()
             if summary.package_errors:

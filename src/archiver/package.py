@@ -10,6 +10,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from archiver.exportdir import DATA, DESCRIPTOR
 from archiver.fsutil import printable_path, safe_stem
 from archiver.model import Record
 from archiver.vocabulary import (
@@ -142,7 +143,7 @@ class CsvResource:
 
     def __init__(self, directory: Path, name: str) -> None:
         self.name = name
-        self.path = f"data/{name}.csv"
+        self.path = f"{DATA}/{name}.csv"
         self.fields = [f["name"] for f in RESOURCES[name]["schema"]["fields"]]
         self.sink = HashingWriter(directory / self.path)
         self.chunks: list[str] = [render_rows([self.fields])]
@@ -309,7 +310,7 @@ def record_package(record: Record, eligibility, *, license_id: str, publisher: s
         "contributors": [{"title": publisher, "role": "publisher"}],
         "resources": resources,
     }
-    members.insert(0, ("datapackage.json", (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode()))
+    members.insert(0, (DESCRIPTOR, (json.dumps(descriptor, indent=2, sort_keys=True) + "\n").encode()))
     members.append((RECORD_MANIFEST_FILE, manifest))
     return _zip_bytes(members)
 
@@ -318,7 +319,7 @@ class PackageWriter:
     """Appends each record's rendered rows to every resource; ``finish`` writes datapackage.json."""
 
     def __init__(self, directory: Path) -> None:
-        (directory / "data").mkdir(parents=True, exist_ok=True)
+        (directory / DATA).mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.resources = [CsvResource(directory, name) for name in RESOURCE_ORDER]
 
@@ -344,7 +345,7 @@ class PackageWriter:
             "resources": [resource.close() for resource in self.resources],
         }
         data = (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-        (self.directory / "datapackage.json").write_bytes(data)
+        (self.directory / DESCRIPTOR).write_bytes(data)
         return descriptor
 
     def abort(self) -> None:
