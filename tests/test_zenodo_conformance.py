@@ -64,9 +64,9 @@ def published(zenodo):
     return response.json()
 
 
-def listed(zenodo, clock, query=None, size=None):
+def listed(zenodo, clock, query=None, size=None, **extra):
     clock.advance(5)  # past the index lag
-    params = {**({"q": query} if query else {}), **({"size": size} if size else {})}
+    params = {**({"q": query} if query else {}), **({"size": size} if size else {}), **extra}
     response = api(zenodo, "GET", "deposit/depositions", params=params)
     assert response.status_code == 200, response.text
     return response.json()
@@ -206,7 +206,7 @@ def test_one_draft_per_concept_a_second_newversion_is_refused_while_it_holds_fil
 
 def test_the_list_searches_field_queries_and_honours_size(zenodo, clock):
     first = create(zenodo)
-    other = create(zenodo, {**METADATA, "notes": "Record SRCH:0123ABCE. archiver deposit key: SRCH:0123ABCE/sandbox/v1/ff"})
+    other = create(zenodo, {**METADATA, "notes": "Record SRCH:0123ABCE.", "keywords": ["SRCH:0123ABCE"]})
     hits = listed(zenodo, clock, 'notes:"SRCH:0123ABCD/sandbox/v1/0123456789abcdef"')
     assert [entry["id"] for entry in hits] == [first["id"]]
     assert all("bucket" not in entry["links"] for entry in hits)
@@ -217,6 +217,70 @@ def test_the_list_searches_field_queries_and_honours_size(zenodo, clock):
     assert api(zenodo, "GET", "deposit/depositions", params={"size": 101}).status_code == 400
 
 
+# The list endpoint (LegacyRecordResource -> search_drafts with ZENODO_LEGACY_SEARCH_MAP in
+# site/zenodo_rdm/queryparser.py and QueryParser in invenio-records-resources): facts from the code.
+
+
+def test_keywords_map_to_subjects_and_an_or_group_finds_many_records_in_one_request(zenodo, clock):
+    ids = [f"SRCH:0000{n:04X}" for n in range(5)]
+    made = {record_id: create(zenodo, {**METADATA, "keywords": ["synthesis", record_id]})["id"] for record_id in ids}
+    group = " OR ".join(f'"{record_id}"' for record_id in ids[:3])
+    hits = listed(zenodo, clock, f"keywords:({group})")
+    assert sorted(entry["id"] for entry in hits) == sorted(made[record_id] for record_id in ids[:3])
+    # the map applies inside groups and beside other fields; AND binds tighter than OR
+    mixed = listed(zenodo, clock, f'(keywords:"{ids[3]}" AND title:routing) OR keywords:"{ids[4]}"')
+    assert sorted(entry["id"] for entry in mixed) == sorted([made[ids[3]], made[ids[4]]])
+    assert listed(zenodo, clock, f'keywords:"{ids[3]}" AND NOT title:routing') == []
+
+
+def test_a_keyword_phrase_matches_words_not_the_whole_keyword(zenodo, clock):
+    # metadata.subjects.subject is analysed text: a phrase matches a run of its lower-cased words,
+    # so a client checks its hits for the exact keyword
+    exact = create(zenodo, {**METADATA, "keywords": ["SRCH:0123ABCD"]})
+    longer = create(zenodo, {**METADATA, "keywords": ["see srch:0123abcd too"]})
+    hits = listed(zenodo, clock, 'keywords:"SRCH:0123ABCD"')
+    assert sorted(entry["id"] for entry in hits) == sorted([exact["id"], longer["id"]])
+
+
+def test_an_unmapped_field_finds_nothing_and_an_unparsable_query_falls_back_to_its_words(zenodo, clock):
+    made = create(zenodo)
+    assert listed(zenodo, clock, 'nosuchfield:"SRCH:0123ABCD"') == []
+    assert [e["id"] for e in listed(zenodo, clock, 'keywords:("SRCH:0123ABCD"')] == [made["id"]]  # unbalanced: multi_match
+
+
+def test_pages_of_size_page_past_the_end_empty_and_the_result_window_bounded(zenodo, clock):
+    made = [create(zenodo)["id"] for _ in range(5)]
+    pages = [listed(zenodo, clock, size=2, page=page) for page in (1, 2, 3, 4)]
+    assert [len(page) for page in pages] == [2, 2, 1, 0]  # a page past the end is an empty list, not an error
+    assert sorted(entry["id"] for page in pages for entry in page) == sorted(made)
+    assert [entry["id"] for entry in pages[0]] == sorted(made, reverse=True)[:2]  # newest first
+    too_far = api(zenodo, "GET", "deposit/depositions", params={"size": 100, "page": 101})
+    assert too_far.status_code == 400 and too_far.json()["message"] == "Invalid querystring parameters."
+    assert api(zenodo, "GET", "deposit/depositions", params={"size": 101}).json()["errors"][0]["messages"] == [
+        "Page size cannot be greater than 100."
+    ]
+
+
+def test_the_list_holds_drafts_and_published_the_latest_of_each_concept_unless_all_versions(zenodo, clock):
+    record = published(zenodo)
+    draft = create(zenodo)
+    assert {(e["id"], e["submitted"]) for e in listed(zenodo, clock)} == {(record["id"], True), (draft["id"], False)}
+    new_draft = api(zenodo, "POST", record["links"]["newversion"]).json()
+    latest = {e["id"] for e in listed(zenodo, clock)}
+    assert latest == {new_draft["id"], draft["id"]}  # versions.is_latest_draft: the concept's new draft stands for it
+    every = {e["id"] for e in listed(zenodo, clock, all_versions="true")}
+    assert every == {record["id"], new_draft["id"], draft["id"]}
+
+
+def test_a_published_deposition_carries_its_concept_doi_and_a_new_draft_does_not(zenodo, clock):
+    draft = create(zenodo)
+    assert "conceptdoi" not in draft  # parent pids are empty until the first publish
+    record = published(zenodo)
+    assert record["conceptdoi"] == f"10.5072/zenodo.{record['conceptrecid']}"
+    new_draft = api(zenodo, "POST", record["links"]["newversion"]).json()
+    assert new_draft["conceptdoi"] == record["conceptdoi"]  # the parent's DOI is shared by every version
+
+
 def test_a_new_deposition_is_listed_only_after_the_index_lag(zenodo, clock):
     create(zenodo)
     assert api(zenodo, "GET", "deposit/depositions").json() == []
@@ -224,11 +288,50 @@ def test_a_new_deposition_is_listed_only_after_the_index_lag(zenodo, clock):
     assert len(api(zenodo, "GET", "deposit/depositions").json()) == 1
 
 
+def test_the_index_shows_a_just_published_deposition_as_the_draft_it_was(zenodo, clock):
+    deposition = create(zenodo)
+    clock.advance(2.5)
+    assert upload(zenodo, deposition).status_code == 201
+    assert api(zenodo, "POST", deposition["links"]["publish"]).status_code == 202
+    (stale,) = api(zenodo, "GET", "deposit/depositions").json()
+    assert stale["submitted"] is False  # publish commits without an index refresh
+    clock.advance(2.5)
+    (fresh,) = api(zenodo, "GET", "deposit/depositions").json()
+    assert fresh["submitted"] is True and fresh["doi"] == f"10.5072/zenodo.{deposition['id']}"
+
+
 def test_the_open_new_version_draft_is_found_by_its_concept(zenodo, clock):
     record = published(zenodo)
     draft = api(zenodo, "POST", record["links"]["newversion"]).json()
     hits = listed(zenodo, clock, f'conceptrecid:"{record["conceptrecid"]}"')
     assert [(e["id"], e["submitted"]) for e in hits] == [(draft["id"], False)]  # the latest of the concept
+
+
+@pytest.mark.parametrize("how", ["DELETE", "discard"])
+def test_deleting_a_draft_is_seen_at_once_and_a_published_record_cannot_be_deleted(zenodo, clock, how):
+    # delete_draft serves both routes: a hard delete with an index refresh (test_simple_delete)
+    def delete(deposition):
+        if how == "DELETE":
+            return api(zenodo, "DELETE", deposition["links"]["self"])
+        return api(zenodo, "POST", deposition["links"]["discard"])
+
+    draft = create(zenodo)
+    assert len(listed(zenodo, clock)) == 1
+    assert delete(draft).status_code == 204
+    assert api(zenodo, "GET", "deposit/depositions").json() == []  # no lag: the delete refreshes the index
+    assert delete(draft).status_code == 404
+    record = published(zenodo)
+    assert delete(record).status_code == 404
+    new_draft = api(zenodo, "POST", record["links"]["newversion"]).json()
+    assert delete(new_draft).status_code == 204  # a new-version draft goes; its concept keeps the published record
+    assert [e["id"] for e in listed(zenodo, clock)] == [record["id"]]
+
+
+def test_a_published_file_is_read_back_from_the_records_api(zenodo):
+    record = published(zenodo)
+    content = api(zenodo, "GET", f"records/{record['id']}/files/manifest.json/content")
+    assert content.status_code == 200 and content.content == b'{"a": 1}\n'
+    assert api(zenodo, "GET", f"records/{record['id']}/files/other.json/content").status_code == 404
 
 
 # ---------------------------------------------------------------------------- rate limits (invenio-app)

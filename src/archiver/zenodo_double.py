@@ -11,9 +11,11 @@ with invenio-rdm-records, idutils and invenio-app) and the sandbox exchanges in
 - a published deposition's links.latest_draft names itself; newversion answers 201 with the new
   draft (the previous files imported, version and DOI dropped, publication date today); one draft
   per concept: a second newversion while it holds files is a 400 (files.enabled);
-- the list endpoint searches with field queries in ``q`` (notes:"...", conceptrecid:"...",
-  title:..., a bare term searches all) honouring ``size`` (100 at most), shows the latest
-  deposition of each concept, and lists a new one only after an index lag;
+- the list endpoint searches as Zenodo's does (zenodo_query.py: a query tree with the legacy field
+  map, phrases, OR-groups), pages with ``page`` and ``size`` (100 at most), lists drafts and published
+  depositions (the latest of each concept unless ``all_versions``), and shows a write only after an
+  index lag (until then, what it showed before); a deleted draft (DELETE or actions/discard) is gone
+  at once; a published deposition carries its ``conceptdoi`` and its files can be read back;
 - rate limits keyed by User-Agent and client address, in moving windows per minute and per hour;
   the headers show the per-minute limit until the hourly one is exceeded; 429 past either.
 
@@ -36,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from archiver import zenodo_query
 from archiver.vocabulary import LICENSES
 
 UPLOAD_TYPES = {"publication", "poster", "presentation", "dataset", "image", "video", "software", "lesson", "physicalobject", "other"}
@@ -61,18 +64,9 @@ METADATA_KEYS = frozenset({
 CREATOR_KEYS = ("name", "affiliation", "orcid", "gnd")
 MAX_FILES = 100
 MAX_PAGE_SIZE = 100
-# Legacy q fields (ZENODO_LEGACY_SEARCH_MAP) the double answers: field -> how a deposition is read.
-_SEARCH_FIELDS = {
-    "notes": lambda d: str(d.metadata.get("notes", "")),
-    "title": lambda d: str(d.metadata.get("title", "")),
-    "keywords": lambda d: " ".join(map(str, d.metadata.get("keywords", []))),
-    "description": lambda d: str(d.metadata.get("description", "")),
-    "conceptrecid": lambda d: d.conceptrecid,
-    "recid": lambda d: str(d.id),
-    "doi": lambda d: d.doi or "",
-}
-_EXACT_FIELDS = {"conceptrecid", "recid", "doi"}
-_QUERY_TERM = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
+MAX_KEPT_BYTES = 16 << 20  # the double keeps the bytes of files up to this size (a test's multi-GB artifact: only its md5)
+# Past this many hits the search refuses the page (OpenSearch's max_result_window, Pagination.to_idx).
+MAX_RESULTS = 10_000
 
 
 @dataclass
@@ -95,6 +89,7 @@ class StoredFile:
     filename: str
     data_md5: str
     size: int
+    data: bytes | None = None  # kept (up to MAX_KEPT_BYTES) so that a client can read a file back
 
 
 @dataclass
@@ -110,7 +105,8 @@ class Deposition:
     state: str = "unsubmitted"
     submitted: bool = False
     doi: str | None = None
-    indexed_at: float = 0.0  # when the search index has it (the list shows it from then on)
+    indexed_at: float = 0.0  # when the search index has its current state (the list shows it from then on)
+    stale_view: dict | None = None  # what the index shows until then (None: not indexed at all yet)
 
 
 class DoubleState:
@@ -139,11 +135,15 @@ class DoubleState:
         self.lock = threading.RLock()
         self.depositions: dict[int, Deposition] = {}
         self.buckets: dict[str, int] = {}
+        self.published_concepts: set[str] = set()
         self.next_id = 100_000
         self.hits: dict[tuple[str, str], tuple[deque, deque]] = {}  # (User-Agent, address) -> (window, hour)
         self.request_count = 0
         self.burst_left = 0
-        self.counters: dict[str, int] = {"requests": 0, "429": 0, "faults": 0, "publish": 0, "create": 0}
+        # requests, and the writes a test may count (a command that must send no write sees them unchanged)
+        self.counters: dict[str, int] = {
+            "requests": 0, "429": 0, "faults": 0, "publish": 0, "create": 0, "upload": 0, "update": 0, "delete": 0, "newversion": 0,
+        }
         self.base_url = base_url
 
     def set_faults(self, faults: Faults) -> None:
@@ -243,8 +243,10 @@ class DoubleState:
         if dep.doi:
             body["doi"] = dep.doi
             body["doi_url"] = f"https://doi.org/{dep.doi}"
-            body["conceptdoi"] = f"10.5072/zenodo.{dep.conceptrecid}"
             metadata["doi"] = dep.doi
+        if dep.conceptrecid in self.published_concepts:
+            # the parent's DOI is minted at the first publish; every later draft of the concept has it
+            body["conceptdoi"] = f"10.5072/zenodo.{dep.conceptrecid}"
         return body
 
     # ------------------------------------------------------------------ operations
@@ -297,29 +299,34 @@ class DoubleState:
             self.buckets[draft.bucket] = draft.id
             return draft
 
-    def search(self, query: str) -> list[Deposition]:
-        """What the list endpoint finds: the latest deposition of each concept the index has,
-        matching every term of ``query`` (field:"phrase", field:term or a bare term), newest first."""
-        terms = [(field, phrase if phrase is not None else word) for field, phrase, word in _QUERY_TERM.findall(query or "")]
+    def reindex(self, dep: Deposition) -> None:
+        """A write that Zenodo indexes on commit without a refresh: the list shows the state from
+        before it until the index refreshes (create, update, publish, new version)."""
+        with self.lock:
+            if dep.indexed_at <= self.clock():
+                dep.stale_view = self.view(dep, with_bucket=False)
+            dep.indexed_at = self.clock() + self.index_lag
+
+    def search(self, query: str, *, all_versions: bool = False) -> list[dict]:
+        """What the list endpoint finds (zenodo_query has the syntax), as the index shows it:
+        drafts and published depositions, only the latest of each concept unless ``all_versions``
+        (AllVersionsParam on versions.is_latest_draft), newest first."""
+        tree = zenodo_query.parse(query)
         with self.lock:
             now = self.clock()
-            latest: dict[str, Deposition] = {}
+            indexed: list[tuple[int, str, dict]] = []
             for dep in self.depositions.values():
-                if dep.indexed_at > now:
-                    continue
-                if dep.conceptrecid not in latest or dep.id > latest[dep.conceptrecid].id:
-                    latest[dep.conceptrecid] = dep
-            found = [dep for dep in latest.values() if all(_matches(dep, field, value) for field, value in terms)]
-        return sorted(found, key=lambda dep: -dep.id)
-
-
-def _matches(dep: Deposition, field: str, value: str) -> bool:
-    if field and field not in _SEARCH_FIELDS:
-        return False
-    if field in _EXACT_FIELDS:
-        return bool(_SEARCH_FIELDS[field](dep) == value)
-    readers = [_SEARCH_FIELDS[field]] if field else list(_SEARCH_FIELDS.values())
-    return any(value.lower() in reader(dep).lower() for reader in readers)
+                view = self.view(dep, with_bucket=False) if dep.indexed_at <= now else dep.stale_view
+                if view is not None:
+                    indexed.append((dep.id, dep.conceptrecid, view))
+            if not all_versions:
+                latest: dict[str, tuple[int, str, dict]] = {}
+                for item in indexed:
+                    if item[1] not in latest or item[0] > latest[item[1]][0]:
+                        latest[item[1]] = item
+                indexed = list(latest.values())
+            found = [item for item in indexed if zenodo_query.matches(item[2], tree)]
+        return [view for _id, _concept, view in sorted(found, key=lambda item: -item[0])]
 
 
 def stored_metadata(metadata: dict) -> dict:
@@ -524,24 +531,30 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["api", "deposit", "depositions"]:
             from urllib.parse import parse_qs, urlsplit
 
-            params = parse_qs(urlsplit(self.path).query)
+            params = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
             try:
                 size = int(params.get("size", ["25"])[0])
                 page = int(params.get("page", ["1"])[0])
             except ValueError:
                 return self._error(400, "A validation error occurred.", [{"field": "size", "messages": ["Not a valid integer."]}])
-            if not 1 <= size <= MAX_PAGE_SIZE or page < 1:
-                return self._error(400, "A validation error occurred.", [{"field": "size", "messages": [f"Must be between 1 and {MAX_PAGE_SIZE}."]}])
-            found = self.state.search(params.get("q", [""])[0])[(page - 1) * size : page * size]
-            with self.state.lock:
-                body = [self.state.view(d, with_bucket=False) for d in found]
-            return self._send(200, body)
+            if size > MAX_PAGE_SIZE:  # ZenodoArgsSchema.validate_max_page_size: refused, not clipped
+                return self._error(400, "A validation error occurred.", [{"field": "size", "messages": [f"Page size cannot be greater than {MAX_PAGE_SIZE}."]}])
+            if size < 1 or page < 1:
+                return self._error(400, "A validation error occurred.", [{"field": "size" if size < 1 else "page", "messages": ["Must be greater than or equal to 1."]}])
+            if (page - 1) * size >= MAX_RESULTS:
+                return self._error(400, "Invalid querystring parameters.")
+            # all_versions (legacy), allversions (RDM); a bare ?all_versions means true
+            flag = (params.get("all_versions") or params.get("allversions") or ["false"])[0].lower()
+            found = self.state.search(params.get("q", [""])[0], all_versions=flag in ("", "true", "1"))
+            return self._send(200, found[(page - 1) * size : page * size])
         if len(parts) == 4 and parts[:3] == ["api", "deposit", "depositions"]:
             dep = self._deposition(parts[3])
             if dep is None:
                 return self._not_found()
             with self.state.lock:
                 return self._send(200, self.state.view(dep))
+        if len(parts) >= 6 and parts[:2] == ["api", "records"] and parts[-1] == "content" and "files" in parts[3:5]:
+            return self._file_content(parts)
         self._not_found()
 
     def do_POST(self) -> None:
@@ -571,11 +584,39 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._publish(dep)
             if parts[5] == "newversion":
                 return self._newversion(dep)
-            if parts[5] == "discard" and not dep.submitted:
-                with self.state.lock:
-                    self.state.depositions.pop(dep.id, None)
-                return self._send(204, None)
+            if parts[5] == "discard":
+                return self._delete_draft(dep)
         self._not_found()
+
+    def _delete_draft(self, dep: Deposition) -> None:
+        """DELETE and actions/discard are one handler (delete_draft): a draft, new versions
+        included, is removed and the index refreshed at once; a published record has no draft: 404."""
+        with self.state.lock:
+            if dep.submitted:
+                return self._not_found()
+            self.state.depositions.pop(dep.id, None)
+            self.state.buckets.pop(dep.bucket, None)
+            self.state.counters["delete"] += 1
+        self._send(204, None)
+
+    def _file_content(self, parts: list[str]) -> None:
+        """GET /api/records/{id}[/draft]/files/{key}/content: the bytes of a deposition's file."""
+        dep = self._deposition(parts[2])
+        draft = parts[3] == "draft"
+        key = "/".join(parts[5 if draft else 4 : -1])
+        if dep is None or dep.submitted == draft:
+            return self._not_found()
+        with self.state.lock:
+            stored = next((f for f in dep.files if f.filename == key), None)
+        if stored is None or stored.data is None:
+            return self._not_found()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(stored.data)))
+        for name, value in self.state.rate_headers(self._rate_key(), count=False)[0].items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(stored.data)
 
     def _publish(self, dep: Deposition) -> None:
         state = self.state
@@ -589,8 +630,10 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if errors:
                 return self._error(400, "A validation error occurred.", errors)
+            state.reindex(dep)  # the index shows the draft until it refreshes
             dep.doi = f"10.5072/zenodo.{dep.id}"
             dep.state, dep.submitted, dep.modified = "done", True, state.now()
+            state.published_concepts.add(dep.conceptrecid)
             state.counters["publish"] += 1
             fail = state.rng.random() < state.faults.publish_504_share
             body = state.view(dep)
@@ -606,6 +649,7 @@ class _Handler(BaseHTTPRequestHandler):
             draft = state.open_draft(dep.conceptrecid)
             if draft is None:
                 draft = state.new_version(dep)
+                state.counters["newversion"] += 1
             elif draft.files:
                 # drafts-resources hands back the open draft; importing the files into it fails
                 return self._error(400, "A validation error occurred.", [{"field": "files.enabled", "messages": ["Please remove all files first."]}])
@@ -634,7 +678,9 @@ class _Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 metadata = stored_metadata(body["metadata"])
                 metadata.setdefault("publication_date", dt.date.today().isoformat())  # PUT replaces everything
+                self.state.reindex(dep)
                 dep.metadata, dep.modified = metadata, self.state.now()
+                self.state.counters["update"] += 1
                 return self._send(200, self.state.view(dep))
         self._not_found()
 
@@ -653,12 +699,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)  # mid-upload: the client sees the connection go
             return
-        digest, size, left = hashlib.md5(usedforsecurity=False), 0, length
+        digest, size, left, chunks = hashlib.md5(usedforsecurity=False), 0, length, []
         while left:
             chunk = self.rfile.read(min(left, 1 << 20))
             if not chunk:
                 break
             digest.update(chunk)
+            if size + len(chunk) <= MAX_KEPT_BYTES:
+                chunks.append(chunk)
             size += len(chunk)
             left -= len(chunk)
         if dep.state == "done":
@@ -670,7 +718,9 @@ class _Handler(BaseHTTPRequestHandler):
         checksum = digest.hexdigest()
         with state.lock:
             dep.files = [f for f in dep.files if f.filename != filename]
-            dep.files.append(StoredFile(str(uuid.UUID(int=state.rng.getrandbits(128))), filename, checksum, size))
+            kept = b"".join(chunks) if size <= MAX_KEPT_BYTES else None
+            dep.files.append(StoredFile(str(uuid.UUID(int=state.rng.getrandbits(128))), filename, checksum, size, kept))
+            state.counters["upload"] += 1
             now = state.now()
         self._send(
             201,
@@ -702,12 +752,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._not_found()
             with self.state.lock:
                 if len(parts) == 4:
-                    self.state.depositions.pop(dep.id, None)
-                    return self._send(204, None)
+                    return self._delete_draft(dep)
                 if len(parts) == 6 and parts[4] == "files":
                     before = len(dep.files)
                     dep.files = [f for f in dep.files if f.id != parts[5]]
                     if len(dep.files) < before:
+                        self.state.counters["delete"] += 1
                         return self._send(204, None)
         self._not_found()
 
