@@ -6,6 +6,7 @@ import copy
 import io
 import json
 import sys
+import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,17 +83,24 @@ def run_cli(*argv: str, stdin: bytes | None = None) -> CliRun:
 
 
 class FakeClock:
-    """Seconds that pass only when a test (or a client's sleep) says so: the double's index lag
-    and the client's waits then agree without the suite waiting."""
+    """Seconds as they pass, plus every sleep a test or a client reports to ``advance`` (which
+    then need not be waited): the double's index lag and the client's waits agree without the
+    suite waiting, and a client that really sleeps (the CLI in-process) sees the lag pass too."""
 
     def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
+        self.start = start
+        self.began = time.monotonic()
+        self.skipped = 0.0
+
+    @property
+    def now(self) -> float:
+        return self.start + (time.monotonic() - self.began) + self.skipped
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
+        self.skipped += max(seconds, 0.0)
 
 
 def write_json(path: Path, data) -> Path:

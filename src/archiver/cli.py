@@ -243,19 +243,41 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from archiver.deposit import remote_drift, status
+    from archiver.deposit import local_drift, remote_drift, status
+    from archiver.exportdir import REPORT_JSON
     from archiver.reporters import reporter_for
     from archiver.zenodo import environment_of
 
-    rows = status(Path(args.export_dir), None if args.all and not args.production else environment_of(args.production))
-    drift = []
+    export_dir = Path(args.export_dir)
+    if not (export_dir / REPORT_JSON).is_file():
+        raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
+    rows = status(export_dir, None if args.all and not args.production else environment_of(args.production))
+    drift = local_drift(rows, export_dir)  # what can be seen without the network
     if args.remote:
         from archiver.zenodo import ZenodoClient, resolve_target
 
         client = ZenodoClient(resolve_target(production=args.production, zenodo_url=args.zenodo_url))
-        drift = remote_drift(rows, client, Path(args.export_dir))
+        drift += remote_drift(rows, client)
     reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from archiver.exportdir import REPORT_JSON
+    from archiver.reconcile import reconcile
+    from archiver.reporters import reporter_for
+    from archiver.zenodo import ZenodoClient, resolve_target
+
+    export_dir = Path(args.export_dir)
+    if not (export_dir / REPORT_JSON).is_file():
+        raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
+    policy = _policy(args)
+    target = resolve_target(production=args.production, zenodo_url=args.zenodo_url)
+    results = reconcile(export_dir, ZenodoClient(target), policy)
+    reporter_for(args.json).reconciled(results, target.environment)
+    return EXIT_INVALID if any(r.state in ("drifted", "failed") for r in results) else EXIT_OK
 
 
 def cmd_zenodo_double(args: argparse.Namespace) -> int:
@@ -404,6 +426,21 @@ def build_parser() -> argparse.ArgumentParser:
     status_cmd.add_argument("--all", action="store_true", help="every environment")
     status_cmd.add_argument("--json", action="store_true")
     status_cmd.set_defaults(handler=cmd_status)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="rebuild the ledger and the export's registrations from what Zenodo holds (sends no write)",
+        description="Look every record of EXPORT_DIR up on Zenodo by its id (batched searches) and rebuild the "
+        "deposit ledger from the depositions found: a published one registers its DOI in the manifest (or shows "
+        "the record drifted when its correction record changed), an open draft is remembered for the next deposit "
+        "to resume. Use it after the state directory beside the export was lost, or on another machine. Only reads "
+        "from Zenodo. Exit 0 in line, 1 some record drifted or could not be settled, 2 could not start.",
+    )
+    reconcile.add_argument("export_dir", metavar="EXPORT_DIR", help="a directory written by archiver export")
+    _zenodo_options(reconcile)
+    reconcile.add_argument("--config", metavar="FILE", help="policy file")
+    reconcile.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    reconcile.set_defaults(handler=cmd_reconcile)
 
     double = commands.add_parser("zenodo-double", help="run the local Zenodo double (tokens from ZENODO_DOUBLE_TOKENS)")
     double.add_argument("--port", type=int, default=0)

@@ -26,6 +26,7 @@ from archiver.exportdir import PLAN, REPORT_JSON, ExportLock, ReportJsonReader, 
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
 from archiver.ledger import Deposit, Ledger
+from archiver.lookup import LOOKUP_BATCH, Found, correction_hash_of_manifest, find_records
 from archiver.manifest import build_manifest
 from archiver.model import Record
 from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
@@ -74,8 +75,10 @@ class DepositMetadata(BaseModel):
     related_identifiers: list[RelatedIdentifier] = []
 
 
-def deposit_metadata(record: Record, policy: Policy, marker: str) -> dict:
-    """The Zenodo metadata of a record (see the mapping table in the README). Never carries a DOI."""
+def deposit_metadata(record: Record, policy: Policy) -> dict:
+    """The Zenodo metadata of a record (see the mapping table in the README). Never carries a DOI,
+    nor anything private: everything here is on the landing page and goes to DataCite. The record
+    id is a keyword, which is how archiver finds the record on Zenodo again (lookup.py)."""
     tier = record.quality_tier
     lines = []
     if record.abstract:
@@ -102,7 +105,7 @@ def deposit_metadata(record: Record, policy: Policy, marker: str) -> dict:
         "access_right": "open",
         "license": policy.license,
         "keywords": [*policy.keywords, record.id],  # the record stays findable on Zenodo by its id
-        "notes": f"{SYNTHESIS_NOTE} Record {record.id}. archiver deposit key: {marker}",
+        "notes": f"Record {record.id}. {SYNTHESIS_NOTE}",
         "version": str(1 + record.correction_record.correction_count),
         "language": "eng",
         # Zenodo detects a related identifier's scheme from the identifier alone (idutils) and
@@ -170,8 +173,7 @@ def content_hashes(record: Record) -> tuple[str, str]:
     provenance.pop("public_provenance", None)
     manifest["provenance"] = provenance
     whole = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
-    corrections = hashlib.sha256(json.dumps(manifest["correction_record"], sort_keys=True).encode()).hexdigest()
-    return whole, corrections
+    return whole, correction_hash_of_manifest(manifest)
 
 
 def build_files(record: Record, policy: Policy, export_dir: Path, directory: Path) -> list[DepositFile]:
@@ -226,7 +228,9 @@ def decide(record: Record, row: Deposit | None, policy: Policy, *, new_versions:
 @dataclass
 class RecordResult:
     record_id: str
-    action: str  # deposited, resumed, skipped, failed, planned, drafted
+    # deposited, resumed, new-version, adopted (found published on Zenodo), registered, skipped, drafted,
+    # drifted, deferred (a concurrent run's deposition wins), failed, not-started, not-published
+    action: str
     detail: str = ""
     doi: str | None = None
     deposition_id: int | None = None
@@ -247,8 +251,8 @@ class DepositSummary:
 
     @property
     def failed(self) -> int:
-        """Records not done: failed, or drifted (they wait for --new-versions)."""
-        return sum(r.action in ("failed", "drifted") for r in self.results)
+        """Records not done: failed, drifted (they wait for --new-versions) or deferred (to the next run)."""
+        return sum(r.action in ("failed", "drifted", "deferred") for r in self.results)
 
     @property
     def exit_code(self) -> int:
@@ -292,8 +296,28 @@ def load_record(path: Path) -> Record:
         raise ArchiverError(f"{path}: not a valid manifest ({str(exc).splitlines()[0]})", code="manifest-invalid") from None
 
 
+@dataclass
+class Job:
+    """One record on its way through a group's stages (look up, prepare, check, publish)."""
+
+    path: Path
+    record: Record
+    action: str  # what decide() said: deposit, register, new-version (skip and drifted end at once)
+    why: str
+    row: Deposit | None
+    kind: str = "deposited"  # how a success is reported: deposited, resumed, new-version
+    current: Deposition | None = None  # the deposition as this run last read it, when it has
+    rivals: tuple[int, ...] = ()  # drafts of the record that lost the check to this one's
+    result: RecordResult | None = None  # set once the record is done, at whichever stage
+
+
 class Depositor:
-    """Deposits records one by one through a client, keeping the ledger and the export in step."""
+    """Deposits records through a client in stages, keeping the ledger and the export in step.
+
+    Zenodo is the source of truth and the ledger a cache of it: a record the ledger does not know
+    as registered is looked up on Zenodo by its id before anything is created, and a first deposit
+    is published only once Zenodo's search shows no rival deposition of the record that must win.
+    """
 
     def __init__(
         self,
@@ -306,7 +330,8 @@ class Depositor:
         new_versions: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
-        find_attempts: int = 4,
+        find_attempts: int = 5,
+        delete_orphans: bool = True,
     ) -> None:
         self.export_dir = Path(export_dir)
         self.client = client
@@ -317,6 +342,7 @@ class Depositor:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.sleep = sleep or client.sleep  # one notion of waiting for the client and the searches
         self.find_attempts = find_attempts
+        self.delete_orphans = delete_orphans  # False for reconcile, which sends no write
         self.environment = client.target.environment
         self.files_root = state_dir_for(self.export_dir) / "files"
         self.token_refused: str | None = None  # Zenodo's 401/403: the run stops starting records
@@ -328,11 +354,39 @@ class Depositor:
         action, why = decide(record, row, self.policy, new_versions=self.new_versions)
         return action, why, row
 
-    # ------------------------------------------------------------------ steps
+    def job(self, manifest_path: Path) -> Job:
+        """A record read from the export and what the ledger says to do with it."""
+        record = load_record(manifest_path)
+        action, why, row = self.decide(record)
+        job = Job(manifest_path, record, action, why, row)
+        if action == "skip":
+            job.result = RecordResult(record.id, "skipped", why, record.doi)
+        elif action == "drifted":
+            job.result = RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
+        return job
+
+    @staticmethod
+    def needs_lookup(job: Job) -> bool:
+        """A record the ledger knows nothing on Zenodo of: not registered, no deposition named."""
+        row = job.row
+        return job.result is None and job.action == "deposit" and (row is None or (row.version == 1 and row.deposition_id is None))
+
+    def _fail(self, job: Job, exc: Exception) -> None:
+        message = self.client.scrub(str(exc))
+        if job.row is not None:
+            self.ledger.update(job.row, last_error=message)
+        if isinstance(exc, ZenodoError) and exc.code == "token-refused":
+            self.token_refused = message  # every other record would be refused alike
+        job.result = RecordResult(job.record.id, "failed", message, None, job.row.deposition_id if job.row else None)
+
+    def _now_text(self) -> str:
+        return self.clock().replace(microsecond=0).isoformat()
+
+    # ------------------------------------------------------------------ the ledger, rebuilt from Zenodo
 
     def _start(self, record: Record, version: int = 1) -> Deposit:
         content, corrections = content_hashes(record)
-        marker = f"{record.id}/{self.environment}/v{version}/{content[:16]}"
+        marker = f"{record.id}/{self.environment}/v{version}/{content[:16]}"  # local only: never sent
         row = Deposit(
             record.id, self.environment, version, self.client.target.api_url, content, corrections, marker,
             "planned", None, None, None, None, None, 0, None, "",
@@ -340,51 +394,366 @@ class Depositor:
         self.ledger.begin(row)
         return row
 
-    def _search(self, query: str, match: Callable[[Deposition], bool]) -> Deposition | None:
-        """The first deposition the list endpoint finds for ``query`` that ``match`` accepts.
+    def _remember(self, job: Job, deposition: Deposition, *, state: str, correction_hash: str | None = None) -> Deposit:
+        """The job's ledger row made to name ``deposition`` as Zenodo holds it."""
+        row = job.row or self._start(job.record)
+        if row.deposition_id != deposition.id:
+            self.ledger.forget_files(row)  # what an earlier attempt uploaded went to another deposition
+        changes: dict[str, Any] = {"state": state, "deposition_id": deposition.id, "bucket_url": deposition.links.bucket, "last_error": None}
+        if correction_hash is not None:
+            changes["correction_hash"] = correction_hash
+        if deposition.submitted:
+            changes.update(
+                doi=deposition.registered_doi, concept_doi=deposition.conceptdoi, record_url=deposition.links.html,
+                published_at=self._now_text(),
+            )
+        job.row = self.ledger.update(row, **changes)
+        return job.row
 
-        Zenodo's list is a search index that shows a new draft only after it refreshes, so it is
-        asked a few times before concluding. Its entries carry no bucket link: the caller reads
-        the deposition itself when it needs one."""
+    def remote_corrections(self, record: Record, deposition: Deposition) -> str:
+        """The correction-record hash of the record as ``deposition`` holds it: the same as ours
+        when its manifest.json is the very file this record would upload (no request), else read
+        from that file."""
+        listed = next((f for f in deposition.files if f.filename == RECORD_MANIFEST_FILE), None)
+        ours = hashlib.md5(record.manifest_bytes()).hexdigest()  # noqa: S324 - Zenodo's checksum
+        if listed is not None and listed.checksum == ours:
+            return content_hashes(record)[1]
+        unreadable = ArchiverError(
+            f"{record.id}: deposition {deposition.id} on Zenodo carries this record's id, but archiver cannot read "
+            f"its {RECORD_MANIFEST_FILE}; compare it by hand before depositing this record again",
+            code="remote-unrecognised",
+        )
+        try:
+            manifest = json.loads(self.client.download(deposition, RECORD_MANIFEST_FILE))
+            return correction_hash_of_manifest(manifest)
+        except ZenodoError as exc:
+            if exc.status == 404:
+                raise unreadable from None
+            raise
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise unreadable from None
+
+    def _adopt_published(self, job: Job, found: Found) -> None:
+        """A published deposition of the record: registered here without a new deposit when its
+        correction record is ours, else the drift path (a new version with --new-versions)."""
+        published = found.published
+        assert published is not None
+        theirs = self.remote_corrections(job.record, published)
+        self._remember(job, published, state="registered", correction_hash=theirs)
+        extra = f"; Zenodo also holds {found.other_concepts} later duplicate(s) of it" if found.other_concepts else ""
+        orphans = [d.id for d in found.first_drafts]
+        if orphans and self.delete_orphans:
+            # Drafts of this record that never became it (a killed run's, whose ledger is gone): no
+            # run can publish them (a rival is published, so its check gives way), so they go.
+            deleted = [draft_id for draft_id in orphans if self.client.delete_draft(draft_id)]
+            extra += f"; deleted orphan draft(s) {', '.join(map(str, deleted))}" if deleted else ""
+        elif orphans:
+            extra += f"; Zenodo holds orphan draft(s) {', '.join(map(str, orphans))} of it (a deposit deletes them)"
+        if theirs == content_hashes(job.record)[1]:
+            if job.record.doi == published.registered_doi:  # the manifest says so already: keep its bytes
+                external = job.record.provenance.external_record
+                if external.registered_at is not None:
+                    self.ledger.update(job.row, published_at=external.registered_at.isoformat())  # type: ignore[arg-type]
+                updated = job.record
+            else:
+                updated = self._register(job.row, job.path, job.record)  # type: ignore[arg-type]
+            job.result = RecordResult(
+                job.record.id, "adopted", f"published on Zenodo as deposition {published.id}; registered, nothing deposited{extra}",
+                updated.doi, published.id,
+            )
+        elif self.new_versions:
+            job.action, job.kind, job.why = "new-version", "new-version", "the correction record changed since the deposit found on Zenodo"
+        else:
+            job.result = RecordResult(
+                job.record.id, "drifted",
+                f"the correction record changed since deposition {published.id} on Zenodo; rerun with --new-versions{extra}",
+                None, published.id,
+            )
+
+    # ------------------------------------------------------------------ stage 1: ask Zenodo first
+
+    def look_up(self, jobs: list[Job]) -> None:
+        """One batched search for every record the ledger knows nothing on Zenodo of; what
+        Zenodo holds decides: adopt a published deposition, resume an open draft, or create."""
+        wanted = [job for job in jobs if self.needs_lookup(job)]
+        if not wanted:
+            return
+        try:
+            found = find_records(self.client, [job.record.id for job in wanted])
+            # A create sent before a crash may have happened moments ago: its draft shows once the
+            # index refreshes, so those records are asked again a few times before "none".
+            lost = [job for job in wanted if job.row is not None and job.row.state == "creating"]
+            for attempt in range(1, self.find_attempts):
+                missing = [job.record.id for job in lost if not found[job.record.id].depositions]
+                if not missing:
+                    break
+                self.sleep(min(2.0 * attempt, 10.0))
+                found.update(find_records(self.client, missing))
+        except ZenodoError as exc:
+            for job in wanted:
+                self._fail(job, exc)
+            return
+        for job in wanted:
+            self.settle(job, found[job.record.id])
+
+    def settle(self, job: Job, found: Found) -> None:
+        try:
+            if found.published is not None:
+                self._adopt_published(job, found)
+            elif found.first_drafts and (draft := self._read_listed(found.first_drafts[0].id)) is not None:
+                # the lowest id: the draft a concurrent run would also keep
+                if draft.submitted:  # the index was behind: published since
+                    self._adopt_published(job, Found(found.record_id, (draft,)))
+                    return
+                self._remember(job, draft, state="created")
+                job.current = draft
+                job.kind, job.why = "resumed", f"resumed draft {draft.id} found on Zenodo"
+            elif job.row is not None and job.row.state == "creating":
+                # a create whose answer was lost: Zenodo lists no deposition of the record, so none was made
+                job.row = self.ledger.update(job.row, state="planned")
+        except (ZenodoError, ArchiverError, OSError) as exc:
+            self._fail(job, exc)
+
+    def _read_listed(self, deposition_id: int) -> Deposition | None:
+        """A deposition the search listed, as it is now (the index lags): None when it is gone
+        (a concurrent run that lost deleted its draft)."""
+        try:
+            return self.client.get_deposition(deposition_id)
+        except ZenodoError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    # ------------------------------------------------------------------ stage 2: a draft ready to publish
+
+    def prepare(self, job: Job) -> None:
+        """Create (or resume, or open a new version), upload, describe; registers a row that is
+        published already. Leaves ``job.result`` unset when the draft waits for the check."""
+        record, row = job.record, job.row
+        try:
+            if job.action == "register" and row is not None:
+                updated = self._register(row, job.path, record)
+                job.result = RecordResult(record.id, "registered", job.why, updated.doi, row.deposition_id)
+                return
+            if job.action == "new-version" and row is not None and row.state == "registered":
+                row = self._start(record, version=row.version + 1)
+                job.kind = "new-version"
+            elif row is None:
+                row = self._start(record)
+            elif job.kind == "deposited" and not (row.state == "planned" and row.version == 1):
+                job.kind = "new-version" if row.version > 1 else "resumed"
+            job.row = row
+            described = False
+            if not row.reached("uploaded"):
+                row, current, described = self._adopt_or_create(row, record)
+                current = current or job.current
+                job.row = row
+                files = build_files(record, self.policy, self.export_dir, self.files_root / safe_stem(record.id) / f"v{row.version}")
+                row = job.row = self._upload(row, files, current, prune=not described)
+            if not row.reached("described"):
+                if not described:  # resumed or a new version: send the record's metadata now
+                    self.client.update_metadata(row.remote_id, deposit_metadata(record, self.policy))
+                row = job.row = self.ledger.update(row, state="described")
+            if self.draft_only:
+                job.result = RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
+        except ZenodoError as exc:
+            if not self._published_meanwhile(job):
+                self._fail(job, exc)
+        except (ArchiverError, OSError) as exc:
+            self._fail(job, exc)
+
+    def _forget_deposition(self, job: Job) -> None:
+        """The job's first-deposit draft is no more (deleted): its row plans the record afresh."""
+        assert job.row is not None
+        job.row = self.ledger.update(job.row, state="planned", deposition_id=None, bucket_url=None, last_error=None)
+        self.ledger.forget_files(job.row)
+
+    def _published_meanwhile(self, job: Job) -> bool:
+        """After a request about the job's first-deposit draft failed: whether the draft was
+        published meanwhile (a concurrent run resumed it and got there first: it is the record's
+        deposition, adopted as any published one is) or is gone (a concurrent run's deposition won
+        and deleted it: the next run registers that one). True when the job is settled so."""
+        row = job.row
+        if row is None or row.deposition_id is None or row.version > 1:
+            return False
+        try:
+            current = self.client.get_deposition(row.deposition_id)
+        except ZenodoError as exc:
+            if exc.status != 404:
+                return False
+            self._forget_deposition(job)
+            job.result = RecordResult(
+                job.record.id, "deferred",
+                f"draft {row.deposition_id} is gone from Zenodo (a concurrent run's deposition of this record won and "
+                "deleted it); the next run registers that deposition",
+            )
+            return True
+        if not current.registered_doi:
+            return False
+        try:
+            self._adopt_published(job, Found(job.record.id, (current,)))
+        except (ZenodoError, ArchiverError, OSError) as exc:
+            self._fail(job, exc)
+        return True
+
+    # ------------------------------------------------------------------ stage 3: one deposition per record
+
+    def check(self, jobs: list[Job]) -> list[Job]:
+        """The jobs that may publish. A first deposit publishes only when Zenodo's search shows
+        its own draft and no rival deposition of the record that wins: a published one, or a draft
+        with a lower id (a concurrent run's). The loser deletes its draft and registers the
+        winner's DOI, or is ``deferred`` to the next run while the winner is still a draft.
+
+        New versions need no check: Zenodo keeps one draft per concept, so concurrent runs share it."""
+        ready = [job for job in jobs if job.result is None and job.row is not None and job.row.version > 1]
+        pending = {job.record.id: job for job in jobs if job.result is None and job.row is not None and job.row.version == 1}
         for attempt in range(self.find_attempts):
-            for item in self.client.list_depositions(query=query):
-                if match(item):
-                    return item
+            if not pending:
+                break
+            try:
+                found = find_records(self.client, list(pending))
+            except ZenodoError as exc:
+                for job in pending.values():
+                    self._fail(job, exc)
+                break
+            for record_id, job in list(pending.items()):
+                own = next((d for d in found[record_id].depositions if d.id == job.row.deposition_id), None)  # type: ignore[union-attr]
+                if own is None and attempt + 1 < self.find_attempts:
+                    continue  # the search index has not caught up with this run's draft yet
+                del pending[record_id]
+                if own is None and self._published_meanwhile(job):
+                    continue  # not listed because it is gone (a rival won and deleted it) or published by another run
+                if own is None:
+                    job.result = RecordResult(
+                        record_id, "deferred",
+                        f"Zenodo's search does not list draft {job.row.deposition_id} yet, so no concurrent deposit of this "  # type: ignore[union-attr]
+                        "record can be ruled out; the next run checks again and publishes it",
+                        None, job.row.deposition_id,  # type: ignore[union-attr]
+                    )
+                    continue
+                rivals = [d for d in found[record_id].depositions if d.conceptrecid != own.conceptrecid]
+                winner = next((d for d in rivals if d.submitted), None) or next((d for d in rivals if d.id < own.id), None)
+                if winner is None:
+                    job.rivals = tuple(d.id for d in rivals)  # higher ids, all drafts: they give way to this one
+                    ready.append(job)
+                else:
+                    self._give_way(job, winner, found[record_id])
+            if pending:
+                wait = min(1.0 * (attempt + 1), 5.0)
+                self.sleep(wait)
+        return ready
+
+    def _give_way(self, job: Job, winner: Deposition, found: Found) -> None:
+        """This run's draft loses to ``winner``: delete it, then register the winner if published."""
+        row = job.row
+        assert row is not None and row.deposition_id is not None
+        own = row.deposition_id
+        try:
+            if not self.client.delete_draft(own):
+                mine = self._read_listed(own)
+                if mine is not None and mine.registered_doi:  # published meanwhile (another run resumed it): it is the record's
+                    self._remember(job, mine, state="published")
+                    job.action = "register"
+                    self.prepare(job)
+                    return
+            self._forget_deposition(job)
+            if winner.submitted:
+                self._adopt_published(job, Found(found.record_id, tuple(d for d in found.depositions if d.id != own)))
+            else:
+                job.result = RecordResult(
+                    job.record.id, "deferred",
+                    f"another run is depositing this record as draft {winner.id} (the lowest id wins); this run deleted its "
+                    f"own draft {own}; the next run registers the winner's DOI",
+                )
+        except (ZenodoError, ArchiverError, OSError) as exc:
+            self._fail(job, exc)
+
+    # ------------------------------------------------------------------ stage 4: publish and register
+
+    def publish(self, job: Job) -> None:
+        row = job.row
+        assert row is not None
+        try:
+            published = self._publish(row)
+            doi = published.registered_doi
+            if not doi:
+                raise ZenodoError(f"{job.record.id}: publish answered without a DOI", code="no-doi")
+            row = job.row = self.ledger.update(
+                row, state="published", doi=doi, concept_doi=published.conceptdoi, record_url=published.links.html,
+                published_at=self._now_text(),
+            )
+            updated = self._register(row, job.path, job.record)
+            job.result = RecordResult(job.record.id, job.kind, job.why + self._delete_rivals(job), updated.doi, row.deposition_id)
+        except ZenodoError as exc:
+            if not self._published_meanwhile(job):
+                self._fail(job, exc)
+        except (ArchiverError, OSError) as exc:
+            self._fail(job, exc)
+
+    def _delete_rivals(self, job: Job) -> str:
+        """Once the record is published, the rival drafts its check saw can never be published:
+        delete them, so that a rival whose run died (its ledger lost with it) is not left open. A
+        rival still running finds its draft gone and defers to its next run, which registers this
+        deposition."""
+        deleted = []
+        for draft_id in job.rivals:
+            try:
+                if self.client.delete_draft(draft_id):
+                    deleted.append(draft_id)
+            except ZenodoError:
+                continue  # best effort: the draft's own run deletes it when it checks
+        return f"; deleted rival draft(s) {', '.join(map(str, deleted))}" if deleted else ""
+
+    # ------------------------------------------------------------------ steps
+
+    def _find_lost_create(self, record: Record) -> Deposition | None:
+        """After a create whose outcome is unknown: the record's draft, once Zenodo's search lists
+        it (the index shows a new draft after it refreshes, so it is asked a few times)."""
+        for attempt in range(self.find_attempts):
+            for listed in find_records(self.client, [record.id])[record.id].first_drafts:
+                draft = self._read_listed(listed.id)
+                if draft is not None and not draft.submitted:  # the index may still show a published one as a draft
+                    return draft
             if attempt + 1 < self.find_attempts:
                 self.sleep(min(2.0 * (attempt + 1), 10.0))
         return None
 
-    def _find_by_marker(self, marker: str) -> Deposition | None:
-        """After a create whose answer was lost: the deposition whose notes hold this deposit key."""
-        found = self._search(f'notes:"{marker}"', lambda item: marker in item.metadata.notes)
-        return self.client.get_deposition(found.id) if found else None
-
     def _find_open_draft(self, previous_id: int) -> Deposition | None:
         """The open draft of the concept of ``previous_id`` (Zenodo keeps at most one per concept)."""
         concept = self.client.get_deposition(previous_id).conceptrecid
-        found = self._search(
-            f'conceptrecid:"{concept}"',
-            lambda item: item.conceptrecid == concept and not item.submitted,
-        )
-        return self.client.get_deposition(found.id) if found else None
+        for attempt in range(self.find_attempts):
+            for item in self.client.list_depositions(query=f'conceptrecid:"{concept}"'):
+                if item.conceptrecid == concept and not item.submitted and item.id != previous_id:
+                    draft = self._read_listed(item.id)
+                    if draft is not None and not draft.submitted:  # the index may be behind a publish
+                        return draft
+            if attempt + 1 < self.find_attempts:
+                self.sleep(min(2.0 * (attempt + 1), 10.0))
+        return None
 
     def _created(self, row: Deposit, deposition: Deposition) -> Deposit:
         return self.ledger.update(row, state="created", deposition_id=deposition.id, bucket_url=deposition.links.bucket)
 
     def _create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition]:
         """POST the deposition with its full metadata: one request, no metadata PUT afterwards."""
-        metadata = deposit_metadata(record, self.policy, row.marker)
+        metadata = deposit_metadata(record, self.policy)
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         try:
             created = self.client.create_deposition(metadata)
         except ZenodoError as exc:
-            if exc.status is not None and exc.status < 500:
+            if exc.status is not None and exc.status < 500 and exc.code != "answer-invalid":
                 # Zenodo answered and created nothing (a refused token, a refused payload): the
                 # record is planned again, so the next run says "deposited", not "resumed".
                 self.ledger.update(row, state="planned")
                 raise
-            found = self._find_by_marker(row.marker)  # the create may have happened
-            created = found if found is not None else self.client.create_deposition(metadata)
+            found = self._find_lost_create(record)  # the create may have happened: never create blindly
+            if found is None:
+                raise ZenodoError(
+                    f"{record.id}: the create's outcome is unknown ({exc.message}) and Zenodo's search lists no draft of "
+                    "this record yet; the next run looks again before it creates anything",
+                    code="create-unknown",
+                ) from None
+            created = found
         return self._created(row, created), created
 
     def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, Deposition]:
@@ -433,10 +802,6 @@ class Depositor:
                 raise ArchiverError(f"{record.id}: the ledger lost version {row.version - 1}", code="ledger-corrupt")
             row, draft = self._open_new_version(row, previous.remote_id)
             return row, draft, False  # a new version keeps neither version nor publication date
-        if row.state == "creating":  # a create was sent before a crash: look for it first
-            found = self._find_by_marker(row.marker)
-            if found is not None:
-                return self._created(row, found), found, False
         row, created = self._create(row, record)
         return row, created, True
 
@@ -454,8 +819,13 @@ class Depositor:
         bucket = row.bucket_url
         if bucket is None:
             raise ZenodoError(f"{row.record_id}: deposition {row.remote_id} has no bucket link", code="answer-invalid")
+        # a draft resumed from Zenodo may hold some files already: the same name and md5 need no upload
+        remote = {stored.filename: stored.checksum for stored in current.files} if current is not None else {}
         for item in files:
             if known[item.name][2]:
+                continue
+            if remote.get(item.name) == item.md5:
+                self.ledger.file_uploaded(row, item.name)
                 continue
             readers: list[HashingReader] = []
 
@@ -506,7 +876,7 @@ class Depositor:
         if row.doi is None:
             raise ArchiverError(f"{row.record_id}: the ledger holds no DOI to register", code="ledger-corrupt")
         registered_at = dt.datetime.fromisoformat(row.published_at) if row.published_at else self.clock()
-        updated = record.registered(row.doi, row.remote_id, row.environment, registered_at)
+        updated = record.registered(row.doi, row.remote_id, row.environment, registered_at, row.concept_doi)
         _manifest, findings = build_manifest(updated)
         if findings:
             raise ArchiverError(f"{row.record_id}: the registered manifest fails its contract: {findings[0].message}", code="manifest-invalid")
@@ -514,54 +884,11 @@ class Depositor:
         self.ledger.update(row, state="registered", last_error=None)  # an earlier failure is history now
         return updated
 
-    # ------------------------------------------------------------------ one record
 
-    def deposit(self, manifest_path: Path) -> RecordResult:
-        record = load_record(manifest_path)
-        action, why, row = self.decide(record)
-        if action == "skip":
-            return RecordResult(record.id, "skipped", why, record.doi)
-        if action == "drifted":
-            return RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
-        if action == "register" and row is not None:
-            updated = self._register(row, manifest_path, record)
-            return RecordResult(record.id, "registered", why, updated.doi, row.deposition_id)
-        if action == "new-version" and row is not None:
-            row = self._start(record, version=row.version + 1)
-            kind = "new-version"
-        elif row is None or (row.state == "planned" and row.version == 1):
-            row = row or self._start(record)
-            kind = "deposited"  # nothing was created on Zenodo before: a first deposit, whatever failed earlier
-        else:
-            kind = "new-version" if row.version > 1 else "resumed"
-        try:
-            described = False
-            if not row.reached("uploaded"):
-                row, current, described = self._adopt_or_create(row, record)
-                files = build_files(record, self.policy, self.export_dir, self.files_root / safe_stem(record.id) / f"v{row.version}")
-                row = self._upload(row, files, current, prune=not described)
-            if not row.reached("described"):
-                if not described:  # resumed or a new version: send the record's metadata now
-                    self.client.update_metadata(row.remote_id, deposit_metadata(record, self.policy, row.marker))
-                row = self.ledger.update(row, state="described")
-            if self.draft_only:
-                return RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
-            published = self._publish(row)
-            doi = published.registered_doi
-            if not doi:
-                raise ZenodoError(f"{record.id}: publish answered without a DOI", code="no-doi")
-            row = self.ledger.update(
-                row, state="published", doi=doi, record_url=published.links.html,
-                published_at=self.clock().replace(microsecond=0).isoformat(),
-            )
-            updated = self._register(row, manifest_path, record)
-        except (ZenodoError, ArchiverError, OSError) as exc:
-            message = self.client.scrub(str(exc))
-            self.ledger.update(row, last_error=message)
-            if isinstance(exc, ZenodoError) and exc.status in (401, 403):
-                self.token_refused = message  # every other record would be refused alike
-            return RecordResult(record.id, "failed", message, None, row.deposition_id)
-        return RecordResult(record.id, kind, why, updated.doi, row.deposition_id)
+# Records move through the stages in groups of this size: one lookup and one pre-publish check
+# per group (LOOKUP_BATCH ids per search), and the search index has the time the group's creates
+# and uploads take to catch up before the check.
+DEPOSIT_GROUP = LOOKUP_BATCH
 
 
 def run_deposit(
@@ -577,15 +904,18 @@ def run_deposit(
     on_record: Callable[[RecordResult], None] | None = None,
     stop: threading.Event | None = None,
     in_progress: set[str] | None = None,
+    group_size: int = DEPOSIT_GROUP,
 ) -> DepositSummary:
-    """Deposit an export's records with up to ``workers`` at once (all sharing the client's pacer);
-    results are reported in the export's order.
+    """Deposit an export's records, in groups that move through four stages together: look the
+    group up on Zenodo (one search), prepare each draft (up to ``workers`` at once, all sharing the
+    client's pacer), check for rival depositions (one search), publish and register. Results are
+    reported in the export's order.
 
-    Once ``stop`` is set no further record is started; the ones in progress (their ids are kept in
-    ``in_progress`` for the caller to show) finish. Whatever ends the run, the export's package and
-    reports are brought in line with the manifests before it returns or raises.
+    Once ``stop`` is set no further record is started and nothing more is published; the ones in
+    progress (their ids are kept in ``in_progress`` for the caller to show) finish their step.
+    Whatever ends the run, the export's package and reports are brought in line with the manifests
+    before it returns or raises.
     """
-    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     export_dir = Path(export_dir)
@@ -602,49 +932,75 @@ def run_deposit(
             def halted() -> bool:
                 return (stop is not None and stop.is_set()) or depositor.token_refused is not None
 
-            def work(manifest_path: Path, record_id: str) -> RecordResult:
-                if halted():  # queued before the interrupt or the refusal: not started
-                    reason = "the run was interrupted" if depositor.token_refused is None else "Zenodo refused the token"
-                    return RecordResult(record_id, "not-started", f"not started: {reason}")
-                in_progress.add(record_id)
-                try:
-                    return depositor.deposit(manifest_path)
-                finally:
-                    in_progress.discard(record_id)
+            def not_started(job: Job) -> None:
+                reason = "the run was interrupted" if depositor.token_refused is None else "Zenodo refused the token"
+                if job.row is not None and job.row.deposition_id is not None and job.row.reached("created"):
+                    job.result = RecordResult(job.record.id, "not-published", f"{reason}; draft {job.row.deposition_id} "
+                                              "is kept and the next run publishes it", None, job.row.deposition_id)
+                else:
+                    job.result = RecordResult(job.record.id, "not-started", f"not started: {reason}")
 
-            def report(result: RecordResult) -> None:
-                summary.results.append(result)
-                if on_record:
-                    on_record(result)
+            def each(pool: ThreadPoolExecutor, jobs: list[Job], step: Callable[[Job], None], *, begun: bool = False) -> None:
+                """``step`` for every job not yet done, up to ``workers`` at once. A job not ``begun``
+                is not started once the run is halted; a begun one (its draft is being prepared) is
+                carried through after the first Ctrl-C, but not past a refused token."""
 
-            def settle(record_id: str, future) -> None:
-                report(future.result())
+                def work(job: Job) -> None:
+                    if depositor.token_refused is not None or (not begun and halted()):
+                        not_started(job)
+                        return
+                    in_progress.add(job.record.id)
+                    try:
+                        step(job)
+                    finally:
+                        in_progress.discard(job.record.id)
+
+                list(pool.map(work, [job for job in jobs if job.result is None]))
+
+            def run_group(pool: ThreadPoolExecutor, jobs: list[Job]) -> None:
+                if not halted():
+                    depositor.look_up(jobs)
+                each(pool, jobs, depositor.prepare)
+                if any(job.result is None for job in jobs) and depositor.token_refused is None:
+                    ready = {id(job) for job in depositor.check(jobs)}
+                    for job in jobs:  # a draft the check neither passed nor settled waits for the next run
+                        if job.result is None and id(job) not in ready:
+                            not_started(job)
+                    each(pool, jobs, depositor.publish, begun=True)
+                for job in jobs:
+                    if job.result is None:
+                        not_started(job)
+                    summary.results.append(job.result)  # type: ignore[arg-type]  # every record is accounted for
+                    if on_record:
+                        on_record(job.result)  # type: ignore[arg-type]
 
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deposit") as pool:
-                pending: deque = deque()
+                group: list[Job] = []
                 acted = 0
                 for manifest_path in selected:
-                    if halted():
+                    if halted() or (limit is not None and acted >= limit):
                         break
-                    if limit is not None and acted >= limit:
-                        break
-                    record = load_record(manifest_path)
-                    action, why, _row = depositor.decide(record)
-                    if action == "skip":
-                        report(RecordResult(record.id, "skipped", why, record.doi))
+                    job = depositor.job(manifest_path)
+                    if job.result is not None and not group:  # skipped or drifted: nothing to send
+                        summary.results.append(job.result)
+                        if on_record:
+                            on_record(job.result)
                         continue
-                    acted += 1
-                    pending.append((record.id, pool.submit(work, manifest_path, record.id)))
-                    while len(pending) >= 2 * max(1, workers):  # bounded: memory stays flat
-                        settle(*pending.popleft())
-                while pending:
-                    settle(*pending.popleft())
+                    acted += job.result is None
+                    group.append(job)
+                    if len([j for j in group if j.result is None]) >= max(1, group_size):
+                        run_group(pool, group)
+                        group = []
+                if group:
+                    run_group(pool, group)
                 summary.interrupted = stop is not None and stop.is_set()
                 summary.token_refused = depositor.token_refused
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
                 registrations = {
-                    row.record_id: row.doi for row in ledger.all(client.target.environment) if row.state == "registered" and row.doi
+                    row.record_id: (row.doi, row.concept_doi)
+                    for row in ledger.all(client.target.environment)
+                    if row.state == "registered" and row.doi
                 }
                 refresh_after_deposit(export_dir, registrations, policy)
             finally:
@@ -678,24 +1034,25 @@ def plan_deposit(
                 entries.append({"id": record.id, "action": action, "why": why})
                 continue
             acted += 1
-            if row is not None and action != "new-version":
-                marker = row.marker
-            else:
-                version = row.version + 1 if row is not None else 1
-                marker = f"{record.id}/{environment}/v{version}/{content_hashes(record)[0][:16]}"
             with tempfile.TemporaryDirectory() as scratch:
                 files = build_files(record, policy, export_dir, Path(scratch))
                 file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
             upload = f"upload {len(file_list)} files"
-            steps = ["create the deposition with its metadata (one POST)", upload, "publish", "register DOI in manifest"]
+            check = "check Zenodo for a rival deposition of the record (batched)"
+            publish = ["publish", "register DOI in manifest"]
             if action == "new-version" and row is not None:
-                steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT)", *steps[2:]]
+                steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT)", *publish]
+                kind = "new-version"
             elif row is not None and row.deposition_id is not None:
                 steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
-                         "set metadata (one PUT)", *steps[2:]]
+                         "set metadata (one PUT)", check, *publish]
+                kind = "resume"
+            else:
+                steps = ["look the record up on Zenodo by its id (batched): adopt a published deposition or resume an "
+                         "open draft instead of creating", "create the deposition with its metadata (one POST)", upload, check, *publish]
+                kind = action
             entries.append(
-                {"id": record.id, "action": action if row is None or row.deposition_id is None or action == "new-version" else "resume", "files": file_list,
-                 "metadata": deposit_metadata(record, policy, marker), "steps": steps}
+                {"id": record.id, "action": kind, "files": file_list, "metadata": deposit_metadata(record, policy), "steps": steps}
             )
     finally:
         if ledger:
@@ -725,20 +1082,28 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
         ledger.close()
 
 
-def remote_drift(rows: list[dict], client: ZenodoClient, export_dir: Path | None = None) -> list[dict]:
-    """Compare ledger rows with what Zenodo holds, and registered records with their manifests:
-    a record whose correction record changed since its deposit awaits a new version."""
+def local_drift(rows: list[dict], export_dir: Path) -> list[dict]:
+    """Registered records whose manifest's correction record is not the one deposited (no network):
+    each awaits a new version. Marks those rows ``drifted``."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        row.setdefault("drifted", False)
+        if row["state"] == "registered" and row["version"] >= latest.get(row["id"], {}).get("version", 0):
+            latest[row["id"]] = row
+    manifests = {path.stem.replace("_", ":", 1): path for path in iter_manifests(Path(export_dir))}
     drift = []
-    if export_dir is not None:
-        latest: dict[str, dict] = {}
-        for row in rows:
-            if row["state"] == "registered" and row["version"] >= latest.get(row["id"], {}).get("version", 0):
-                latest[row["id"]] = row
-        manifests = {path.stem.replace("_", ":", 1): path for path in iter_manifests(Path(export_dir))}
-        for record_id, row in sorted(latest.items()):
-            path = manifests.get(record_id)
-            if path is not None and content_hashes(load_record(path))[1] != row["correction_hash"]:
-                drift.append({**row, "remote": "the correction record changed since the deposit; deposit --new-versions gives it a new version"})
+    for record_id, row in sorted(latest.items()):
+        path = manifests.get(record_id)
+        if path is not None and content_hashes(load_record(path))[1] != row["correction_hash"]:
+            row["drifted"] = True
+            drift.append({**row, "remote": "the correction record changed since the deposit; deposit --new-versions gives it a new version"})
+    return drift
+
+
+def remote_drift(rows: list[dict], client: ZenodoClient) -> list[dict]:
+    """Compare ledger rows with what Zenodo holds: a DOI other than the ledger's, or a deposition
+    published that the ledger does not know as such."""
+    drift = []
     for row in rows:
         if row["deposition_id"] is None:
             continue

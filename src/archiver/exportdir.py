@@ -334,24 +334,31 @@ def _registered_next_action(doi: str) -> str:
     return f"none: already registered as {doi}"
 
 
-def _refresh_package(export_dir: Path, registrations: dict[str, str]) -> None:
+# record id -> (DOI of the version, concept DOI or None): what a refresh writes into the package
+RegisteredDois = dict[str, tuple[str, str | None]]
+
+
+def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
     descriptor_path = export_dir / DESCRIPTOR
     descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
     fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"]}
 
     def registered_record(row: list[str]) -> list[str]:
         names = fields["records"]
-        doi = registrations.get(row[0])
-        if doi:
+        registration = registrations.get(row[0])
+        if registration:
             row[names.index("external_record")] = REGISTERED
-            row[names.index("doi")] = doi
+            row[names.index("doi")] = registration[0]
+            if "concept_doi" in names:  # exports written before the concept DOI have no such column
+                row[names.index("concept_doi")] = registration[1] or ""
             row[names.index("public_provenance")] = L4
         return row
 
     def registered_verdict(row: list[str]) -> list[str]:
         names = fields["eligibility"]
-        doi = registrations.get(row[0])
-        if doi:
+        registration = registrations.get(row[0])
+        if registration:
+            doi = registration[0]
             row[names.index("eligible")] = "false"
             row[names.index("reasons")] = "already-registered"
             row[names.index("next_action")] = _registered_next_action(doi)
@@ -373,7 +380,7 @@ def _refresh_package(export_dir: Path, registrations: dict[str, str]) -> None:
     atomic_write_bytes(descriptor_path, (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
 
 
-def _refresh_reports(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
+def _refresh_reports(export_dir: Path, registrations: RegisteredDois, policy: Policy) -> None:
     from archiver.report import HtmlReport  # the HTML page is needed only when a refresh happens
 
     reader = ReportJsonReader(export_dir / REPORT_JSON)
@@ -383,8 +390,9 @@ def _refresh_reports(export_dir: Path, registrations: dict[str, str], policy: Po
     eligible = registered = 0
     try:
         for entry in reader.entries():
-            doi = registrations.get(entry["id"])
-            if doi:
+            registration = registrations.get(entry["id"])
+            if registration:
+                doi = registration[0]
                 entry.update(doi=doi, eligible=False, reasons=["already-registered"], next_action=_registered_next_action(doi))
             eligible += entry["eligible"]
             registered += "already-registered" in entry["reasons"]
@@ -407,8 +415,8 @@ def _refresh_reports(export_dir: Path, registrations: dict[str, str], policy: Po
     os.replace(export_dir / f".{REPORT_HTML}.refresh", export_dir / REPORT_HTML)
 
 
-def refresh_registrations(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
-    """Bring the export's package and reports in line with registered DOIs (``id -> doi``).
+def refresh_registrations(export_dir: Path, registrations: RegisteredDois, policy: Policy) -> None:
+    """Bring the export's package and reports in line with registered DOIs (``id -> (doi, concept doi)``).
 
     Built from every registration the ledger knows, so it is idempotent: a rerun repairs a
     refresh that was interrupted between two of its atomic file replacements.
@@ -420,13 +428,13 @@ def refresh_registrations(export_dir: Path, registrations: dict[str, str], polic
     _refresh_reports(export_dir, registrations, policy)
 
 
-def _refresh_key(export_dir: Path, registrations: dict[str, str]) -> str:
+def _refresh_key(export_dir: Path, registrations: RegisteredDois) -> str:
     digest = hashlib.sha256(json.dumps(sorted(registrations.items())).encode())
     digest.update(hashlib.sha256((export_dir / REPORT_JSON).read_bytes()).digest())
     return digest.hexdigest()
 
 
-def refresh_after_deposit(export_dir: Path, registrations: dict[str, str], policy: Policy) -> None:
+def refresh_after_deposit(export_dir: Path, registrations: RegisteredDois, policy: Policy) -> None:
     """Refresh the export's package and reports unless these registrations were already applied to
     this very export (the report's bytes are part of the key, so a re-export is refreshed again)."""
     stamp = state_dir_for(export_dir) / REFRESH_STAMP

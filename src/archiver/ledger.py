@@ -20,7 +20,7 @@ from typing import NamedTuple
 from archiver.exportdir import ledger_path
 from archiver.findings import ArchiverError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: concept_doi
 STATES = ("planned", "creating", "created", "uploaded", "described", "publishing", "published", "registered")
 
 _SCHEMA = """
@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS deposits (
     deposition_id INTEGER,
     bucket_url TEXT,
     doi TEXT,
+    concept_doi TEXT,
     record_url TEXT,
     published_at TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -64,6 +65,7 @@ class Registration(NamedTuple):
     deposition_id: int
     environment: str
     registered_at: dt.datetime
+    concept_doi: str | None = None
 
 
 Registrations = dict[str, Registration]
@@ -89,7 +91,8 @@ def ledger_registrations(export_dir: Path) -> Registrations:
         ledger.close()
     return {
         record_id: Registration(
-            row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at)
+            row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at),
+            row.concept_doi,
         )
         for record_id, row in latest.items()
         if row.doi and row.deposition_id  # always so (chosen above); said again for the type checker
@@ -114,6 +117,7 @@ class Deposit:
     attempts: int
     last_error: str | None
     updated_at: str
+    concept_doi: str | None = None
 
     def reached(self, state: str) -> bool:
         return STATES.index(self.state) >= STATES.index(state)
@@ -160,12 +164,28 @@ class Ledger:
             ) from None
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) < SCHEMA_VERSION:
+            self._migrate(int(row[0]))
         elif int(row[0]) > SCHEMA_VERSION:
             raise ArchiverError(
                 f"{self.path}: ledger schema version {row[0]} is newer than this archiver understands ({SCHEMA_VERSION}); upgrade archiver",
                 code="ledger-too-new",
             )
         os.chmod(self.path, 0o600)
+
+    def _migrate(self, version: int) -> None:
+        """Bring a ledger of an older archiver to this schema, in one transaction."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                columns = {row["name"] for row in self.db.execute("PRAGMA table_info(deposits)")}
+                if version < 2 and "concept_doi" not in columns:
+                    self.db.execute("ALTER TABLE deposits ADD COLUMN concept_doi TEXT")
+                self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         with self.lock:
@@ -234,3 +254,16 @@ class Ledger:
             "UPDATE files SET uploaded = 1 WHERE record_id = ? AND environment = ? AND version = ? AND filename = ?",
             (deposit.record_id, deposit.environment, deposit.version, filename),
         )
+
+    def forget_files(self, deposit: Deposit) -> None:
+        """The row's files as never uploaded: its deposition changed (another draft was adopted or
+        this one was deleted), so what was uploaded before is not there."""
+        self._execute(
+            "DELETE FROM files WHERE record_id = ? AND environment = ? AND version = ?",
+            (deposit.record_id, deposit.environment, deposit.version),
+        )
+
+    def drop(self, record_id: str, environment: str) -> None:
+        """Every row of a record in one environment, with its files: the ledger is rebuilt from Zenodo."""
+        for table in ("files", "deposits"):
+            self._execute(f"DELETE FROM {table} WHERE record_id = ? AND environment = ?", (record_id, environment))  # noqa: S608 - table names are ours

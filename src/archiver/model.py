@@ -154,7 +154,8 @@ class ReportArtifact(_Part):
 
 class ExternalRecord(_Part):
     status: ExternalStatusName
-    doi: Doi | None = None
+    doi: Doi | None = None  # this version's DOI
+    concept_doi: Doi | None = None  # the DOI of all versions (Zenodo's concept DOI)
     url: Text | None = None
     deposition_id: Annotated[int, Field(ge=1, strict=True)] | None = None
     environment: EnvironmentName | None = None
@@ -217,7 +218,9 @@ class Record(_Part):
             return self.research_question
         return self.title
 
-    def registered(self, doi: str, deposition_id: int, environment: str, registered_at: dt.datetime) -> Record:
+    def registered(
+        self, doi: str, deposition_id: int, environment: str, registered_at: dt.datetime, concept_doi: str | None = None
+    ) -> Record:
         """This record once deposited: external record Registered with its DOI, public provenance L4.
         The one definition for the deposit that registers and the re-export that remembers it."""
         provenance = self.provenance.model_copy(
@@ -229,6 +232,7 @@ class Record(_Part):
                     update={
                         "status": ExternalStatus.REGISTERED.value,
                         "doi": doi,
+                        "concept_doi": concept_doi,
                         "url": f"https://doi.org/{doi}",
                         "deposition_id": deposition_id,
                         "environment": environment,

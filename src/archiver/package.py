@@ -64,7 +64,8 @@ RESOURCES: dict[str, dict] = {
                 _field("public_provenance", "string", "Public provenance level", required=True, enum=LEVELS),
                 _field("external_record", "string", "External archival record", required=True,
                        enum=list(values(ExternalStatus))),
-                _field("doi", "string", "DOI when registered", pattern=PACKAGE_DOI_PATTERN),
+                _field("doi", "string", "DOI of this version when registered", pattern=PACKAGE_DOI_PATTERN),
+                _field("concept_doi", "string", "DOI of all versions (Zenodo's concept DOI) when registered", pattern=PACKAGE_DOI_PATTERN),
                 _field("manifest", "string", "Path of the paper manifest in this export", required=True),
             ],
             "primaryKey": ["id"],
@@ -245,6 +246,7 @@ def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[l
             provenance.public_provenance.level,
             provenance.external_record.status,
             provenance.external_record.doi or "",
+            provenance.external_record.concept_doi or "",
             manifest_path,
         ]
     ]

@@ -80,12 +80,25 @@ class TextReporter:
         for row in rows:
             doi = row["doi"] or "-"
             error = f"  last error: {row['last_error']}" if row["last_error"] else ""
+            state = row["state"] + (", drifted" if row.get("drifted") else "")
             print(
-                f"{row['id']}  {row['environment']}  v{row['version']}  {row['state']:<10}  "
+                f"{row['id']}  {row['environment']}  v{row['version']}  {state:<10}  "
                 f"deposition {row['deposition_id'] or '-'}  {doi}{error}"
             )
         for item in drift:
             print(f"drift: {item['id']}: {item['remote']}")
+
+
+    # reconcile
+    def reconciled(self, results: list, environment: str) -> None:
+        for result in results:
+            doi = f" {result.doi}" if result.doi else ""
+            print(f"{result.record_id}: {result.state}{doi} - {result.detail}")
+        counts: dict[str, int] = {}
+        for result in results:
+            counts[result.state] = counts.get(result.state, 0) + 1
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no record of this export is on Zenodo"
+        print(f"{environment}: {summary}; nothing was sent to Zenodo but searches and reads")
 
 
 class JsonReporter:
@@ -128,6 +141,10 @@ class JsonReporter:
     # status
     def status(self, rows: list[dict], drift: list[dict]) -> None:
         _json({"records": rows, "drift": drift})
+
+    # reconcile
+    def reconciled(self, results: list, environment: str) -> None:
+        _json({"environment": environment, "records": [result.as_dict() for result in results]})
 
 
 def reporter_for(as_json: bool, *, quiet: bool = False) -> TextReporter | JsonReporter:

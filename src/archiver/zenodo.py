@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -28,6 +28,10 @@ PRODUCTION_API = "https://zenodo.org/api"
 TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
 USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+# The list endpoint's largest page for a logged-in user (ZenodoArgsSchema.validate_max_page_size),
+# and the most hits a search shows (OpenSearch's result window).
+PAGE_SIZE = 100
+MAX_RESULTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,14 @@ class DepositionFile(_Answer):
 
 class DepositionMetadata(_Answer):
     notes: str = ""
+    keywords: tuple[str, ...] = ()
+    version: str | None = None
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords_as_texts(cls, value: object) -> object:
+        # what archiver does not recognise as a list of texts is no keyword of its records
+        return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
 
 
 class Deposition(_Answer):
@@ -105,6 +117,7 @@ class Deposition(_Answer):
     conceptrecid: str | None = None
     submitted: bool = False
     doi: str | None = None  # a draft may already hold its reserved DOI: only a submitted one is registered
+    conceptdoi: str | None = None  # the DOI of all versions, minted at the concept's first publish
     links: DepositionLinks = DepositionLinks()
     files: tuple[DepositionFile, ...] = ()
     metadata: DepositionMetadata = DepositionMetadata()
@@ -114,7 +127,7 @@ class Deposition(_Answer):
     def _concept_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, int) else value
 
-    @field_validator("doi", mode="before")
+    @field_validator("doi", "conceptdoi", mode="before")
     @classmethod
     def _empty_doi_is_none(cls, value: object) -> object:
         return value or None
@@ -235,6 +248,16 @@ def _retry_after(headers, default: float) -> float:
         return default
 
 
+def _error_code(status: int, message: str) -> str:
+    """A refused token is 401 (older Zenodo) or 403 "Permission denied." (the current service's
+    answer to a missing or wrong token); another 403, such as "Bucket is locked." after a publish,
+    is about the request, not the token."""
+    code = "zenodo-rejected" if status < 500 else "zenodo-error"
+    if status == 401 or (status == 403 and message.startswith("Permission denied")):
+        code = "token-refused"
+    return code
+
+
 def error_message(response: requests.Response) -> str:
     """Zenodo's error text, reading both shapes of errors[]: ``messages`` (a list) and ``message`` (a string)."""
     try:
@@ -332,10 +355,11 @@ class ZenodoClient:
             if response.status_code in RETRY_STATUSES and (retry or response.status_code == 429) and attempt < self.max_attempts:
                 self._pause(attempt, response)
                 continue
+            message = error_message(response)
             raise ZenodoError(
-                self.scrub(f"{method} {url}: {response.status_code} {error_message(response)}"),
+                self.scrub(f"{method} {url}: {response.status_code} {message}"),
                 status=response.status_code,
-                code="zenodo-rejected" if response.status_code < 500 else "zenodo-error",
+                code=_error_code(response.status_code, message),
             )
 
     def _pause(self, attempt: int, response: requests.Response | None) -> None:
@@ -374,8 +398,12 @@ class ZenodoClient:
         path = deposition_id if isinstance(deposition_id, str) else f"deposit/depositions/{deposition_id}"
         return self._deposition(self.send("GET", path, retry=True, expect=(200,)), f"deposition {deposition_id}")
 
-    def list_depositions(self, query: str | None = None, size: int = 100) -> list[Deposition]:
-        params = {"size": size, **({"q": query} if query else {})}
+    def list_depositions(self, query: str | None = None, size: int = 100, page: int = 1, all_versions: bool = False) -> list[Deposition]:
+        """One page of the token owner's drafts and published depositions that ``query`` finds
+        (only the latest of each concept unless ``all_versions``)."""
+        params: dict[str, str | int] = {"size": size, "page": page, **({"q": query} if query else {})}
+        if all_versions:
+            params["all_versions"] = "true"
         response = self.send("GET", "deposit/depositions", retry=True, expect=(200,), params=params)
         try:
             items = response.json()
@@ -414,6 +442,36 @@ class ZenodoClient:
     def new_version(self, deposition_id: int) -> Deposition:
         response = self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,))
         return self._deposition(response, f"newversion of {deposition_id}")
+
+    def search_depositions(self, query: str, *, size: int = PAGE_SIZE, all_versions: bool = False) -> list[Deposition]:
+        """Every deposition the list finds for ``query``, page after page (a page shorter than
+        ``size`` is the last). Bounded by the search's own window of 10,000 hits."""
+        found: list[Deposition] = []
+        for page in range(1, MAX_RESULTS // size + 1):
+            items = self.list_depositions(query, size=size, page=page, all_versions=all_versions)
+            found.extend(items)
+            if len(items) < size:
+                return found
+        raise ZenodoError(f"search {query[:80]!r}: more than {MAX_RESULTS} hits", code="answer-invalid")
+
+    def delete_draft(self, deposition_id: int) -> bool:
+        """DELETE a draft that was never published. True when deleted now, False when Zenodo has
+        no such draft (deleted already, or published: a published deposition cannot be deleted)."""
+        response = self.send("DELETE", f"deposit/depositions/{deposition_id}", retry=True, expect=(204, 404))
+        return response.status_code == 204
+
+    def download(self, deposition: Deposition, filename: str, limit: int = 16 << 20) -> bytes:
+        """The bytes of a published deposition's file, at most ``limit`` of them."""
+        response = self.send(
+            "GET", f"records/{deposition.id}/files/{quote(filename)}/content", retry=True, expect=(200,), stream=True
+        )
+        try:
+            data = response.raw.read(limit + 1, decode_content=True)
+        finally:
+            response.close()
+        if len(data) > limit:
+            raise ZenodoError(f"{filename} of deposition {deposition.id} is larger than {limit} bytes", code="answer-invalid")
+        return bytes(data)
 
     def delete_file(self, deposition_id: int, file_id: str) -> None:
         self.send("DELETE", f"deposit/depositions/{deposition_id}/files/{file_id}", retry=True, expect=(204, 404))

@@ -1,0 +1,85 @@
+"""Find records on Zenodo by their public id: batched searches of the token owner's depositions.
+
+A record's identity on Zenodo is its id as a keyword (``SRCH:9DC75331``), which is public and the
+same from any folder or machine. The legacy list endpoint maps ``keywords`` to
+``metadata.subjects.subject`` and parses ``q`` as a query tree (zenodo-rdm's
+ZENODO_LEGACY_SEARCH_MAP and QueryParser), so one request asks for many records:
+``keywords:("SRCH:…" OR "SRCH:…")``. That field is analysed text, so a hit is a hint: a deposition
+counts for a record only when one of its keywords is exactly the record's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from archiver.zenodo import PAGE_SIZE, Deposition, ZenodoClient
+
+# Record ids per search. Each record has a few depositions at most (its versions, a draft), so one
+# page of PAGE_SIZE hits usually answers a whole batch; the ids stay well inside any URL limit.
+LOOKUP_BATCH = 50
+
+
+def record_query(record_ids: Iterable[str]) -> str:
+    """The list query that finds every deposition carrying one of ``record_ids`` as a keyword.
+    Record ids are ``SRCH:`` and hex digits (the model's pattern), so a phrase holds them as they are."""
+    phrases = " OR ".join(f'"{record_id}"' for record_id in sorted(set(record_ids)))
+    return f"keywords:({phrases})"
+
+
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What Zenodo's search holds for one record: its depositions, lowest id first."""
+
+    record_id: str
+    depositions: tuple[Deposition, ...] = ()
+
+    def _concept_order(self, concept: str | None) -> int:
+        ids = [d.id for d in self.depositions if d.conceptrecid == concept]
+        return min(ids) if ids else 0
+
+    @property
+    def published(self) -> Deposition | None:
+        """The latest published version of the record's first concept (a record deposited twice
+        before archiver looked first has two concepts: the older one is the record's)."""
+        published = [d for d in self.depositions if d.submitted]
+        if not published:
+            return None
+        first = min(published, key=lambda d: self._concept_order(d.conceptrecid)).conceptrecid
+        return max((d for d in published if d.conceptrecid == first), key=lambda d: d.id)
+
+    @property
+    def first_drafts(self) -> tuple[Deposition, ...]:
+        """Open drafts of concepts never published (a first deposit under way), lowest id first."""
+        published_concepts = {d.conceptrecid for d in self.depositions if d.submitted}
+        return tuple(d for d in self.depositions if not d.submitted and d.conceptrecid not in published_concepts)
+
+    @property
+    def other_concepts(self) -> int:
+        """How many published concepts beyond the record's own Zenodo holds (duplicates from before)."""
+        return max(len({d.conceptrecid for d in self.depositions if d.submitted}) - 1, 0)
+
+
+def find_records(client: ZenodoClient, record_ids: Iterable[str], batch: int = LOOKUP_BATCH) -> dict[str, Found]:
+    """Every deposition of each record (all versions, drafts included), in one search per
+    ``batch`` records, page after page."""
+    wanted = sorted(set(record_ids))
+    found: dict[str, list[Deposition]] = {record_id: [] for record_id in wanted}
+    for ids in _batches(wanted, batch):
+        for hit in client.search_depositions(record_query(ids), size=PAGE_SIZE, all_versions=True):
+            for keyword in hit.metadata.keywords:
+                if keyword in found and all(d.id != hit.id for d in found[keyword]):
+                    found[keyword].append(hit)
+    return {record_id: Found(record_id, tuple(sorted(deps, key=lambda d: d.id))) for record_id, deps in found.items()}
+
+
+def correction_hash_of_manifest(manifest: dict) -> str:
+    """The hash of a manifest's correction record: what tells a record's versions apart."""
+    return hashlib.sha256(json.dumps(manifest["correction_record"], sort_keys=True).encode()).hexdigest()

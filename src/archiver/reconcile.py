@@ -1,0 +1,124 @@
+"""Rebuild an export's ledger and registrations from what Zenodo holds, sending no write.
+
+The ledger is a cache of Zenodo. After it is lost (a deleted state directory, another machine) or
+goes stale, `archiver reconcile EXPORT` looks every record of the export up on Zenodo by its id
+(batched searches, as a deposit does), rebuilds the record's ledger rows from the depositions it
+finds, registers the DOI in the manifests whose correction record Zenodo holds, and brings the
+package and reports in line. It only reads from Zenodo: nothing is created, uploaded or deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from archiver.deposit import Depositor, Job, iter_manifests
+from archiver.exportdir import ExportLock, ledger_path, refresh_after_deposit
+from archiver.findings import ArchiverError
+from archiver.ledger import Ledger
+from archiver.lookup import LOOKUP_BATCH, Found, find_records
+from archiver.policy import Policy
+from archiver.zenodo import ZenodoClient, ZenodoError
+
+
+@dataclass
+class Reconciled:
+    """One record after reconciling: what Zenodo holds and what the ledger and manifest now say."""
+
+    record_id: str
+    state: str  # registered, drifted, draft, none, failed
+    detail: str
+    doi: str | None = None
+    deposition_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"id": self.record_id, "state": self.state, "detail": self.detail, "doi": self.doi, "deposition_id": self.deposition_id}
+
+
+def _confirmed(client: ZenodoClient, found: Found, known_ids: list[int]) -> Found:
+    """What the search found, plus the depositions the ledger named that the search does not
+    list (the index lags behind a create or publish): read one by one; a 404 is gone."""
+    listed = {d.id for d in found.depositions}
+    extra = []
+    for deposition_id in known_ids:
+        if deposition_id in listed:
+            continue
+        try:
+            extra.append(client.get_deposition(deposition_id))
+        except ZenodoError as exc:
+            if exc.status != 404:
+                raise
+    return Found(found.record_id, tuple(sorted((*found.depositions, *extra), key=lambda d: d.id)))
+
+
+def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
+    ledger, environment, record = depositor.ledger, depositor.environment, job.record
+    known = [row.deposition_id for row in ledger.all(environment) if row.record_id == record.id and row.deposition_id]
+    found = _confirmed(depositor.client, found, known)
+    ledger.drop(record.id, environment)
+    job.row, job.result, job.action = None, None, "deposit"
+    if not found.depositions:
+        return Reconciled(record.id, "none", "Zenodo holds no deposition of this record")
+    depositor.settle(job, found)
+    if job.result is not None and job.result.action == "failed":
+        return Reconciled(record.id, "failed", job.result.detail)
+    row = job.row
+    assert row is not None
+    published = found.published
+    if published is None:
+        return Reconciled(record.id, "draft", f"open draft {row.deposition_id} on Zenodo: a deposit resumes it", None, row.deposition_id)
+    # an open new version of the record's concept: the next deposit resumes it instead of opening another
+    opened = [d for d in found.depositions if not d.submitted and d.conceptrecid == published.conceptrecid and d.id > published.id]
+    if opened:
+        following = depositor._start(record, version=row.version + 1)
+        ledger.update(following, state="created", deposition_id=opened[0].id, correction_hash=row.correction_hash)
+    if job.result is not None and job.result.action == "adopted":
+        return Reconciled(record.id, "registered", job.result.detail.replace("; registered, nothing deposited", ""), row.doi, published.id)
+    return Reconciled(
+        record.id, "drifted",
+        f"the correction record changed since deposition {published.id} on Zenodo; deposit --new-versions gives it a new version",
+        row.doi, published.id,
+    )
+
+
+def reconcile(export_dir: Path, client: ZenodoClient, policy: Policy) -> list[Reconciled]:
+    """Every deposit-worthy record of the export, looked up on Zenodo, with the ledger and the
+    manifests rebuilt from what it holds (records that are skipped, not eligible and unknown to
+    Zenodo, are left out)."""
+    export_dir = Path(export_dir)
+    results: list[Reconciled] = []
+    with ExportLock(export_dir):
+        ledger = Ledger(ledger_path(export_dir))
+        try:
+            depositor = Depositor(export_dir, client, ledger, policy, delete_orphans=False)
+            batch: list[Job] = []
+
+            def settle(jobs: list[Job]) -> None:
+                try:
+                    found = find_records(client, [job.record.id for job in jobs])
+                except ZenodoError as exc:
+                    raise ArchiverError(f"Zenodo's search failed: {exc.message}", code=exc.code) from None
+                for job in jobs:
+                    known = ledger.get(job.record.id, depositor.environment) is not None
+                    if not found[job.record.id].depositions and not known:
+                        continue  # nothing to say about a record neither Zenodo nor the ledger knows
+                    results.append(_reconcile_one(depositor, job, found[job.record.id]))
+
+            for manifest_path in iter_manifests(export_dir):
+                batch.append(depositor.job(manifest_path))
+                if len(batch) >= LOOKUP_BATCH:
+                    settle(batch)
+                    batch = []
+            if batch:
+                settle(batch)
+        finally:
+            try:
+                registrations = {
+                    row.record_id: (row.doi, row.concept_doi)
+                    for row in ledger.all(client.target.environment)
+                    if row.state == "registered" and row.doi
+                }
+                refresh_after_deposit(export_dir, registrations, policy)
+            finally:
+                ledger.close()
+    return results
