@@ -202,10 +202,14 @@ def test_token_goes_only_to_the_configured_host(double):
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
     client = ZenodoClient(target, session=Recorder(), sleep=lambda s: None, max_attempts=1)
     client.list_depositions()
-    with pytest.raises(ZenodoError):
+    with pytest.raises(ZenodoError) as elsewhere:
         client.send("GET", "http://localhost:9/elsewhere", retry=False, expect=(200,))
-    assert seen[0] == (f"{double.api_url}/deposit/depositions?size=100&page=1", f"Bearer {TOKEN}")
-    assert seen[1][1] is None
+    assert elsewhere.value.code == "foreign-link"  # another origin is never requested at all
+    assert seen == [(f"{double.api_url}/deposit/depositions?size=100&page=1", f"Bearer {TOKEN}")]
+    from archiver.transport import BearerToHost
+
+    foreign = BearerToHost(TOKEN, double.api_url)(requests.Request("GET", "http://localhost:9/x").prepare())
+    assert "Authorization" not in foreign.headers  # and the token would not go with it
     assert TOKEN not in repr(client.target) and TOKEN not in repr(client.session.auth)
 
 

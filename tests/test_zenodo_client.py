@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.zenodo import RateLimiter, ZenodoClient, ZenodoError, resolve_target
+from archiver.transport import RateLimiter
+from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
 from archiver.zenodo_double import Faults, ZenodoDouble
 
 TOKEN = "client-test-token"
@@ -92,14 +93,19 @@ def _reference_body(name: str) -> dict:
 def test_real_sandbox_answers_read_as_typed_models():
     from archiver.zenodo import Deposition, UploadedFile
 
+    sandbox = ZenodoClient(resolve_target(environ={"ZENODO_SANDBOX_TOKEN": TOKEN}))
     created = Deposition.model_validate(_reference_body("01-create-deposition.json"))
     assert created.id == 412011 and created.conceptrecid == "412010" and created.links.bucket
-    assert created.registered_doi is None  # a draft
+    with pytest.raises(ZenodoError, match="not published"):
+        sandbox.minted(created)  # a draft has no DOI to register
     draft = Deposition.model_validate(_reference_body("03-get-deposition-with-files.json"))
-    assert draft.doi and draft.registered_doi is None  # a reserved DOI is not a registration
+    with pytest.raises(ZenodoError) as reserved:
+        sandbox.minted(draft)  # a reserved DOI is not a registration
+    assert draft.doi and reserved.value.code == "answer-mismatch"
     assert all(f.id and f.filename for f in draft.files)
     published = Deposition.model_validate(_reference_body("07-publish.json"))
-    assert published.registered_doi == "10.5072/zenodo.143439" and published.links.html
+    assert sandbox.minted(published).doi == "10.5072/zenodo.143439" and published.conceptdoi == "10.5072/zenodo.143438"
+    assert published.links.html
     old_newversion = Deposition.model_validate(_reference_body("90-newversion-pre-2023-migration.json"))
     assert old_newversion.links.latest_draft
     uploaded = UploadedFile.model_validate(_reference_body("02-bucket-upload.json"))
@@ -115,18 +121,17 @@ def test_an_answer_without_what_archiver_reads_is_a_coded_error():
 
 
 def test_legacy_and_current_error_shapes_are_both_read():
-    from archiver.zenodo import error_message
+    import json
 
-    class Answer:
-        status_code = 400
+    from requests.structures import CaseInsensitiveDict
 
-        def __init__(self, body):
-            self.body = body
+    from archiver.transport import Answer, error_message
 
-        def json(self):
-            return self.body
+    def answer(body):
+        return Answer(400, CaseInsensitiveDict(), json.dumps(body).encode(), "https://example.org/api")
 
-    current = error_message(Answer({"message": "A validation error occurred.", "errors": [{"field": "metadata.license", "messages": ["Invalid license provided: x"]}]}))
-    legacy = error_message(Answer({"message": "Validation error.", "errors": [{"field": "metadata.creators.0.type", "message": "Unknown field name."}]}))
-    assert current == "A validation error occurred. | metadata.license: Invalid license provided: x"
-    assert legacy == "Validation error. | metadata.creators.0.type: Unknown field name."
+    current = error_message(answer({"message": "A validation error occurred.", "errors": [{"field": "metadata.license", "messages": ["Invalid license provided: x"]}]}))
+    legacy = error_message(answer({"message": "Validation error.", "errors": [{"field": "metadata.creators.0.type", "message": "Unknown field name."}]}))
+    assert current == ("A validation error occurred. | metadata.license: Invalid license provided: x", True)
+    assert legacy == ("Validation error. | metadata.creators.0.type: Unknown field name.", True)
+    assert error_message(Answer(400, CaseInsensitiveDict(), b"<html>", "u")) == ("HTTP 400 (the answer is not JSON)", False)

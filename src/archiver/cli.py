@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from archiver import __version__
@@ -181,7 +182,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 
     from archiver.deposit import plan_deposit, run_deposit, write_plan
     from archiver.exportdir import REPORT_JSON
-    from archiver.zenodo import ZenodoClient, api_url_of, environment_of, resolve_target
+    from archiver.zenodo import api_url_of, environment_of
 
     export_dir = Path(args.export_dir)
     if not (export_dir / REPORT_JSON).is_file():
@@ -193,8 +194,8 @@ def cmd_deposit(args: argparse.Namespace) -> int:
         print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
         _print_err(f"plan written to {path}; nothing was sent")
         return EXIT_OK
-    target = resolve_target(production=args.production, zenodo_url=args.zenodo_url)
-    client = ZenodoClient(target)
+    client = _client(args)
+    target = client.target
     from archiver.progress import Progress
 
     progress = Progress.for_terminal(None, quiet=args.quiet or args.json or args.verbose, label="records")
@@ -212,7 +213,11 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 
     def first_interrupt(signum, frame) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt  # the second Ctrl-C: stop at once (a rerun resumes from the ledger)
+            # The second Ctrl-C: stop now, even with a request or a wait in progress. The ledger
+            # commits each step as it is confirmed (SQLite, WAL), so a rerun resumes from there.
+            _print_err("archiver deposit: stopped at once; every confirmed step is in the ledger and a rerun resumes from it")
+            sys.stderr.flush()
+            os._exit(130)
         stop.set()
         busy = ", ".join(sorted(in_progress)) or "nothing in progress"
         _print_err(
@@ -237,6 +242,11 @@ def cmd_deposit(args: argparse.Namespace) -> int:
             f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
             f"was started: check {target.token_variable} and its scopes (deposit:write, deposit:actions)"
         )
+    if summary.unreachable:
+        _print_err(
+            f"archiver deposit: Zenodo did not answer ({summary.unreachable.split(': ', 1)[-1]}); no further record was "
+            f"started: check {target.api_url} and the network, then run again (it resumes) [no-answer]"
+        )
     return summary.exit_code
 
 
@@ -254,10 +264,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows = status(export_dir, None if args.all and not args.production else environment_of(args.production))
     drift = local_drift(rows, export_dir)  # what can be seen without the network
     if args.remote:
-        from archiver.zenodo import ZenodoClient, resolve_target
-
-        client = ZenodoClient(resolve_target(production=args.production, zenodo_url=args.zenodo_url))
-        drift += remote_drift(rows, client)
+        drift += remote_drift(rows, _client(args))
     reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
 
@@ -268,20 +275,18 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from archiver.exportdir import REPORT_JSON
     from archiver.reconcile import reconcile
     from archiver.reporters import reporter_for
-    from archiver.zenodo import ZenodoClient, resolve_target
 
     export_dir = Path(args.export_dir)
     if not (export_dir / REPORT_JSON).is_file():
         raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
     policy = _policy(args)
-    target = resolve_target(production=args.production, zenodo_url=args.zenodo_url)
-    results = reconcile(export_dir, ZenodoClient(target), policy)
-    reporter_for(args.json).reconciled(results, target.environment)
+    client = _client(args)
+    results = reconcile(export_dir, client, policy)
+    reporter_for(args.json).reconciled(results, client.target.environment)
     return EXIT_INVALID if any(r.state in ("drifted", "failed") for r in results) else EXIT_OK
 
 
 def cmd_zenodo_double(args: argparse.Namespace) -> int:
-    import os
     import time
 
     from archiver.zenodo_double import Faults, ZenodoDouble
@@ -303,9 +308,36 @@ def cmd_zenodo_double(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _zenodo_options(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("--production", action="store_true", help="deposit to zenodo.org with ZENODO_TOKEN (default: the sandbox with ZENODO_SANDBOX_TOKEN)")
+def _seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 1 <= number <= 3600:
+        raise argparse.ArgumentTypeError("--timeout takes 1 to 3600 seconds")
+    return number
+
+
+def _zenodo_options(sub: argparse.ArgumentParser, verb: str = "deposit to") -> None:
+    sub.add_argument("--production", action="store_true",
+                     help=f"{verb} zenodo.org with ZENODO_TOKEN (default: the sandbox with ZENODO_SANDBOX_TOKEN)")
     sub.add_argument("--zenodo-url", metavar="URL", help="API base URL of a compatible server (e.g. the local double)")
+    sub.add_argument("--doi-prefix", metavar="PREFIX",
+                     help="the DOI prefix the server mints under (default 10.5072 for the sandbox, 10.5281 for production)")
+    sub.add_argument("--timeout", type=_seconds, default=60.0, metavar="SECONDS",
+                     help="deadline of each request from connect to the last byte (default 60; uploads get more for their "
+                     "size). A request with no answer is tried 3 times, then the run stops starting records: against a "
+                     "server that never answers a run ends within about 4 x SECONDS plus a few seconds, exit 2")
+
+
+def _client(args: argparse.Namespace):
+    """The Zenodo client of a command: its target, the per-request deadline, waits said on stderr."""
+    from archiver.findings import printable
+    from archiver.zenodo import ZenodoClient, resolve_target
+
+    target = resolve_target(production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix)
+    quiet = getattr(args, "quiet", False)
+    return ZenodoClient(target, deadline=args.timeout, announce=None if quiet else lambda text: _print_err(f"archiver: {printable(text, 400)}"))
 
 
 def raise_usage(message: str):
@@ -421,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     status_cmd = commands.add_parser("status", help="show each record's deposit state from the ledger")
     status_cmd.add_argument("export_dir", metavar="EXPORT_DIR")
-    _zenodo_options(status_cmd)
+    _zenodo_options(status_cmd, verb="compare with")
     status_cmd.add_argument("--remote", action="store_true", help="compare with what Zenodo holds and report drift")
     status_cmd.add_argument("--all", action="store_true", help="every environment")
     status_cmd.add_argument("--json", action="store_true")
@@ -437,7 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
         "from Zenodo. Exit 0 in line, 1 some record drifted or could not be settled, 2 could not start.",
     )
     reconcile.add_argument("export_dir", metavar="EXPORT_DIR", help="a directory written by archiver export")
-    _zenodo_options(reconcile)
+    _zenodo_options(reconcile, verb="read from")
     reconcile.add_argument("--config", metavar="FILE", help="policy file")
     reconcile.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     reconcile.set_defaults(handler=cmd_reconcile)

@@ -31,6 +31,7 @@ from archiver.manifest import build_manifest
 from archiver.model import Record
 from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
 from archiver.policy import Policy
+from archiver.transport import ANNOUNCE_AFTER
 from archiver.zenodo import Deposition, ZenodoClient, ZenodoError
 
 SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
@@ -248,6 +249,7 @@ class DepositSummary:
     seconds: float = 0.0
     interrupted: bool = False
     token_refused: str | None = None
+    unreachable: str | None = None  # Zenodo gave no answer: the run stopped starting records
 
     @property
     def failed(self) -> int:
@@ -258,8 +260,8 @@ class DepositSummary:
     def exit_code(self) -> int:
         if self.interrupted:
             return 130  # as a shell reports a run ended by Ctrl-C
-        if self.token_refused:
-            return 2  # could not start: no record can go with this token
+        if self.token_refused or self.unreachable:
+            return 2  # could not run: no record can go with this token, or to a server that does not answer
         return 1 if self.failed else 0
 
     def as_dict(self) -> dict:
@@ -275,6 +277,7 @@ class DepositSummary:
             "records": [r.as_dict() for r in self.results],
             "interrupted": self.interrupted,
             "token_refused": self.token_refused,
+            "unreachable": self.unreachable,
             "exit_code": self.exit_code,
         }
 
@@ -346,6 +349,7 @@ class Depositor:
         self.environment = client.target.environment
         self.files_root = state_dir_for(self.export_dir) / "files"
         self.token_refused: str | None = None  # Zenodo's 401/403: the run stops starting records
+        self.unreachable: str | None = None  # no answer after the transport's attempts: likewise
 
     # ------------------------------------------------------------------ decisions
 
@@ -377,7 +381,25 @@ class Depositor:
             self.ledger.update(job.row, last_error=message)
         if isinstance(exc, ZenodoError) and exc.code == "token-refused":
             self.token_refused = message  # every other record would be refused alike
+        if isinstance(exc, ZenodoError) and exc.code == "no-answer":
+            self.unreachable = message  # every other record would wait out the same silence
         job.result = RecordResult(job.record.id, "failed", message, None, job.row.deposition_id if job.row else None)
+
+    @property
+    def halted(self) -> str | None:
+        """Why no further record may start or go on, when Zenodo cannot be worked with."""
+        if self.token_refused is not None:
+            return "Zenodo refused the token"
+        if self.unreachable is not None:
+            return "Zenodo did not answer"
+        return None
+
+    def wait(self, seconds: float, why: str) -> None:
+        """A wait of the flow's own (the search index catching up), said aloud when it is long."""
+        announce = getattr(self.client, "announce", None)
+        if seconds >= ANNOUNCE_AFTER and announce is not None:
+            announce(f"waiting {seconds:.0f} s: {why}")
+        self.sleep(seconds)
 
     def _now_text(self) -> str:
         return self.clock().replace(microsecond=0).isoformat()
@@ -403,10 +425,8 @@ class Depositor:
         if correction_hash is not None:
             changes["correction_hash"] = correction_hash
         if deposition.submitted:
-            changes.update(
-                doi=deposition.registered_doi, concept_doi=deposition.conceptdoi, record_url=deposition.links.html,
-                published_at=self._now_text(),
-            )
+            minted = self.client.minted(deposition)  # the DOI Zenodo mints for this id, or answer-mismatch
+            changes.update(doi=minted.doi, concept_doi=minted.conceptdoi, record_url=minted.links.html, published_at=self._now_text())
         job.row = self.ledger.update(row, **changes)
         return job.row
 
@@ -436,8 +456,8 @@ class Depositor:
     def _adopt_published(self, job: Job, found: Found) -> None:
         """A published deposition of the record: registered here without a new deposit when its
         correction record is ours, else the drift path (a new version with --new-versions)."""
-        published = found.published
-        assert published is not None
+        assert found.published is not None
+        published = self.client.minted(found.published)  # another record's DOI never reaches a manifest
         theirs = self.remote_corrections(job.record, published)
         self._remember(job, published, state="registered", correction_hash=theirs)
         extra = f"; Zenodo also holds {found.other_concepts} later duplicate(s) of it" if found.other_concepts else ""
@@ -450,7 +470,7 @@ class Depositor:
         elif orphans:
             extra += f"; Zenodo holds orphan draft(s) {', '.join(map(str, orphans))} of it (a deposit deletes them)"
         if theirs == content_hashes(job.record)[1]:
-            if job.record.doi == published.registered_doi:  # the manifest says so already: keep its bytes
+            if job.record.doi == published.doi:  # the manifest says so already: keep its bytes
                 external = job.record.provenance.external_record
                 if external.registered_at is not None:
                     self.ledger.update(job.row, published_at=external.registered_at.isoformat())  # type: ignore[arg-type]
@@ -487,7 +507,7 @@ class Depositor:
                 missing = [job.record.id for job in lost if not found[job.record.id].depositions]
                 if not missing:
                     break
-                self.sleep(min(2.0 * attempt, 10.0))
+                self.wait(min(2.0 * attempt, 10.0), "Zenodo's search index catching up with a create sent before a crash")
                 found.update(find_records(self.client, missing))
         except ZenodoError as exc:
             for job in wanted:
@@ -588,7 +608,7 @@ class Depositor:
                 "deleted it); the next run registers that deposition",
             )
             return True
-        if not current.registered_doi:
+        if not current.submitted:
             return False
         try:
             self._adopt_published(job, Found(job.record.id, (current,)))
@@ -639,8 +659,7 @@ class Depositor:
                 else:
                     self._give_way(job, winner, found[record_id])
             if pending:
-                wait = min(1.0 * (attempt + 1), 5.0)
-                self.sleep(wait)
+                self.wait(min(1.0 * (attempt + 1), 5.0), "Zenodo's search index catching up with this run's new drafts")
         return ready
 
     def _give_way(self, job: Job, winner: Deposition, found: Found) -> None:
@@ -651,7 +670,7 @@ class Depositor:
         try:
             if not self.client.delete_draft(own):
                 mine = self._read_listed(own)
-                if mine is not None and mine.registered_doi:  # published meanwhile (another run resumed it): it is the record's
+                if mine is not None and mine.submitted:  # published meanwhile (another run resumed it): it is the record's
                     self._remember(job, mine, state="published")
                     job.action = "register"
                     self.prepare(job)
@@ -674,12 +693,9 @@ class Depositor:
         row = job.row
         assert row is not None
         try:
-            published = self._publish(row)
-            doi = published.registered_doi
-            if not doi:
-                raise ZenodoError(f"{job.record.id}: publish answered without a DOI", code="no-doi")
+            published = self._publish(row)  # checked: this deposition, published, its own DOI
             row = job.row = self.ledger.update(
-                row, state="published", doi=doi, concept_doi=published.conceptdoi, record_url=published.links.html,
+                row, state="published", doi=published.doi, concept_doi=published.conceptdoi, record_url=published.links.html,
                 published_at=self._now_text(),
             )
             updated = self._register(row, job.path, job.record)
@@ -715,7 +731,7 @@ class Depositor:
                 if draft is not None and not draft.submitted:  # the index may still show a published one as a draft
                     return draft
             if attempt + 1 < self.find_attempts:
-                self.sleep(min(2.0 * (attempt + 1), 10.0))
+                self.wait(min(2.0 * (attempt + 1), 10.0), "Zenodo's search index catching up with a create whose answer was lost")
         return None
 
     def _find_open_draft(self, previous_id: int) -> Deposition | None:
@@ -728,7 +744,7 @@ class Depositor:
                     if draft is not None and not draft.submitted:  # the index may be behind a publish
                         return draft
             if attempt + 1 < self.find_attempts:
-                self.sleep(min(2.0 * (attempt + 1), 10.0))
+                self.wait(min(2.0 * (attempt + 1), 10.0), "Zenodo's search index catching up with a new-version draft")
         return None
 
     def _created(self, row: Deposit, deposition: Deposition) -> Deposit:
@@ -740,19 +756,25 @@ class Depositor:
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         try:
             created = self.client.create_deposition(metadata)
+            if record.id not in created.metadata.keywords:
+                raise ZenodoError(f"create: the answer's deposition {created.id} is not of {record.id}", code="answer-mismatch")
         except ZenodoError as exc:
-            if exc.status is not None and exc.status < 500 and exc.code != "answer-invalid":
-                # Zenodo answered and created nothing (a refused token, a refused payload): the
-                # record is planned again, so the next run says "deposited", not "resumed".
+            if exc.refused:
+                # Zenodo refused in so many words (a wrong token, a refused payload): nothing was
+                # created, and the next run says "deposited", not "resumed". Any other outcome (no
+                # answer, 5xx, an answer archiver cannot read or that is not this record's) may
+                # hide a deposition: it is looked for, never created again blindly.
                 self.ledger.update(row, state="planned")
                 raise
             found = self._find_lost_create(record)  # the create may have happened: never create blindly
             if found is None:
                 raise ZenodoError(
-                    f"{record.id}: the create's outcome is unknown ({exc.message}) and Zenodo's search lists no draft of "
+                    f"{record.id}: the create's outcome is unknown ({exc}) and Zenodo's search lists no draft of "
                     "this record yet; the next run looks again before it creates anything",
                     code="create-unknown",
                 ) from None
+            if self.client.announce is not None:
+                self.client.announce(f"{record.id}: the create's answer could not be used ({exc}); its draft {found.id} was found on Zenodo")
             created = found
         return self._created(row, created), created
 
@@ -785,11 +807,13 @@ class Depositor:
         return self._created(row, draft), draft
 
     def _draft_of(self, answer: Deposition, previous_id: int) -> Deposition:
-        if answer.id != previous_id:
-            return answer  # the new draft itself (the current service)
-        if not answer.links.latest_draft:
-            raise ZenodoError(f"newversion of {previous_id} named no draft", code="answer-invalid")
-        return self.client.get_deposition(answer.links.latest_draft)
+        if answer.id == previous_id:  # before 2023: the previous deposition, naming its draft
+            if not answer.links.latest_draft:
+                raise ZenodoError(f"newversion of {previous_id} named no draft", code="answer-invalid")
+            answer = self.client.get_deposition(answer.links.latest_draft)
+        if answer.submitted or answer.id == previous_id:
+            raise ZenodoError(f"newversion of {previous_id}: the answer is no new draft (deposition {answer.id})", code="answer-mismatch")
+        return answer
 
     def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition | None, bool]:
         """The deposition to upload into: (row, its answer when this run has it, whether this run
@@ -856,20 +880,23 @@ class Depositor:
         return self.ledger.update(row, state="uploaded")
 
     def _publish(self, row: Deposit) -> Deposition:
+        """Publish once; the answer (or, when it is lost, unreadable or lying, the deposition read
+        back) must be this deposition, published under its own DOI."""
         self.ledger.update(row, state="publishing", attempts=row.attempts + 1)
         for attempt in range(1, 6):
             try:
                 return self.client.publish(row.remote_id)
             except ZenodoError as exc:
-                if exc.status is not None and exc.status < 500 and exc.status != 404:
-                    raise
-                # A lost answer, a 5xx or a 404 (already published) may hide a success: look first.
+                if exc.refused and exc.status != 404:
+                    raise  # refused in so many words (a 400 validation error): nothing was published
+                # A lost answer, a 5xx, an answer that cannot be read or believed, or a 404 (no
+                # draft: published already) may hide a success: read the deposition itself.
                 current = self.client.get_deposition(row.remote_id)
-                if current.registered_doi:
-                    return current
-                if exc.status == 404:
+                if current.submitted:
+                    return self.client.minted(current)
+                if exc.status == 404 or exc.code in ("answer-mismatch", "answer-invalid", "foreign-link", "redirect-refused"):
                     raise
-                self.sleep(min(2.0 ** attempt, 30.0))
+                self.wait(min(2.0**attempt, 30.0), f"publish of deposition {row.remote_id} failed ({exc.code}); trying again")
         raise ZenodoError(f"{row.record_id}: publish did not go through", code="publish-failed")
 
     def _register(self, row: Deposit, manifest_path: Path, record: Record) -> Record:
@@ -930,10 +957,10 @@ def run_deposit(
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
 
             def halted() -> bool:
-                return (stop is not None and stop.is_set()) or depositor.token_refused is not None
+                return (stop is not None and stop.is_set()) or depositor.halted is not None
 
             def not_started(job: Job) -> None:
-                reason = "the run was interrupted" if depositor.token_refused is None else "Zenodo refused the token"
+                reason = depositor.halted or "the run was interrupted"
                 if job.row is not None and job.row.deposition_id is not None and job.row.reached("created"):
                     job.result = RecordResult(job.record.id, "not-published", f"{reason}; draft {job.row.deposition_id} "
                                               "is kept and the next run publishes it", None, job.row.deposition_id)
@@ -946,7 +973,7 @@ def run_deposit(
                 carried through after the first Ctrl-C, but not past a refused token."""
 
                 def work(job: Job) -> None:
-                    if depositor.token_refused is not None or (not begun and halted()):
+                    if depositor.halted is not None or (not begun and halted()):
                         not_started(job)
                         return
                     in_progress.add(job.record.id)
@@ -961,7 +988,7 @@ def run_deposit(
                 if not halted():
                     depositor.look_up(jobs)
                 each(pool, jobs, depositor.prepare)
-                if any(job.result is None for job in jobs) and depositor.token_refused is None:
+                if any(job.result is None for job in jobs) and depositor.halted is None:
                     ready = {id(job) for job in depositor.check(jobs)}
                     for job in jobs:  # a draft the check neither passed nor settled waits for the next run
                         if job.result is None and id(job) not in ready:
@@ -995,6 +1022,7 @@ def run_deposit(
                     run_group(pool, group)
                 summary.interrupted = stop is not None and stop.is_set()
                 summary.token_refused = depositor.token_refused
+                summary.unreachable = depositor.unreachable
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
                 registrations = {
@@ -1112,7 +1140,7 @@ def remote_drift(rows: list[dict], client: ZenodoClient) -> list[dict]:
         except ZenodoError as exc:
             drift.append({**row, "remote": f"unreachable: {exc.message}"})
             continue
-        remote_doi = remote.registered_doi
+        remote_doi = remote.doi if remote.submitted else None
         if row["state"] in ("published", "registered") and remote_doi != row["doi"]:
             drift.append({**row, "remote": f"Zenodo holds DOI {remote_doi!r}, the ledger {row['doi']!r}"})
         elif row["state"] not in ("published", "registered") and remote.submitted:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class Finding:
     """One problem: a stable code, a human message, and where it is.
@@ -51,6 +53,20 @@ class Finding:
 
 def one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+# C0 and C1 controls (CR, LF, ESC of ANSI sequences, ...), line and paragraph separators, and the
+# bidirectional overrides that can make a line read as something else
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object, limit: int = 300) -> str:
+    """Text from outside (a server's message, a header) made data, not terminal output: one line,
+    every control character escaped, at most ``limit`` characters of it."""
+    text = str(text)
+    rest = len(text) - limit
+    text = _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text[:limit])
+    return text + (f"... ({rest} more characters)" if rest > 0 else "")
 
 
 class ArchiverError(Exception):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import random
-import threading
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,13 +19,16 @@ import requests
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from archiver import __version__
-from archiver.findings import ArchiverError
+from archiver.findings import ArchiverError, printable
+from archiver.transport import Answer, RateLimiter, Transport, TransportError, same_origin
 from archiver.vocabulary import Environment
 
 SANDBOX_API = "https://sandbox.zenodo.org/api"
 PRODUCTION_API = "https://zenodo.org/api"
 # Each environment's token has its own variable: a sandbox run can never pick up the production token.
 TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
+# Zenodo mints 10.5281/zenodo.<id>, its sandbox 10.5072/zenodo.<id> (another server: --doi-prefix)
+DOI_PREFIXES = {Environment.SANDBOX.value: "10.5072", Environment.PRODUCTION.value: "10.5281"}
 USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # The list endpoint's largest page for a logged-in user (ZenodoArgsSchema.validate_max_page_size),
@@ -41,6 +44,11 @@ class Target:
     api_url: str
     environment: str  # an Environment value
     token: str
+    doi_prefix: str = ""  # the DOI prefix the server mints under; by environment when empty
+
+    @property
+    def minted_prefix(self) -> str:
+        return self.doi_prefix or DOI_PREFIXES[self.environment]
 
     @property
     def token_variable(self) -> str:
@@ -59,7 +67,7 @@ def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
     return (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).rstrip("/")
 
 
-def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None) -> Target:
+def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None, doi_prefix: str | None = None) -> Target:
     """The sandbox unless ``production``; the token from that environment's variable, never the other's."""
     environ = os.environ if environ is None else environ
     environment = environment_of(production)
@@ -74,7 +82,9 @@ def resolve_target(*, production: bool = False, zenodo_url: str | None = None, e
     if not token:
         where = "production (--production)" if production else "the sandbox"
         raise ArchiverError(f"{variable} is not set: a token for {where} is needed before anything is sent", code="no-token")
-    return Target(api_url, environment, token)
+    if doi_prefix is not None and not re.fullmatch(r"10\.\d{4,9}", doi_prefix):
+        raise ArchiverError(f"--doi-prefix {doi_prefix!r} is not a DOI prefix such as 10.5072", code="usage")
+    return Target(api_url, environment, token, doi_prefix or "")
 
 
 # --------------------------------------------------------------------------- Zenodo's answers, typed
@@ -132,10 +142,6 @@ class Deposition(_Answer):
     def _empty_doi_is_none(cls, value: object) -> object:
         return value or None
 
-    @property
-    def registered_doi(self) -> str | None:
-        """The DOI once the deposition is published, else None."""
-        return self.doi if self.submitted else None
 
 
 class UploadedFile(_Answer):
@@ -150,253 +156,112 @@ class UploadedFile(_Answer):
         return self.checksum.removeprefix("md5:")
 
 
-def _parse(model: type[_Answer], response: requests.Response, what: str) -> object:
+def _parse(model: type[_Answer], answer: Answer, what: str) -> object:
+    document = answer.json()
     try:
-        return model.model_validate(response.json())
-    except (ValueError, ValidationError) as exc:
-        first = str(exc).splitlines()[1] if isinstance(exc, ValidationError) else "not JSON"
-        raise ZenodoError(
-            f"{what}: Zenodo's answer is not a {model.__name__} ({first.strip()})", status=response.status_code, code="answer-invalid"
-        ) from None
+        return model.model_validate(document)
+    except ValidationError as exc:
+        first = printable(str(exc).splitlines()[1].strip(), 120)
+        raise ZenodoError(f"{what}: Zenodo's answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
 
 
-class ZenodoError(ArchiverError):
-    """Zenodo answered with an error (after retries); ``status`` is the HTTP status or None."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str = "zenodo-error") -> None:
-        super().__init__(message, code=code)
-        self.status = status
-
-
-class BearerToHost(requests.auth.AuthBase):
-    """Adds the token only to requests for the configured scheme, host and port."""
-
-    def __init__(self, token: str, api_url: str) -> None:
-        self._token = token
-        parts = urlsplit(api_url)
-        self._origin = (parts.scheme, parts.hostname, parts.port)
-
-    def __call__(self, request):
-        parts = urlsplit(request.url)
-        if (parts.scheme, parts.hostname, parts.port) == self._origin:
-            request.headers["Authorization"] = f"Bearer {self._token}"
-        else:
-            request.headers.pop("Authorization", None)
-        return request
-
-    def __repr__(self) -> str:
-        return "BearerToHost(***)"
-
-
-class RateLimiter:
-    """Spreads requests over the window the server announces, so a batch stays under the limit.
-
-    After each answer it knows how many requests are left (X-RateLimit-Remaining) until when
-    (X-RateLimit-Reset); the next request waits for its share of that time.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.clock = clock
-        self.sleep = sleep
-        self.lock = threading.Lock()
-        self.next_at = 0.0
-        self.interval = 0.0
-        self.blocked_until = 0.0
-        self.in_flight = 0  # requests sent by any worker whose answer has not come back
-
-    def wait(self) -> None:
-        with self.lock:
-            now = self.clock()
-            start = max(now, self.next_at, self.blocked_until)
-            self.next_at = start + self.interval
-            self.in_flight += 1
-        if start > now:
-            self.sleep(start - now)
-
-    def release(self) -> None:
-        """A request ended without an answer to learn from."""
-        with self.lock:
-            self.in_flight = max(self.in_flight - 1, 0)
-
-    def observe(self, headers, status: int) -> None:
-        with self.lock:
-            self.in_flight = max(self.in_flight - 1, 0)
-        try:
-            remaining = int(headers.get("X-RateLimit-Remaining"))
-            reset = float(headers.get("X-RateLimit-Reset"))
-        except (TypeError, ValueError):
-            return
-        with self.lock:
-            now = self.clock()
-            window = max(reset - now, 0.0)
-            budget = remaining - self.in_flight  # the other workers' requests are already on their way
-            self.interval = window / budget if budget > 0 else window
-            if budget <= 0:
-                self.blocked_until = max(self.blocked_until, reset)
-            if status == 429:
-                # Retry-After on a 429 is the server's instruction; elsewhere it only counts down the window
-                wait = _retry_after(headers, window) if headers.get("Retry-After") else window
-                self.blocked_until = max(self.blocked_until, now + wait)
-            elif remaining <= 0:
-                self.blocked_until = max(self.blocked_until, reset)
-
-
-def _retry_after(headers, default: float) -> float:
-    try:
-        return max(float(headers.get("Retry-After")), 0.0)
-    except (TypeError, ValueError):
-        return default
-
-
-def _error_code(status: int, message: str) -> str:
-    """A refused token is 401 (older Zenodo) or 403 "Permission denied." (the current service's
-    answer to a missing or wrong token); another 403, such as "Bucket is locked." after a publish,
-    is about the request, not the token."""
-    code = "zenodo-rejected" if status < 500 else "zenodo-error"
-    if status == 401 or (status == 403 and message.startswith("Permission denied")):
-        code = "token-refused"
-    return code
-
-
-def error_message(response: requests.Response) -> str:
-    """Zenodo's error text, reading both shapes of errors[]: ``messages`` (a list) and ``message`` (a string)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if not isinstance(body, dict):
-        return f"HTTP {response.status_code}"
-    parts = [str(body.get("message") or f"HTTP {response.status_code}")]
-    for error in body.get("errors") or []:
-        if not isinstance(error, dict):
-            continue
-        messages = error.get("messages")
-        if messages is None and error.get("message") is not None:
-            messages = [error["message"]]
-        text = "; ".join(str(m) for m in messages or [])
-        parts.append(f"{error.get('field', '?')}: {text}")
-    return " | ".join(parts)
+# One error type from the transport to the flow: ``code`` says what happened, ``status`` the HTTP
+# status when an answer came, ``refused`` whether that answer proves nothing was done.
+ZenodoError = TransportError
 
 
 class ZenodoClient:
+    """The legacy deposit API, one method per endpoint, over a Transport bound to the target's origin.
+
+    Every answer is checked against what was asked: the deposition id, the links (same origin),
+    a published deposition's DOI (the form Zenodo mints for its id), an upload's key."""
+
     def __init__(
         self,
         target: Target,
         *,
         session: requests.Session | None = None,
         limiter: RateLimiter | None = None,
-        timeout: tuple[float, float] = (10.0, 120.0),
+        deadline: float = 60.0,
         max_attempts: int = 8,
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.target = target
-        self.session = session or requests.Session()
-        self.session.auth = BearerToHost(target.token, target.api_url)
-        self.session.headers["User-Agent"] = USER_AGENT
-        self.session.headers["Accept"] = "application/json"
-        self.limiter = limiter or RateLimiter(sleep=sleep)
-        self.timeout = timeout
-        self.max_attempts = max_attempts
-        self.backoff = backoff
+        self.transport = Transport(
+            target.api_url, target.token, USER_AGENT, session=session or requests.Session(), limiter=limiter, deadline=deadline,
+            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng,
+        )
+        self.session = self.transport.session
+        self.limiter = self.transport.limiter
+        self.stats = self.transport.stats
         self.sleep = sleep
-        self.rng = rng or random.Random()
-        self.stats = {"requests": 0, "429": 0, "retries": 0}
-        self.stats_lock = threading.Lock()
-
-    # ------------------------------------------------------------------ plumbing
-
-    def url(self, path: str) -> str:
-        return path if path.startswith(("http://", "https://")) else f"{self.target.api_url}/{path.lstrip('/')}"
+        self.announce = announce
 
     def scrub(self, text: str) -> str:
         """Remove the token from any text that might be shown (servers can echo requests)."""
-        return text.replace(self.target.token, "***") if self.target.token else text
+        return self.transport.scrub(text)
 
-    def _count(self, key: str) -> None:
-        with self.stats_lock:
-            self.stats[key] += 1
+    def send(self, method: str, path: str, *, retry: bool, expect: tuple[int, ...], **kwargs) -> Answer:
+        return self.transport.send(method, path, retry=retry, expect=expect, **kwargs)
 
-    def send(
-        self, method: str, path: str, *, retry: bool, expect: tuple[int, ...], body_factory=None, **kwargs
-    ) -> requests.Response:
-        """One logical request. ``retry`` says whether it is safe to repeat after a lost answer.
+    def _mismatch(self, message: str) -> ZenodoError:
+        return ZenodoError(printable(self.scrub(message), 400), code="answer-mismatch")
 
-        429 is always retried (the server did not process it). ``body_factory`` makes a fresh body
-        (a re-opened stream) for every attempt. Raises ZenodoError on an error answer, or on a lost
-        answer that may not be repeated (``status`` None then).
-        """
-        url = self.url(path)
-        attempt = 0
-        while True:
-            attempt += 1
-            self.limiter.wait()
-            self._count("requests")
-            if body_factory is not None:
-                kwargs["data"] = body_factory()
-            try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except BaseException as exc:
-                self.limiter.release()
-                if not isinstance(exc, (requests.ConnectionError, requests.Timeout)):
-                    raise
-                if not retry or attempt >= self.max_attempts:
-                    raise ZenodoError(
-                        self.scrub(f"{method} {url}: no answer ({type(exc).__name__})"), status=None, code="no-answer"
-                    ) from None
-                self._pause(attempt, None)
-                continue
-            self.limiter.observe(response.headers, response.status_code)
-            if response.status_code in expect:
-                return response
-            if response.status_code == 429:
-                self._count("429")
-            if response.status_code in RETRY_STATUSES and (retry or response.status_code == 429) and attempt < self.max_attempts:
-                self._pause(attempt, response)
-                continue
-            message = error_message(response)
-            raise ZenodoError(
-                self.scrub(f"{method} {url}: {response.status_code} {message}"),
-                status=response.status_code,
-                code=_error_code(response.status_code, message),
-            )
+    def minted(self, deposition: Deposition) -> Deposition:
+        """``deposition`` when it is published under the DOI Zenodo mints for its id (and its
+        concept DOI, when given, for its concept); an answer-mismatch otherwise, so that the DOI of
+        another record, or no DOI at all, never reaches a manifest."""
+        prefix = self.target.minted_prefix
+        if not deposition.submitted:
+            raise self._mismatch(f"deposition {deposition.id}: the answer says it is not published")
+        if deposition.doi != f"{prefix}/zenodo.{deposition.id}":
+            raise self._mismatch(f"deposition {deposition.id}: the answer names DOI {deposition.doi!r}, not {prefix}/zenodo.{deposition.id}")
+        if deposition.conceptdoi is not None and deposition.conceptdoi != f"{prefix}/zenodo.{deposition.conceptrecid}":
+            raise self._mismatch(f"deposition {deposition.id}: concept DOI {deposition.conceptdoi!r} is not that of concept {deposition.conceptrecid}")
+        return deposition
 
-    def _pause(self, attempt: int, response: requests.Response | None) -> None:
-        self._count("retries")
-        backoff = self.backoff * (2 ** (attempt - 1))
-        told = 0.0  # what the server asked for is a floor: jitter only lengthens it
-        # Zenodo sends Retry-After on every answer as the rate window's countdown; it is an
-        # instruction only on a 429 (or on a 503 that carries no rate-limit headers).
-        instructed = response is not None and (
-            response.status_code == 429
-            or (response.status_code == 503 and "X-RateLimit-Reset" not in response.headers)
-        )
-        if instructed and response is not None:
-            told = _retry_after(response.headers, 0.0)
-            if response.status_code == 429 and not response.headers.get("Retry-After"):
-                try:
-                    told = max(told, float(response.headers.get("X-RateLimit-Reset", "")) - time.time())
-                except (TypeError, ValueError):
-                    pass
-        # jitter: workers that failed together do not retry in lockstep
-        delay = max(backoff * (0.5 + self.rng.random()), told * (1.0 + 0.25 * self.rng.random()))
-        self.sleep(min(delay, 120.0))
+    def _own_links(self, deposition: Deposition, what: str, *, strict: bool) -> Deposition:
+        """The deposition with its links kept only on the API's origin (query and fragment
+        dropped, so a reflected token is never stored). With ``strict`` a foreign link refuses
+        the whole answer; a search entry (a hint, read again before use) just loses it."""
+        links = deposition.links
+        kept: dict[str, str | None] = {}
+        for name, under_api in (("bucket", True), ("latest_draft", True), ("html", False)):
+            link = getattr(links, name)
+            own = None if link is None else same_origin(link, self.target.api_url, under_api=under_api)
+            if link is not None and own is None and strict:
+                raise ZenodoError(
+                    f"{what}: the answer's links.{name} ({printable(self.scrub(link), 120)}) is not on {self.target.api_url}: "
+                    "refused, nothing stored",
+                    code="foreign-link",
+                )
+            kept[name] = own
+        return deposition.model_copy(update={"links": DepositionLinks(**kept)})
 
     # ------------------------------------------------------------------ the API
 
-    def _deposition(self, response: requests.Response, what: str) -> Deposition:
-        return _parse(Deposition, response, what)  # type: ignore[return-value]
+    def _deposition(self, answer: Answer, what: str, *, asked: int | None = None) -> Deposition:
+        deposition: Deposition = _parse(Deposition, answer, what)  # type: ignore[assignment]
+        if asked is not None and deposition.id != asked:
+            raise self._mismatch(f"{what}: the answer is about deposition {deposition.id}, not {asked}")
+        return self._own_links(deposition, what, strict=True)
 
     def create_deposition(self, metadata: dict | None = None) -> Deposition:
         """POST /deposit/depositions. Not repeated after a lost answer: the caller reconciles."""
         body = {"metadata": metadata} if metadata else {}
-        return self._deposition(self.send("POST", "deposit/depositions", retry=False, expect=(201,), json=body), "create")
+        created = self._deposition(self.send("POST", "deposit/depositions", retry=False, expect=(201,), json=body), "create")
+        if created.submitted:
+            raise self._mismatch(f"create: the answer's deposition {created.id} is published already")
+        return created
 
     def get_deposition(self, deposition_id: int | str) -> Deposition:
         """GET one deposition by id, or by a link Zenodo gave (``links.latest_draft``)."""
         path = deposition_id if isinstance(deposition_id, str) else f"deposit/depositions/{deposition_id}"
-        return self._deposition(self.send("GET", path, retry=True, expect=(200,)), f"deposition {deposition_id}")
+        asked = deposition_id if isinstance(deposition_id, int) else None
+        return self._deposition(self.send("GET", path, retry=True, expect=(200,)), f"deposition {deposition_id}", asked=asked)
 
     def list_depositions(self, query: str | None = None, size: int = 100, page: int = 1, all_versions: bool = False) -> list[Deposition]:
         """One page of the token owner's drafts and published depositions that ``query`` finds
@@ -404,18 +269,17 @@ class ZenodoClient:
         params: dict[str, str | int] = {"size": size, "page": page, **({"q": query} if query else {})}
         if all_versions:
             params["all_versions"] = "true"
-        response = self.send("GET", "deposit/depositions", retry=True, expect=(200,), params=params)
-        try:
-            items = response.json()
-        except ValueError:
-            items = None
+        answer = self.send("GET", "deposit/depositions", retry=True, expect=(200,), params=params)
+        items = answer.json()
         if not isinstance(items, list):
-            raise ZenodoError("list: Zenodo's answer is not a list of depositions", status=response.status_code, code="answer-invalid")
+            raise ZenodoError("list: Zenodo's answer is not a list of depositions", status=answer.status, code="answer-invalid")
+        if len(items) > size:
+            raise self._mismatch(f"list: {len(items)} entries in a page of {size}")
         # An entry that is not a deposition is skipped: a search result is a hint, never a fact.
         found = []
         for item in items:
             try:
-                found.append(Deposition.model_validate(item))
+                found.append(self._own_links(Deposition.model_validate(item), "list", strict=False))
             except ValidationError:
                 continue
         return found
@@ -424,24 +288,28 @@ class ZenodoClient:
         """PUT raw bytes to the bucket, streamed; a PUT of the same key replaces the file, so it
         is repeated after a dropped connection with a freshly opened stream."""
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        response = self.send(
-            "PUT", f"{bucket_url}/{filename}", retry=True, expect=(200, 201), body_factory=open_stream, headers=headers
+        answer = self.send(
+            "PUT", f"{bucket_url}/{quote(filename)}", retry=True, expect=(200, 201), body_factory=open_stream, size=size, headers=headers
         )
-        return _parse(UploadedFile, response, f"upload {filename}")  # type: ignore[return-value]
+        uploaded: UploadedFile = _parse(UploadedFile, answer, f"upload {filename}")  # type: ignore[assignment]
+        if uploaded.key is not None and uploaded.key != filename:
+            raise self._mismatch(f"upload {filename}: the answer is about {uploaded.key!r}")
+        return uploaded
 
     def update_metadata(self, deposition_id: int, metadata: dict) -> Deposition:
         """PUT with only {"metadata": ...}: it replaces all metadata, so every field is sent each time."""
-        response = self.send("PUT", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,), json={"metadata": metadata})
-        return self._deposition(response, f"metadata of {deposition_id}")
+        answer = self.send("PUT", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,), json={"metadata": metadata})
+        return self._deposition(answer, f"metadata of {deposition_id}", asked=deposition_id)
 
     def publish(self, deposition_id: int) -> Deposition:
-        """POST .../actions/publish. Not repeated here: a lost answer may hide a success."""
-        response = self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,))
-        return self._deposition(response, f"publish {deposition_id}")
+        """POST .../actions/publish. Not repeated here: a lost answer may hide a success. The
+        answer must be this deposition, published, under the DOI Zenodo mints for it."""
+        answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,))
+        return self.minted(self._deposition(answer, f"publish {deposition_id}", asked=deposition_id))
 
     def new_version(self, deposition_id: int) -> Deposition:
-        response = self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,))
-        return self._deposition(response, f"newversion of {deposition_id}")
+        answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,))
+        return self._deposition(answer, f"newversion of {deposition_id}")
 
     def search_depositions(self, query: str, *, size: int = PAGE_SIZE, all_versions: bool = False) -> list[Deposition]:
         """Every deposition the list finds for ``query``, page after page (a page shorter than
@@ -452,26 +320,17 @@ class ZenodoClient:
             found.extend(items)
             if len(items) < size:
                 return found
-        raise ZenodoError(f"search {query[:80]!r}: more than {MAX_RESULTS} hits", code="answer-invalid")
+        raise ZenodoError(f"search {printable(query, 80)}: more than {MAX_RESULTS} hits", code="answer-invalid")
 
     def delete_draft(self, deposition_id: int) -> bool:
         """DELETE a draft that was never published. True when deleted now, False when Zenodo has
         no such draft (deleted already, or published: a published deposition cannot be deleted)."""
-        response = self.send("DELETE", f"deposit/depositions/{deposition_id}", retry=True, expect=(204, 404))
-        return response.status_code == 204
+        answer = self.send("DELETE", f"deposit/depositions/{deposition_id}", retry=True, expect=(204, 404))
+        return answer.status == 204
 
-    def download(self, deposition: Deposition, filename: str, limit: int = 16 << 20) -> bytes:
-        """The bytes of a published deposition's file, at most ``limit`` of them."""
-        response = self.send(
-            "GET", f"records/{deposition.id}/files/{quote(filename)}/content", retry=True, expect=(200,), stream=True
-        )
-        try:
-            data = response.raw.read(limit + 1, decode_content=True)
-        finally:
-            response.close()
-        if len(data) > limit:
-            raise ZenodoError(f"{filename} of deposition {deposition.id} is larger than {limit} bytes", code="answer-invalid")
-        return bytes(data)
+    def download(self, deposition: Deposition, filename: str) -> bytes:
+        """The bytes of a published deposition's file (an answer, so within the transport's cap)."""
+        return self.send("GET", f"records/{deposition.id}/files/{quote(filename)}/content", retry=True, expect=(200,)).body
 
     def delete_file(self, deposition_id: int, file_id: str) -> None:
-        self.send("DELETE", f"deposit/depositions/{deposition_id}/files/{file_id}", retry=True, expect=(204, 404))
+        self.send("DELETE", f"deposit/depositions/{deposition_id}/files/{quote(file_id)}", retry=True, expect=(204, 404))
