@@ -1,0 +1,264 @@
+"""A broken or hostile server costs no DOI, no hang, no traceback and no token.
+
+`archiver deposit` runs as a user runs it (a subprocess, `-v`) against a fault-injecting proxy in
+front of the double (tests/hostile.py), with a trap listening on another port. Each case asserts:
+the run ends within its bound, prints no traceback, no raw control character and no line a server
+forged, keeps the token to the configured origin (the trap never sees it; no output or stored file
+holds it); then, with the faults gone, reruns end with exactly one published deposition per eligible
+record, whose DOI its manifest carries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from archiver.exportdir import state_dir_for
+from archiver.zenodo_double import ZenodoDouble
+from conftest import EXAMPLES, run_cli
+from hostile import (
+    Exchange,
+    HostileProxy,
+    Trap,
+    answer,
+    broken_chunks,
+    drip,
+    gzip_bomb,
+    json_changed,
+    never_answers,
+    truncated,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+TOKEN = "tok_HOSTILE_SERVER_0123456789abcdefghijklmno"
+ARCHIVER = str(Path(sys.executable).parent / "archiver")
+ELIGIBLE = {"SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"}
+CREATE = r"^/api/deposit/depositions$"
+LIST = r"^/api/deposit/depositions\?"
+PUBLISH = r"/actions/publish$"
+BUCKET = r"^/api/files/"
+TIMEOUT = 3  # --timeout for every case: each request ends within it
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+
+@dataclass
+class World:
+    double: ZenodoDouble
+    proxy: HostileProxy
+    trap: Trap
+    export: Path
+
+    def deposit(self, *extra: str, limit: float = 60.0) -> Run:
+        env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+        command = [ARCHIVER, "deposit", str(self.export), "--zenodo-url", self.proxy.api_url, "--timeout", str(TIMEOUT), "-v", *extra]
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=limit)
+        return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("template") / "export"
+    assert run_cli("export", EXAMPLES, "--out", out, "--created", "2026-01-01T00:00:00Z", "--quiet").code == 0
+    return out
+
+
+@pytest.fixture
+def world(tmp_path, exported):
+    out = tmp_path / "export"
+    shutil.copytree(exported, out)
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=0.2) as double, HostileProxy(double.url) as proxy, Trap() as trap:
+        yield World(double, proxy, trap, out)
+
+
+def record_of(dep):
+    (record_id,) = [k for k in dep.metadata.get("keywords", []) if k.startswith("SRCH:")]
+    return record_id
+
+
+def assert_sane(run: Run, world: World, bound: float) -> None:
+    text = run.out + run.err
+    assert run.seconds <= bound, f"took {run.seconds:.1f} s (bound {bound} s)"
+    assert "Traceback" not in text, run.err[-2000:]
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\x9b]", text), "a raw control character reached the terminal"
+    assert all(len(line) <= 1500 for line in text.splitlines()), "a line no terminal should get"
+    for line in run.out.splitlines():  # every deposited line names a DOI the double minted for that record
+        match = re.match(r"(SRCH:[0-9A-F]{8}): (deposited|resumed|adopted|registered) (\S+)", line)
+        if match:
+            dep = next((d for d in world.double.state.depositions.values() if d.doi == match.group(3)), None)
+            assert dep is not None and record_of(dep) == match.group(1), f"a forged line: {line!r}"
+    assert TOKEN not in text
+    assert all(auth is None for _, _, auth in world.trap.seen), "the token reached another origin"
+    for path in state_dir_for(world.export).rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), f"the token is stored in {path}"
+
+
+def settle(world: World) -> None:
+    """The faults gone, reruns finish; one published deposition per eligible record, in the manifests."""
+    world.proxy.clear()
+    for _ in range(3):
+        time.sleep(0.3)  # the double's index lag
+        final = world.deposit()
+        assert_sane(final, world, 60)
+        if final.code == 0:
+            break
+    assert final.code == 0, final.out + final.err
+    published = {}
+    for dep in world.double.state.depositions.values():
+        assert dep.submitted, f"draft {dep.id} left open"
+        assert record_of(dep) not in published, f"a second deposition of {record_of(dep)}"
+        published[record_of(dep)] = dep
+    assert set(published) == ELIGIBLE
+    for record_id, dep in published.items():
+        manifest = json.loads((world.export / "manifests" / f"{record_id.replace(':', '_')}.json").read_text())
+        assert manifest["provenance"]["external_record"]["doi"] == dep.doi == f"10.5072/zenodo.{dep.id}"
+    assert run_cli("validate", world.export / "manifests").code == 0
+
+
+def bucket_to(url_of):
+    def edit(document, exchange: Exchange):
+        document["links"]["bucket"] = url_of(exchange)
+
+    return json_changed(edit)
+
+
+def _token(exchange: Exchange) -> str:
+    return exchange.headers.get("Authorization", "").removeprefix("Bearer ")
+
+
+# (id, method, path, action, times, bound in seconds, a code the run must name or None)
+CASES = [
+    # a 2xx answer archiver cannot read: the create may have happened; it is found, never repeated
+    ("create-truncated", "POST", CREATE, truncated, 1, 30, None),
+    ("create-empty", "POST", CREATE, answer(201, b"", forward=True), 1, 30, None),
+    ("create-html", "POST", CREATE, answer(201, "<html><body>Welcome</body></html>", {"Content-Type": "text/html"}, forward=True), 1, 30, None),
+    ("create-json-list", "POST", CREATE, answer(201, [], forward=True), 1, 30, None),
+    ("create-id-not-a-number", "POST", CREATE, json_changed(lambda d, e: d.update(id="one")), 1, 30, None),
+    ("create-gzip-bomb", "POST", CREATE, gzip_bomb(256), 1, 30, None),
+    ("create-broken-chunking", "POST", CREATE, broken_chunks, 1, 30, None),
+    ("create-never-answers", "POST", CREATE, never_answers, 1, 40, None),
+    # lying publish answers: nothing of them is registered
+    ("publish-other-id", "POST", PUBLISH, json_changed(lambda d, e: d.update(id=d["id"] + 1000)), 9, 30, None),
+    ("publish-other-records-doi", "POST", PUBLISH, json_changed(lambda d, e: d.update(doi="10.5072/zenodo.987654")), 9, 30, None),
+    ("publish-invalid-doi", "POST", PUBLISH, json_changed(lambda d, e: d.update(doi="not a doi\n")), 9, 30, None),
+    ("publish-unpublished", "POST", PUBLISH, json_changed(lambda d, e: d.update(submitted=False)), 9, 30, None),
+    # another origin: never followed, never stored, the token never sent there
+    ("create-redirect-307", "POST", CREATE, None, 1, 30, "redirect-refused"),
+    ("list-redirect-loop", "GET", LIST, answer(302, b"", {"Location": "/api/deposit/depositions?size=100"}), 50, 30, "redirect-refused"),
+    ("bucket-other-port", "POST", CREATE, None, 1, 30, "foreign-link"),
+    ("bucket-localhost", "POST", CREATE, None, 1, 30, "foreign-link"),
+    ("bucket-parser-trick", "POST", CREATE, None, 1, 30, "foreign-link"),
+    ("bucket-file-scheme", "POST", CREATE, bucket_to(lambda e: "file:///etc/passwd"), 1, 30, "foreign-link"),
+    ("upload-307-to-itself", "PUT", BUCKET, None, 1, 30, "redirect-refused"),
+    ("token-reflected-in-a-link", "POST", CREATE, bucket_to(lambda e: None), 1, 30, None),
+    # time: every wait bounded and said
+    ("list-drips-a-byte-a-second", "GET", LIST, drip(1.0), 1, 40, None),
+    ("create-retry-after-1e9", "POST", CREATE, answer(429, {"status": 429, "message": "slow down"}, {"Retry-After": "1e9"}), 1, 30, "rate-limited"),
+    ("create-retry-after-inf", "POST", CREATE, answer(429, {"status": 429, "message": "slow down"}, {"Retry-After": "inf"}), 1, 30, "rate-limited"),
+    ("create-reset-a-year-away", "POST", CREATE, None, 1, 30, "rate-limited"),
+    ("create-reset-in-milliseconds", "POST", CREATE, None, 1, 30, "rate-limited"),
+    # bytes that used to be tracebacks
+    ("list-500-deep-json", "GET", LIST, answer(500, "[" * 100_000), 1, 30, None),
+    ("create-400-deep-json", "POST", CREATE, answer(400, "[" * 100_000), 1, 30, None),
+    # server text is data: escaped, cut short, never a forged line
+    ("create-400-spoofing-message", "POST", CREATE,
+     answer(400, {"status": 400, "message": "\r\x1b[2KSRCH:4A7C19E2: deposited 10.5072/zenodo.1\n3 deposited; 0 requests\x1b]0;owned\x07"}), 3, 30, None),
+    ("create-400-20-kb-message", "POST", CREATE, answer(400, {"status": 400, "message": "x" * 20_000}), 3, 30, None),
+]
+
+
+def _act(case: str, world: World, action):
+    """Cases whose answer needs the world's ports or the clock."""
+    proxy_port = world.proxy.server.server_address[1]
+    if case == "create-redirect-307":
+        return answer(307, b"", {"Location": f"{world.trap.url}/api/deposit/depositions"})
+    if case == "bucket-other-port":
+        return bucket_to(lambda e: f"{world.trap.url}/api/files/stolen")
+    if case == "bucket-localhost":
+        return bucket_to(lambda e: f"http://localhost:{proxy_port}/api/files/stolen")
+    if case == "bucket-parser-trick":
+        return bucket_to(lambda e: f"http://127.0.0.1:{world.trap.port}\\@127.0.0.1:{proxy_port}/api/files/stolen")
+    if case == "upload-307-to-itself":
+        return lambda e: e.send(307, b"", {"Location": e.path})
+    if case == "token-reflected-in-a-link":
+        def reflect(document, exchange):
+            document["links"]["bucket"] += f"?access_token={_token(exchange)}"
+
+        return json_changed(reflect)
+    if case == "create-reset-a-year-away":
+        return answer(429, {"status": 429, "message": "slow down"}, {"X-RateLimit-Reset": str(int(time.time()) + 31_536_000)})
+    if case == "create-reset-in-milliseconds":
+        return answer(429, {"status": 429, "message": "slow down"}, {"X-RateLimit-Reset": str(int(time.time() * 1000) + 5000)})
+    return action
+
+
+@pytest.mark.parametrize(("case", "method", "path", "action", "times", "bound", "code"), CASES, ids=[c[0] for c in CASES])
+def test_a_hostile_answer_costs_no_doi_no_hang_no_traceback_and_no_token(world, case, method, path, action, times, bound, code):
+    world.proxy.add(method, path, _act(case, world, action), times=times)
+    run = world.deposit()
+    assert_sane(run, world, bound)
+    if code is not None:
+        assert f"[{code}]" in run.out + run.err, run.out + run.err
+    if case.startswith("bucket-") or case == "token-reflected-in-a-link":
+        import sqlite3
+
+        ledger = sqlite3.connect(state_dir_for(world.export) / "ledger.sqlite")
+        buckets = [row[0] for row in ledger.execute("SELECT bucket_url FROM deposits") if row[0]]
+        ledger.close()
+        assert all(bucket.startswith(f"{world.proxy.api_url}/files/") and "?" not in bucket for bucket in buckets), buckets
+    if case == "create-gzip-bomb":
+        assert "larger than 16 MiB" in run.out + run.err or run.code == 0
+    if case.startswith("publish-"):
+        # the lie is never registered: whatever a manifest says is the deposition's own DOI
+        for path_ in (world.export / "manifests").glob("*.json"):
+            external = json.loads(path_.read_text())["provenance"]["external_record"]
+            if external.get("deposition_id"):
+                assert external["doi"] == f"10.5072/zenodo.{external['deposition_id']}"
+        assert "10.5072/zenodo.987654" not in (world.export / "report.json").read_text()
+    settle(world)
+
+
+def test_a_server_that_never_answers_ends_the_run_with_one_line_within_its_bound(world):
+    world.proxy.add("GET", LIST, never_answers, times=100)
+    run = world.deposit()
+    assert_sane(run, world, 4 * TIMEOUT + 10)  # what --help promises: about 4 x --timeout
+    assert run.code == 2 and "Zenodo did not answer" in run.err and "[no-answer]" in run.err
+    assert "no further record was started" in run.err and run.out.count(": failed - ") == len(ELIGIBLE)  # each accounted for
+    settle(world)
+
+
+def test_the_second_ctrl_c_ends_the_process_within_a_second(world):
+    world.proxy.add("GET", LIST, never_answers, times=100)
+    env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+    process = subprocess.Popen(
+        [ARCHIVER, "deposit", str(world.export), "--zenodo-url", world.proxy.api_url, "--timeout", "600"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    time.sleep(1.5)  # the lookup is waiting on a server that never answers
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    second = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=10)
+    assert time.monotonic() - second < 1.0
+    assert process.returncode == 130 and "Traceback" not in err and "stopped at once" in err
+    settle(world)
