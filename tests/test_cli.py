@@ -52,12 +52,24 @@ def test_json_report_is_machine_readable(tmp_path):
     }
 
 
-def test_unreadable_input_exits_two(tmp_path):
+def test_a_file_that_is_not_json_is_invalid_and_a_missing_one_unreadable(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     run = run_cli("validate", tmp_path / "broken.json")
-    assert run.code == 2
-    assert "[json-syntax]" in run.out
-    assert run_cli("validate", tmp_path / "missing.json").code == 2
+    assert run.code == 1  # an invalid input, not a bad command: CI reads it as "fix the file"
+    assert "[json-syntax]" in run.out and run.err == "1 of 1 file invalid, 0 valid\n"
+    missing = run_cli("validate", tmp_path / "missing.json", tmp_path / "broken.json")
+    assert missing.code == 2  # a path that cannot be read: the command could not do its work
+    assert "[unreadable]" in missing.out and missing.err == "1 of 2 files invalid, 1 unreadable, 0 valid\n"
+
+
+def test_validate_given_an_export_reads_its_manifests_only(tmp_path):
+    from conftest import EXAMPLES
+
+    out = tmp_path / "export"
+    assert run_cli("export", EXAMPLES, "--out", out, "--quiet").code == 0
+    run = run_cli("validate", out)
+    assert run.code == 0 and run.out.startswith("ok: 7 files valid")
+    assert run.err == f"note: {out} is an archiver export: validating its manifests/ only, not archiver's own files\n"
 
 
 def test_usage_errors_exit_two(tmp_path):
@@ -120,6 +132,19 @@ def test_manifest_command_prints_and_writes(tmp_path):
     assert json.loads((out / "SRCH_0123ABCD.json").read_text()) == base_manifest()
 
 
+def test_manifest_prints_jsonl_and_reads_a_page_on_standard_input(tmp_path, seed_dir):
+    write_json(tmp_path / "in" / "a.json", base_manifest())
+    write_json(tmp_path / "in" / "b.json", {**base_manifest(), "id": "SRCH:0123ABCE"})
+    run = run_cli("manifest", tmp_path / "in")
+    assert run.code == 0
+    assert [json.loads(line)["id"] for line in run.out.splitlines()] == ["SRCH:0123ABCD", "SRCH:0123ABCE"]
+    page = (seed_dir / "000_26414e9198898de5.txt").read_bytes()
+    piped = run_cli("eligibility", "-", "--json", stdin=page)
+    assert piped.code in (0, 1) and "json-syntax" not in piped.out
+    (record,) = piped.json()["records"]
+    assert record["id"].startswith("SRCH:") and record["source"] == "<stdin>"
+
+
 def test_manifest_command_reports_bad_records_and_keeps_going(tmp_path):
     write_json(tmp_path / "in" / "a.json", base_manifest())
     (tmp_path / "in" / "b.txt").write_text("")
@@ -135,7 +160,7 @@ def test_empty_input_and_numbers_beyond_a_double_are_coded_one_line_errors(tmp_p
     huge = tmp_path / "huge.json"
     huge.write_text(json.dumps(base_manifest()).replace('"review_score": 7.5', '"review_score": 1e400'))
     run = run_cli("validate", empty, huge)
-    assert run.code == 2
+    assert run.code == 1 and run.err == "2 of 2 files invalid, 0 valid\n"
     lines = run.out.strip().splitlines()
     assert lines[0] == f"{empty}:$: the input is empty [empty-input]"
     assert lines[1].startswith(f"{huge}:$: the number 1e400 is too large for a double") and lines[1].endswith("[json-syntax]")

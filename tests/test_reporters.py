@@ -27,7 +27,7 @@ def test_text_streams_each_finding_then_a_summary_on_stderr(capsys):
     assert capsys.readouterr().out == "m.json:$.review_score: 12.4 is greater than 10 [range]\n"  # before the end
     reporter.validate_done(files=1, invalid=1, unreadable=0)
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == "1 of 1 files invalid\n"
+    assert captured.out == "" and captured.err == "1 of 1 file invalid, 0 valid\n"
 
 
 def test_json_gathers_the_items_into_one_document(capsys):

@@ -318,7 +318,7 @@ def test_validate_reads_json_strictly(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps(base_manifest()).replace('"review_score": 7.5', '"review_score": NaN'), encoding="utf-8")
     result = run_cli("validate", path)
-    assert result.code == 2
+    assert result.code == 1  # an invalid manifest: exit 1, as any other
     assert "NaN is not a JSON value" in result.out and "[json-syntax]" in result.out
 
 

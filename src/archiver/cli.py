@@ -38,7 +38,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     reporter = reporter_for(args.format == "json", quiet=args.quiet)
     files = invalid = unreadable = 0
-    for result in validate_paths(args.paths, on_skip=None if args.quiet else _warn_skipped):
+    note = None if args.quiet else (lambda text: _print_err(f"note: {text}"))
+    for result in validate_paths(args.paths, on_skip=None if args.quiet else _warn_skipped, on_note=note):
         files += 1
         if not result.readable:
             unreadable += 1
@@ -47,10 +48,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         reporter.validated(result)
     reporter.validate_done(files, invalid, unreadable)
     if files == 0:
-        _print_err("archiver validate: no manifest files found in the given paths")
+        _print_err("archiver validate: no manifest files found in the given paths [usage]")
         return EXIT_USAGE
     if unreadable:
-        return EXIT_USAGE
+        return EXIT_USAGE  # a path that could not be read: the command could not do its work
     return EXIT_INVALID if invalid else EXIT_OK
 
 
@@ -60,6 +61,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_manifest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from archiver.jsontext import compact
     from archiver.manifest import build_manifest, write_manifest
     from archiver.readers import read_records
 
@@ -82,8 +84,8 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         if out is not None:
             path = write_manifest(out, result.record)
             _print_err(f"wrote {path}")
-        else:
-            sys.stdout.write(result.record.manifest_bytes().decode("utf-8"))
+        else:  # JSONL: one manifest per line, so that several records print a stream tools can read
+            sys.stdout.write(compact(result.record.to_manifest()) + "\n")
     if seen == 0:
         _print_err("archiver manifest: no records found")
         return EXIT_USAGE
@@ -384,8 +386,10 @@ def build_parser() -> argparse.ArgumentParser:
     manifest = commands.add_parser(
         "manifest",
         help="print or write the paper manifest of each record",
-        description="Read record pages, JSON or JSONL ('-' for JSONL on stdin) and print each record's "
-        "paper manifest, or write them into --out DIR.",
+        description="Read record pages, JSON or JSONL ('-' for standard input, its format told from its content) "
+        "and print each record's paper manifest as one line of JSON (JSONL: several records make a stream that "
+        "jq and pandas read), or write them into --out DIR as <record-id>.json files. "
+        "Exit 0 all valid, 1 some records invalid (the valid ones are printed), 2 usage error or nothing readable.",
     )
     manifest.add_argument("sources", nargs="+", metavar="SOURCE")
     manifest.add_argument("--out", metavar="DIR", help="write <record-id>.json files here instead of printing")

@@ -392,10 +392,13 @@ def iter_units(sources: Iterable[str], stdin=None, on_skip: OnSkip | None = None
     """Split the sources into work units, in input order; JSONL is split line by line, streamed."""
     for source in sources:
         if source == "-":
+            # read once, as it comes, with the format told from the content as for a file: JSONL
+            # line by line, a page or a JSON record as one block
             stream = stdin if stdin is not None else sys.stdin.buffer
-            for number, line in enumerate(stream, start=1):
-                if line.strip():
-                    yield ("line", f"<stdin>:{number}", number, line)
+            try:
+                yield from _stream_units(stream, "<stdin>")
+            except OSError as exc:
+                yield ("failed", "<stdin>", "unreadable", f"cannot read: {exc.strerror or exc}")
             continue
         if not os.path.lexists(source):
             yield ("missing", source)
@@ -442,7 +445,7 @@ def parse_unit(unit: Unit) -> Iterator[ReadResult]:
 
 
 def read_records(sources: Iterable[str], stdin=None, on_skip: OnSkip | None = None) -> Iterator[ReadResult]:
-    """Every record of every source, in order; ``-`` reads JSONL from standard input."""
+    """Every record of every source, in order; ``-`` reads standard input (JSONL, JSON or a page)."""
     for unit in iter_units(sources, stdin, on_skip):
         yield from parse_unit(unit)
 

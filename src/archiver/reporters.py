@@ -33,10 +33,14 @@ class TextReporter:
             print(finding.render(result.path))
 
     def validate_done(self, files: int, invalid: int, unreadable: int) -> None:
-        if files == 0 or unreadable:
+        """One line that accounts for every file (errors and unreadable files always; ``ok`` unless quiet)."""
+        if files == 0:
             return
-        if invalid:
-            _err(f"{invalid} of {files} files invalid")
+        if invalid or unreadable:
+            parts = [f"{invalid} of {files} file{'s' if files != 1 else ''} invalid"]
+            if unreadable:
+                parts.append(f"{unreadable} unreadable")
+            _err(", ".join(parts) + f", {files - invalid - unreadable} valid")
         elif not self.quiet:
             print(f"ok: {files} file{'s' if files != 1 else ''} valid")
 

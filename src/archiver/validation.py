@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -267,20 +267,29 @@ def validate_file(path: str) -> FileResult:
         data = _read_bytes(path)
     except OSError as exc:
         return FileResult(path, [Finding("unreadable", exc.strerror or str(exc), "$")], readable=False)
+    # An empty file or one that is not JSON was read: it is an invalid manifest (exit 1), not a
+    # file the command could not read (exit 2).
     if not data.strip():
-        return FileResult(path, [Finding("empty-input", "the input is empty", "$")], readable=False)
+        return FileResult(path, [Finding("empty-input", "the input is empty", "$")])
     try:
         document = jsontext.loads(data)
     except jsontext.JsonInputError as exc:
-        return FileResult(path, [Finding(exc.code, exc.message, "$", line=exc.line)], readable=False)
+        return FileResult(path, [Finding(exc.code, exc.message, "$", line=exc.line)])
     return FileResult(path, validate_document(document))
 
 
-def expand_paths(paths: Iterable[str], on_skip: OnSkip | None = None) -> Iterator[str]:
+def expand_paths(paths: Iterable[str], on_skip: OnSkip | None = None, on_note: Callable[[str], None] | None = None) -> Iterator[str]:
     """Files as given; directories walked for ``*.json`` in a stable order (FIFOs, devices and
-    sockets among them are reported to ``on_skip``, never opened)."""
+    sockets among them are reported to ``on_skip``, never opened). An archiver export is read
+    for its manifests only: its datapackage.json, report.json and plan.json are not manifests."""
     for path in paths:
         if os.path.isdir(path):
+            from archiver.exportdir import MANIFESTS, MARKER  # only when a directory is given
+
+            if os.path.isfile(os.path.join(path, MARKER)):
+                if on_note is not None:
+                    on_note(f"{path} is an archiver export: validating its {MANIFESTS}/ only, not archiver's own files")
+                path = os.path.join(path, MANIFESTS)
             yield from walk_files(path, keep_file=_is_json_name, on_skip=on_skip)
         else:
             yield path
@@ -290,6 +299,6 @@ def _is_json_name(name: str) -> bool:
     return name.endswith(".json")
 
 
-def validate_paths(paths: Iterable[str], on_skip: OnSkip | None = None) -> Iterator[FileResult]:
-    for path in expand_paths(paths, on_skip):
+def validate_paths(paths: Iterable[str], on_skip: OnSkip | None = None, on_note: Callable[[str], None] | None = None) -> Iterator[FileResult]:
+    for path in expand_paths(paths, on_skip, on_note):
         yield validate_file(path)
