@@ -90,7 +90,9 @@ def test_facts_from_raw_data_of_an_invalid_record():
     raw["review_score"] = "not a number"
     found = el.Facts.of_raw(raw, "DOI grade")
     assert found.valid is False and found.review_score is None and found.verified_claims == 6
-    assert el.assess(found, DEFAULT_POLICY).reasons[:2] == ("manifest-invalid", "no-review-score")
+    verdict = el.assess(found, DEFAULT_POLICY)
+    assert verdict.reasons == ("manifest-invalid",) and verdict.computed_tier is None  # bad data is not judged
+    assert verdict.declared_tier == "DOI grade" and not verdict.eligible
 
 
 @pytest.mark.parametrize(

@@ -128,7 +128,7 @@ def test_report_html_shows_each_invalid_records_errors_and_the_fix_comes_first(t
     out = tmp_path / "out"
     assert run_cli("export", pages, "--out", out, "--created", CREATED).code == 1
     entry = json.loads((out / "report.json").read_text())["records"][1]
-    assert entry["valid"] is False and "already-registered" in entry["reasons"]
+    assert entry["valid"] is False and entry["reasons"] == ["manifest-invalid"] and entry["tier"]["computed"] is None
     assert entry["next_action"] == "fix the record's errors and export again"
     page = (out / "report.html").read_text()
     row = page[page.index("<td>SRCH:4A7C19E3</td>") - 20 :]

@@ -206,6 +206,13 @@ class Eligibility:
 
 
 def assess(facts: Facts, policy: Policy) -> Eligibility:
+    if not facts.valid:
+        # Bad data is judged by nothing: no computed tier, and the one reason is the record's errors
+        # (a score of 12 is not "DOI grade", a missing count is not "0 is below 5").
+        return Eligibility(
+            facts.declared_tier, None, "no tier is computed for an invalid record: fix its errors first", False,
+            ("manifest-invalid",), NEXT_ACTIONS["manifest-invalid"],
+        )
     decision = compute_tier(facts.review_score, facts.verified_claims, policy)
     reasons = tuple([code for rule in RULES if (code := rule(facts, decision, policy))])
     if not reasons:

@@ -71,6 +71,8 @@ class ExportSummary:
     problem: str | None = None
     seconds: float = 0.0
     skipped: list[dict] = field(default_factory=list)  # FIFOs, devices, sockets met in a folder walk
+    errors: list[str] = field(default_factory=list)  # the first ERRORS_SHOWN errors of invalid records, one line each
+    errors_total: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -87,6 +89,8 @@ class ExportSummary:
             "package_check": self.package_check,
             "package_errors": self.package_errors,
             "skipped": self.skipped,
+            "errors": self.errors,
+            "errors_total": self.errors_total,
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -104,6 +108,18 @@ class ExportSummary:
 
 
 # --------------------------------------------------------------------------- the export itself
+
+
+ERRORS_SHOWN = 20  # errors of invalid records printed on stderr; report.json has them all
+
+
+def _note_errors(summary: ExportSummary, outcome: Outcome) -> None:
+    """Count an invalid record's errors and keep the first few, in the one form every command prints."""
+    errors = json.loads(outcome.entry_json)["errors"]  # invalid records only: the cost stays off the hot path
+    summary.errors_total += len(errors)
+    for error in errors[: max(ERRORS_SHOWN - len(summary.errors), 0)]:
+        finding = Finding(error["code"], error["message"], error.get("location", "$"), error.get("line"))
+        summary.errors.append(finding.render(printable_path(outcome.source)))
 
 
 class Outcome(NamedTuple):
@@ -463,6 +479,7 @@ def export(
                     package.append(outcome.rendered)
                 else:
                     summary.invalid += 1
+                    _note_errors(summary, outcome)
                     only_input_errors = only_input_errors and outcome.input_error_only
                     if only_input_errors and len(unreadable) < NOTHING_READABLE_SHOWN:
                         first = json.loads(outcome.entry_json)["errors"][0]
@@ -470,8 +487,9 @@ def export(
                 summary.eligible += outcome.eligible
                 summary.already_registered += "already-registered" in outcome.reasons
                 summary.warnings += outcome.warnings
-                tier_key = outcome.computed_tier or "unknown"
-                summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
+                if outcome.valid:  # an invalid record has no computed tier to count
+                    tier_key = outcome.computed_tier or "unknown"
+                    summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
                 report.add_encoded(outcome.entry_json)
                 html.add_outcome(outcome)
                 if on_record:

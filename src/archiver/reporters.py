@@ -68,8 +68,17 @@ class TextReporter:
             )
 
     def export_invalid(self, summary) -> None:
-        if summary.invalid and summary.written and not self.quiet:
-            _err(f"{summary.invalid} invalid record(s); see {summary.out}/report.json")
+        """Each invalid record's errors, one line each (capped), even with --quiet: quiet silences
+        progress, not errors."""
+        if not summary.invalid or not summary.written:
+            return
+        for line in summary.errors:
+            _err(line)
+        more = summary.errors_total - len(summary.errors)
+        if more > 0:
+            _err(f"... and {more} more error(s) in {summary.out}/report.json")
+        _err(f"{summary.invalid} of {summary.records} record(s) invalid; every error is in {summary.out}/report.json, "
+             f"the invalid records first in {summary.out}/report.html")
 
     # deposit
     def deposited(self, summary, environment: str) -> None:
