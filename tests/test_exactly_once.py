@@ -16,6 +16,7 @@ import pytest
 
 from archiver.deposit import Depositor, iter_manifests, run_deposit
 from archiver.exportdir import state_dir_for
+from archiver.findings import ArchiverError
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import ZenodoClient, resolve_target
 from archiver.zenodo_double import ZenodoDouble
@@ -211,7 +212,7 @@ def test_a_corrected_record_in_a_new_folder_is_drifted_then_gets_one_new_version
     assert {results[r].action for r in ELIGIBLE - {"SRCH:4A7C19E2"}} == {"adopted"}
     assert double.state.counters["create"] == len(ELIGIBLE) and double.state.counters["newversion"] == 0
     status = run_cli("status", second)
-    assert status.code == 1 and "SRCH:4A7C19E2  sandbox  v1  registered, drifted" in status.out  # seen without the network
+    assert status.code == 1 and "SRCH:4A7C19E2  sandbox  attempt 1  registered, drifted" in status.out  # seen without the network
     summary = run_deposit(second, client_for(double), DEFAULT_POLICY, new_versions=True)
     assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
     assert [r.action for r in summary.results if r.record_id == "SRCH:4A7C19E2"] == ["new-version"]
@@ -263,3 +264,61 @@ def test_a_first_deposit_of_40_records_costs_at_most_4_25_requests_each(tmp_path
         assert double.state.counters["publish"] == 40
         assert summary.requests / 40 <= 4.25, summary.requests
         assert run_deposit(out, client_for(double), DEFAULT_POLICY).requests == 0  # with the ledger: nothing to ask
+
+
+def test_an_older_export_never_publishes_a_version_that_undoes_a_correction(double, tmp_path):
+    corrected = export(tmp_path, "corrected")
+    _add_correction(corrected / "manifests" / "SRCH_4A7C19E2.json")
+    assert run_deposit(corrected, client_for(double), DEFAULT_POLICY).exit_code == 0  # published with its correction
+    stale = export(tmp_path, "stale")  # last month's pages: no correction yet
+    double.state.clock.advance(5)
+    for new_versions in (False, True):
+        summary = run_deposit(stale, client_for(double), DEFAULT_POLICY, new_versions=new_versions, only=["SRCH:4A7C19E2"])
+        (result,) = summary.results
+        assert result.action == "failed" and "[correction-behind]" in result.detail and "--new-versions" not in result.detail
+    assert double.state.counters["newversion"] == 0 and double.state.counters["publish"] == len(ELIGIBLE)
+    # with a ledger too: a re-export of older pages into the deposited folder is refused the same way
+    older = export(tmp_path, "older")
+    shutil.rmtree(corrected)
+    older.rename(corrected)
+    summary = run_deposit(corrected, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in summary.results] == ["failed"] and "[correction-behind]" in summary.results[0].detail
+    assert double.state.counters["newversion"] == 0
+
+
+def test_a_ledger_of_another_server_is_refused_before_anything_is_sent(double, tmp_path):
+    out = export(tmp_path, "export")
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY).exit_code == 0
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as other:
+        target = resolve_target(zenodo_url=other.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
+        with pytest.raises(ArchiverError) as refused:
+            run_deposit(out, ZenodoClient(target), DEFAULT_POLICY)
+        assert refused.value.code == "ledger-other-server" and other.state.counters["requests"] == 0
+
+
+def test_status_remote_checks_the_deposition_is_the_records_and_stops_at_a_silent_server(double, tmp_path, monkeypatch):
+    out = export(tmp_path, "export")
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY).exit_code == 0
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    for dep in double.state.depositions.values():  # the server now holds other records under those ids
+        dep.metadata["keywords"] = ["SRCH:FFFFFFFF"]
+    run = run_cli("status", out, "--remote", "--zenodo-url", double.api_url, "--json")
+    assert run.code == 1 and sum("is not this record's" in item["remote"] for item in run.json()["drift"]) == len(ELIGIBLE)
+    silent = run_cli("status", out, "--remote", "--zenodo-url", "http://127.0.0.1:9/api", "--timeout", "1")
+    assert silent.code == 2 and silent.err.count("[no-answer]") == 1
+
+
+def test_status_names_manifests_a_lost_ledger_knew_and_a_resume_after_reconcile_sends_no_file_again(double, tmp_path, monkeypatch):
+    out = export(tmp_path, "export")
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY, only=["SRCH:4A7C19E2"]).exit_code == 0
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY, only=["SRCH:2B9E4410"], draft_only=True).exit_code == 0
+    shutil.rmtree(state_dir_for(out))
+    status = run_cli("status", out)
+    assert status.code == 0 and "name deposits the ledger does not know (SRCH:4A7C19E2)" in status.err
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    double.state.clock.advance(5)
+    assert run_cli("reconcile", out, "--zenodo-url", double.api_url).code == 0
+    uploads = double.state.counters["upload"]
+    summary = run_deposit(out, client_for(double), DEFAULT_POLICY, only=["SRCH:2B9E4410"])
+    assert [r.action for r in summary.results] == ["resumed"]
+    assert double.state.counters["upload"] == uploads, "the draft holds its files already"

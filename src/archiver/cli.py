@@ -255,7 +255,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from archiver.deposit import local_drift, remote_drift, status
+    from archiver.deposit import local_drift, remote_drift, status, unknown_registrations
     from archiver.exportdir import REPORT_JSON
     from archiver.reporters import reporter_for
     from archiver.zenodo import environment_of
@@ -265,6 +265,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
     rows = status(export_dir, None if args.all and not args.production else environment_of(args.production))
     drift = local_drift(rows, export_dir)  # what can be seen without the network
+    unknown = unknown_registrations(export_dir, rows)
+    if unknown:
+        _print_err(
+            f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {export_dir}` rebuilds it from Zenodo"
+        )
     if args.remote:
         drift += remote_drift(rows, _client(args))
     reporter_for(args.json).status(rows, drift)

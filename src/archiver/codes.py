@@ -122,6 +122,7 @@ _CODES = (
     Code("artifact-missing", "run", "the record's report artifact is not a file"),
     Code("artifact-empty", "run", "the record's report artifact is empty (Zenodo refuses empty files)"),
     Code("manifest-invalid", "run", "a manifest in the export, or the registered one, fails its contract (deposit)"),
+    Code("correction-behind", "run", "the export's record has fewer corrections than the version Zenodo publishes: an older export; nothing is sent"),
     Code("create-unknown", "run", "a create's answer was lost and Zenodo's search lists no draft of the record yet; the next run looks again first"),
     Code("remote-unrecognised", "run", "a deposition on Zenodo carries the record's id but no manifest.json archiver can read"),
     Code("draft-not-listed", "run", "Zenodo's search does not list an open new-version draft yet; a rerun resumes"),
@@ -138,6 +139,7 @@ _CODES = (
     Code("zenodo-error", "run", "Zenodo failed (5xx) after retries"),
     Code("answer-invalid", "run", "Zenodo's answer lacks what archiver reads from it (an id, a list, a draft link)"),
     Code("ledger-corrupt", "run", "the deposit ledger is unreadable"),
+    Code("ledger-other-server", "run", "the export's ledger records deposits to another server (e.g. the local double): export anew for this one"),
     Code("ledger-too-new", "run", "the deposit ledger was written by a newer archiver"),
 )
 

@@ -25,7 +25,7 @@ from archiver.eligibility import Facts, assess
 from archiver.exportdir import PLAN, REPORT_JSON, ExportLock, ReportJsonReader, ledger_path, refresh_after_deposit, state_dir_for
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
-from archiver.ledger import Deposit, Ledger
+from archiver.ledger import Deposit, Ledger, check_server
 from archiver.lookup import LOOKUP_BATCH, Found, correction_hash_of_manifest, find_records
 from archiver.manifest import build_manifest
 from archiver.model import Record
@@ -481,6 +481,8 @@ class Depositor:
                 job.record.id, "adopted", f"published on Zenodo as deposition {published.id}; registered, nothing deposited{extra}",
                 updated.doi, published.id,
             )
+        elif (behind := self._behind(job.record, published)) is not None:
+            self._fail(job, behind)
         elif self.new_versions:
             job.action, job.kind, job.why = "new-version", "new-version", "the correction record changed since the deposit found on Zenodo"
         else:
@@ -489,6 +491,25 @@ class Depositor:
                 f"the correction record changed since deposition {published.id} on Zenodo; rerun with --new-versions{extra}",
                 None, published.id,
             )
+
+    @staticmethod
+    def _behind(record: Record, published: Deposition) -> ArchiverError | None:
+        """Corrections are additive: a record whose correction record has fewer corrections than
+        the version Zenodo publishes (its ``version`` is 1 + the count) is an older export, and a
+        new version of it would undo a correction under a DOI that can never be withdrawn."""
+        ours = 1 + record.correction_record.correction_count
+        try:
+            theirs = int(str(published.metadata.version))
+        except ValueError:
+            return None  # a version archiver did not write: nothing to compare
+        if ours >= theirs:
+            return None
+        return ArchiverError(
+            f"{record.id}: deposition {published.id} on Zenodo is version {theirs} of this record, with {theirs - 1} "
+            f"correction(s); this export's record has {ours - 1}: it is older than what is published. Nothing was sent: "
+            "export the current record pages and deposit that",
+            code="correction-behind",
+        )
 
     # ------------------------------------------------------------------ stage 1: ask Zenodo first
 
@@ -556,6 +577,9 @@ class Depositor:
                 job.result = RecordResult(record.id, "registered", job.why, updated.doi, row.deposition_id)
                 return
             if job.action == "new-version" and row is not None and row.state == "registered":
+                behind = self._behind(record, self.client.get_deposition(row.remote_id))
+                if behind is not None:
+                    raise behind
                 row = self._start(record, version=row.version + 1)
                 job.kind = "new-version"
             elif row is None:
@@ -837,7 +861,9 @@ class Depositor:
         for item in files:
             self.ledger.plan_file(row, item.name, item.size, item.md5)
         known = self.ledger.files(row)
-        if row.bucket_url is None:
+        if row.bucket_url is None or (current is None and not any(uploaded for _size, _md5, uploaded in known.values())):
+            # no bucket yet, or a draft this run did not make and whose files the ledger does not
+            # know (resumed from Zenodo, or after reconcile): read it, to upload only what it lacks
             current = self.client.get_deposition(row.remote_id)
             row = self.ledger.update(row, bucket_url=current.links.bucket)
         bucket = row.bucket_url
@@ -953,6 +979,7 @@ def run_deposit(
     with ExportLock(export_dir):
         ledger = Ledger(ledger_path(export_dir))
         try:
+            check_server(ledger, client.target.environment, client.target.api_url)
             depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
 
@@ -1101,7 +1128,9 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
     ledger = Ledger(path)
     try:
         return [
-            {"id": row.record_id, "environment": row.environment, "version": row.version, "state": row.state,
+            # "attempt": the ledger's count of deposits of the record (1, then one more per new
+            # version); "version" is Zenodo's word, for the version number it shows
+            {"id": row.record_id, "environment": row.environment, "attempt": row.version, "state": row.state,
              "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error,
              "correction_hash": row.correction_hash}
             for row in ledger.all(environment)
@@ -1110,13 +1139,25 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
         ledger.close()
 
 
+def unknown_registrations(export_dir: Path, rows: list[dict]) -> list[str]:
+    """Records whose manifest names a deposit (a deposition id) that the ledger has no row for:
+    a lost or other state directory, which `archiver reconcile` rebuilds from Zenodo."""
+    known = {row["id"] for row in rows}
+    unknown = []
+    for path in iter_manifests(Path(export_dir)):
+        external = load_record(path).provenance.external_record
+        if external.deposition_id is not None and path.stem.replace("_", ":", 1) not in known:
+            unknown.append(path.stem.replace("_", ":", 1))
+    return unknown
+
+
 def local_drift(rows: list[dict], export_dir: Path) -> list[dict]:
     """Registered records whose manifest's correction record is not the one deposited (no network):
     each awaits a new version. Marks those rows ``drifted``."""
     latest: dict[str, dict] = {}
     for row in rows:
         row.setdefault("drifted", False)
-        if row["state"] == "registered" and row["version"] >= latest.get(row["id"], {}).get("version", 0):
+        if row["state"] == "registered" and row["attempt"] >= latest.get(row["id"], {}).get("attempt", 0):
             latest[row["id"]] = row
     manifests = {path.stem.replace("_", ":", 1): path for path in iter_manifests(Path(export_dir))}
     drift = []
@@ -1138,7 +1179,12 @@ def remote_drift(rows: list[dict], client: ZenodoClient) -> list[dict]:
         try:
             remote = client.get_deposition(row["deposition_id"])
         except ZenodoError as exc:
+            if exc.code in ("no-answer", "token-refused"):
+                raise  # every other row would wait out the same silence, or meet the same refusal: stop
             drift.append({**row, "remote": f"unreachable: {exc.message}"})
+            continue
+        if row["id"] not in remote.metadata.keywords:
+            drift.append({**row, "remote": f"deposition {remote.id} on Zenodo is not this record's (its keywords do not name {row['id']})"})
             continue
         remote_doi = remote.doi if remote.submitted else None
         if row["state"] in ("published", "registered") and remote_doi != row["doi"]:

@@ -267,3 +267,20 @@ class Ledger:
         """Every row of a record in one environment, with its files: the ledger is rebuilt from Zenodo."""
         for table in ("files", "deposits"):
             self._execute(f"DELETE FROM {table} WHERE record_id = ? AND environment = ?", (record_id, environment))  # noqa: S608 - table names are ours
+
+    def servers(self, environment: str) -> set[str]:
+        """The API URLs the ledger's deposits in ``environment`` went to."""
+        return {row["api_url"] for row in self._execute("SELECT DISTINCT api_url FROM deposits WHERE environment = ?", (environment,))}
+
+
+def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
+    """Refuse a ledger whose deposits in this environment went to another server (a trial against
+    the local double, then the real sandbox): its DOIs are not that server's, and the run would
+    skip records as registered that it never deposited there."""
+    others = sorted(server for server in ledger.servers(environment) if server.rstrip("/") != api_url.rstrip("/"))
+    if others:
+        raise ArchiverError(
+            f"{ledger.path}: this export's {environment} deposits went to {', '.join(others)}, not {api_url}: its manifests "
+            "carry that server's DOIs. Export the records again into a new folder for this server",
+            code="ledger-other-server",
+        )

@@ -15,7 +15,7 @@ from pathlib import Path
 from archiver.deposit import Depositor, Job, iter_manifests
 from archiver.exportdir import ExportLock, ledger_path, refresh_after_deposit
 from archiver.findings import ArchiverError
-from archiver.ledger import Ledger
+from archiver.ledger import Ledger, check_server
 from archiver.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.policy import Policy
 from archiver.zenodo import ZenodoClient, ZenodoError
@@ -90,6 +90,7 @@ def reconcile(export_dir: Path, client: ZenodoClient, policy: Policy) -> list[Re
     with ExportLock(export_dir):
         ledger = Ledger(ledger_path(export_dir))
         try:
+            check_server(ledger, client.target.environment, client.target.api_url)
             depositor = Depositor(export_dir, client, ledger, policy, delete_orphans=False)
             batch: list[Job] = []
 

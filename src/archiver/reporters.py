@@ -95,7 +95,7 @@ class TextReporter:
             error = f"  last error: {row['last_error']}" if row["last_error"] else ""
             state = row["state"] + (", drifted" if row.get("drifted") else "")
             print(
-                f"{row['id']}  {row['environment']}  v{row['version']}  {state:<10}  "
+                f"{row['id']}  {row['environment']}  attempt {row['attempt']}  {state:<10}  "
                 f"deposition {row['deposition_id'] or '-'}  {doi}{error}"
             )
         for item in drift:
