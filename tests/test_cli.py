@@ -164,3 +164,19 @@ def test_empty_input_and_numbers_beyond_a_double_are_coded_one_line_errors(tmp_p
     lines = run.out.strip().splitlines()
     assert lines[0] == f"{empty}:$: the input is empty [empty-input]"
     assert lines[1].startswith(f"{huge}:$: the number 1e400 is too large for a double") and lines[1].endswith("[json-syntax]")
+
+
+def test_every_command_option_and_argument_has_help():
+    import argparse
+
+    from archiver.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        assert sub.description, f"{name} has no description"
+        assert "Exit 0" in sub.description or name == "zenodo-double", f"{name} does not state its exit codes"
+        for action in sub._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"

@@ -380,9 +380,9 @@ class Depositor:
         if job.row is not None:
             self.ledger.update(job.row, last_error=message)
         if isinstance(exc, ZenodoError) and exc.code == "token-refused":
-            self.token_refused = message  # every other record would be refused alike
+            self.token_refused = self.client.scrub(exc.message)  # every other record would be refused alike
         if isinstance(exc, ZenodoError) and exc.code == "no-answer":
-            self.unreachable = message  # every other record would wait out the same silence
+            self.unreachable = self.client.scrub(exc.message)  # every other record would wait out the same silence
         job.result = RecordResult(job.record.id, "failed", message, None, job.row.deposition_id if job.row else None)
 
     @property
@@ -1032,10 +1032,12 @@ def run_deposit(
                 group: list[Job] = []
                 acted = 0
                 for manifest_path in selected:
-                    if halted() or (limit is not None and acted >= limit):
+                    if limit is not None and acted >= limit:
                         break
                     job = depositor.job(manifest_path)
-                    if job.result is not None and not group:  # skipped or drifted: nothing to send
+                    if job.result is None and halted():
+                        not_started(job)  # every record is accounted for, the ones never reached too
+                    if job.result is not None and not group:  # skipped, drifted or not started: nothing to send
                         summary.results.append(job.result)
                         if on_record:
                             on_record(job.result)

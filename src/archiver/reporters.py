@@ -84,7 +84,8 @@ class TextReporter:
     def deposited(self, summary, environment: str) -> None:
         if not self.quiet:
             totals = summary.as_dict()["totals"]
-            print(f"{environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {summary.requests} requests")
+            requests = f"{summary.requests} request{'s' if summary.requests != 1 else ''}"
+            print(f"{environment}: " + ", ".join(f"{v} {k}" for k, v in totals.items()) + f"; {requests}")
 
     # status
     def status(self, rows: list[dict], drift: list[dict]) -> None:
@@ -110,7 +111,8 @@ class TextReporter:
         counts: dict[str, int] = {}
         for result in results:
             counts[result.state] = counts.get(result.state, 0) + 1
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no record of this export is on Zenodo"
+        words = {"draft": "with an open draft", "none": "not on Zenodo"}
+        summary = ", ".join(f"{n} {words.get(state, state)}" for state, n in sorted(counts.items())) or "no record of this export is on Zenodo"
         print(f"{environment}: {summary}; nothing was sent to Zenodo but searches and reads")
 
 

@@ -13,6 +13,7 @@ with a code: never a library's exception.
 from __future__ import annotations
 
 import math
+import re
 import socket
 import threading
 import time
@@ -291,8 +292,15 @@ class Transport:
     # ------------------------------------------------------------------ text
 
     def scrub(self, text: str) -> str:
-        """The token removed from any text that might be shown or stored (servers echo requests)."""
-        return text.replace(self.token, "***") if self.token else text
+        """The token removed from any text that might be shown or stored (servers echo requests).
+        A real token is long and replaced wherever it appears; a short trial token (the double's
+        "tok") only where it stands as a credential, so that ordinary words keep their letters."""
+        if not self.token:
+            return text
+        if len(self.token) >= 8:
+            return text.replace(self.token, "***")
+        credential = re.compile(rf"((?:Bearer\s+|access_token=|token[\"']?\s*[:=]\s*[\"']?)){re.escape(self.token)}(?![A-Za-z0-9._~+/=-])")
+        return credential.sub(r"\1***", text)
 
     def url(self, path: str) -> str:
         if not path.startswith(("http://", "https://")):
@@ -357,7 +365,7 @@ class Transport:
                 # every library and socket failure: connection refused or reset, a deadline, broken
                 # chunking, bad headers, an unreadable stream. The class name says which; never its text.
                 timed_out = watchdog.fired or isinstance(exc, (requests.Timeout, TimeoutError, socket.timeout))
-                what = f"no answer within {seconds:.0f} s" if timed_out else f"no answer ({type(exc).__name__})"
+                what = f"no answer within {seconds:.0f} s" if timed_out else f"no answer ({_cause(exc)})"
                 raise TransportError(f"{method} {printable(self.scrub(url), 160)}: {what}", code="no-answer") from None
         return Answer(response.status_code, response.headers, body, url)
 
@@ -443,6 +451,22 @@ class Transport:
             reason = why or ("no answer" if answer is None else f"{answer.status} from Zenodo")
             self.announce(f"waiting {delay:.0f} s before trying {method} {printable(self.scrub(url), 100)} again ({reason})")
         self.sleep(delay)
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong below a library's exception, in words: the first OS-level cause found."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, ConnectionResetError):
+            return "connection reset"
+        if isinstance(seen, socket.gaierror):
+            return "host not found"
+        seen = seen.__cause__ or seen.__context__ or (seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None)
+        if seen is not None and hasattr(seen, "reason") and isinstance(seen.reason, BaseException):  # urllib3's MaxRetryError
+            seen = seen.reason
+    return type(exc).__name__
 
 
 def error_message(answer: Answer) -> tuple[str, bool]:
