@@ -387,3 +387,30 @@ def test_report_html_as_a_real_browser_reads_it(tmp_path):
     subprocess.run([CHROMIUM, *flags, "--window-size=1200,1400", f"--screenshot={shot}", (out / "report.html").as_uri()],
                    capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+def test_one_invalid_record_among_thousands_is_shown_first_printed_and_counted(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synthetic
+
+    batch = tmp_path / "batch.jsonl"
+    with batch.open("w") as handle:
+        for index in range(1500):
+            handle.write(json.dumps(synthetic.manifest(index)) + "\n")
+        bad = synthetic.manifest(1500)
+        bad["review_score"] = 12
+        handle.write(json.dumps(bad) + "\n")
+    out = tmp_path / "out"
+    run = run_cli("export", batch, "--out", out, "--created", CREATED, "--quiet", "--package-check", "off")
+    assert run.code == 1
+    # quiet silences progress, not errors: the record is named, in the one-line form
+    assert f"{batch}:1501:$.review_score:" in run.err and "[range]" in run.err
+    assert "1 of 1501 record(s) invalid" in run.err
+    page = (out / "report.html").read_text()
+    first_row = page.index("<tr class=")
+    assert page[first_row:].startswith('<tr class="invalid"><td>SRCH:000005DC</td>')  # before the 1,000 valid rows
+    assert "Showing all 1 invalid records, then the first 1,000 of 1,500 valid records; 500 records are not shown" in page
+    summary = json.loads((out / "report.json").read_text())["totals"]
+    assert sum(summary["computed_tiers"].values()) == 1500  # the invalid record's score judged nothing

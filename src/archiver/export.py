@@ -138,7 +138,7 @@ class Outcome(NamedTuple):
     next_action: str
     declared_tier: str | None
     computed_tier: str | None
-    warnings: int
+    warnings: tuple[tuple[str, str], ...]  # (code, message) of each warning, for the HTML table
     score: float | None
     claims: int | None
     input_error_only: bool
@@ -185,7 +185,7 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
                 next_action=verdict.next_action,
                 declared_tier=verdict.declared_tier,
                 computed_tier=verdict.computed_tier,
-                warnings=len(result.warnings),
+                warnings=tuple((warning.code, warning.message) for warning in result.warnings),
                 score=facts.review_score,
                 claims=facts.verified_claims,
                 input_error_only=not valid and {e.code for e in errors} <= NOTHING_READ,
@@ -209,11 +209,13 @@ def _as_duplicate(outcome: Outcome) -> Outcome:
     entry["valid"] = False
     entry["eligible"] = False
     entry["manifest"] = None
-    entry["reasons"] = ["manifest-invalid", *entry["reasons"]]
+    entry["reasons"] = ["manifest-invalid"]  # an invalid record is judged by nothing else
+    entry["tier"] = {**entry["tier"], "computed": None}
     entry["next_action"] = NEXT_ACTIONS["manifest-invalid"]
     return outcome._replace(
         valid=False,
         eligible=False,
+        computed_tier=None,
         reasons=tuple(entry["reasons"]),
         next_action=entry["next_action"],
         manifest_name=None,
@@ -486,7 +488,7 @@ def export(
                         unreadable.append(f"{printable_path(outcome.source)} ({first['code']}: {first['message']})")
                 summary.eligible += outcome.eligible
                 summary.already_registered += "already-registered" in outcome.reasons
-                summary.warnings += outcome.warnings
+                summary.warnings += len(outcome.warnings)
                 if outcome.valid:  # an invalid record has no computed tier to count
                     tier_key = outcome.computed_tier or "unknown"
                     summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1

@@ -47,7 +47,8 @@ class Finding:
 
     def render(self, source: str) -> str:
         """One line: ``FILE[:LINE]:JSON-PATH: message [code]`` (line breaks in any part are escaped)."""
-        where = f"{source}:{self.line}" if self.line is not None else source
+        # a JSONL record's source already names its line ("batch.jsonl:3"): the line is said once
+        where = source if self.line is None or source.endswith(f":{self.line}") else f"{source}:{self.line}"
         return one_line(f"{where}:{self.location}: {self.message} [{self.code}]")
 
 

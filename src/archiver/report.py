@@ -13,7 +13,8 @@ from archiver.fsutil import printable_path
 from archiver.policy import Policy, format_score
 from archiver.vocabulary import DOI_GRADE, QUARANTINE, WATCHLIST
 
-MAX_TABLE_ROWS = 1000
+MAX_TABLE_ROWS = 1000  # valid records shown; the invalid ones come first, all of them up to MAX_INVALID_ROWS
+MAX_INVALID_ROWS = 10_000
 MAX_ERRORS_SHOWN = 5  # per invalid record; report.json has them all
 MAX_CLAIMS_AXIS = 40
 TIER_COLOURS = {DOI_GRADE: "#1b7f3b", WATCHLIST: "#b7791f", QUARANTINE: "#c53030", None: "#718096"}
@@ -27,6 +28,7 @@ h1{font-size:1.5rem;margin:0 0 .25rem} h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;font-size:13px} th,td{border-bottom:1px solid #e2e8f0;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f7fafc;position:sticky;top:0} .yes{color:#1b7f3b;font-weight:600} .no{color:#718096}
 .near{background:#fffaf0} .invalid{background:#fff5f5} .error{color:#9b2c2c;margin-bottom:.2rem}
+.warning{color:#975a16;margin-bottom:.2rem}
 code{font-size:12px;white-space:nowrap} .error code{white-space:normal} svg text{font-size:11px;fill:#2d3748}
 """
 
@@ -35,7 +37,9 @@ class HtmlReport:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.rows: list[dict] = []
+        self.invalid_rows: list[dict] = []
         self.total_rows = 0
+        self.total_invalid = 0
         self.bins: dict[tuple[float, int, str | None], int] = {}
         self.near_misses = 0
 
@@ -63,12 +67,15 @@ class HtmlReport:
         reasons,
         next_action: str,
         errors=(),
+        warnings=(),
     ) -> None:
         self.total_rows += 1
+        self.total_invalid += not valid
         near = self.is_near_miss(score, claims, computed)
         self.near_misses += near
-        if len(self.rows) < MAX_TABLE_ROWS:
-            self.rows.append(
+        rows, cap = (self.rows, MAX_TABLE_ROWS) if valid else (self.invalid_rows, MAX_INVALID_ROWS)
+        if len(rows) < cap:
+            rows.append(
                 {
                     "id": record_id,
                     "source": source,
@@ -82,6 +89,7 @@ class HtmlReport:
                     "next_action": next_action,
                     "near": near,
                     "errors": [(code, message) for code, message in errors][:MAX_ERRORS_SHOWN],
+                    "warnings": [(code, message) for code, message in warnings][:MAX_ERRORS_SHOWN],
                 }
             )
         if score is not None:
@@ -102,6 +110,7 @@ class HtmlReport:
             reasons=outcome.reasons,
             next_action=outcome.next_action,
             errors=outcome.errors,
+            warnings=outcome.warnings,
         )
 
     def add_entry(self, entry: dict, score: float | None, claims: int | None) -> None:
@@ -118,6 +127,7 @@ class HtmlReport:
             reasons=entry["reasons"],
             next_action=entry["next_action"],
             errors=[(error["code"], error["message"]) for error in entry["errors"]],
+            warnings=[(warning["code"], warning["message"]) for warning in entry.get("warnings", [])],
         )
 
     # ------------------------------------------------------------------ rendering
@@ -176,10 +186,10 @@ class HtmlReport:
     def _table(self) -> str:
         head = (
             "<tr><th>id</th><th>source</th><th>score</th><th>claims</th><th>declared</th><th>computed</th>"
-            "<th>eligible</th><th>reasons</th><th>errors</th><th>next action</th></tr>"
+            "<th>eligible</th><th>reasons</th><th>errors</th><th>warnings</th><th>next action</th></tr>"
         )
         body = []
-        for row in self.rows:
+        for row in (*self.invalid_rows, *self.rows):  # what needs fixing first, every one of it
             css = ' class="invalid"' if not row["valid"] else (' class="near"' if row["near"] else "")
             score = "" if row["score"] is None else f"{row['score']:g}"
             claims = "" if row["claims"] is None else str(row["claims"])
@@ -188,15 +198,31 @@ class HtmlReport:
             errors = "".join(
                 f'<div class="error"><code>{html.escape(code)}</code> {html.escape(message)}</div>' for code, message in row["errors"]
             )
+            warnings = "".join(
+                f'<div class="warning"><code>{html.escape(code)}</code> {html.escape(message)}</div>' for code, message in row["warnings"]
+            )
+            computed = "" if not row["valid"] else html.escape(row["computed"] or "unknown")
             body.append(
                 f"<tr{css}><td>{html.escape(row['id'] or '(no id)')}</td><td>{html.escape(printable_path(row['source']))}</td>"
                 f"<td>{score}</td><td>{claims}</td><td>{html.escape(row['declared'] or '')}</td>"
-                f"<td>{html.escape(row['computed'] or 'unknown')}</td><td>{eligible}</td><td>{reasons}</td><td>{errors}</td>"
+                f"<td>{computed}</td><td>{eligible}</td><td>{reasons}</td><td>{errors}</td><td>{warnings}</td>"
                 f"<td>{html.escape(row['next_action'])}</td></tr>"
             )
+        valid_total = self.total_rows - self.total_invalid
+        parts = []
+        if self.total_invalid:
+            shown = len(self.invalid_rows)
+            parts.append(
+                f"all {self.total_invalid:,} invalid records" if shown == self.total_invalid
+                else f"the first {shown:,} of {self.total_invalid:,} invalid records"
+            )
+        if valid_total > len(self.rows):
+            parts.append(f"then the first {len(self.rows):,} of {valid_total:,} valid records")
+        hidden = self.total_rows - len(self.rows) - len(self.invalid_rows)
         note = ""
-        if self.total_rows > len(self.rows):
-            note = f'<p class="muted">Showing the first {len(self.rows):,} of {self.total_rows:,} records; report.json has them all.</p>'
+        if hidden:
+            note = (f'<p class="muted">Showing {", ".join(parts)}; {hidden:,} records are not shown here, '
+                    "and report.json has them all.</p>")
         return f"{note}<table>{head}{''.join(body)}</table>"
 
     def write(self, path: Path, totals: dict, created: str) -> None:
@@ -224,7 +250,8 @@ class HtmlReport:
 {self._chart()}
 <h2>Eligibility</h2>
 <p class="muted">Yellow rows are near misses: within 0.5 points of the score threshold or 2 claims of the claims threshold.
-Red rows are invalid records, with their errors (the first {MAX_ERRORS_SHOWN} of each; report.json has them all).</p>
+Red rows are invalid records, listed first, with their errors (the first {MAX_ERRORS_SHOWN} of each; report.json has them all);
+warnings are shown beside each record.</p>
 {self._table()}
 </body></html>
 """
