@@ -47,3 +47,11 @@ def test_built_wheel_validates_manifests_in_a_fresh_venv(tmp_path):
     bad_run = subprocess.run([venv_bin(venv, "archiver"), "validate", "bad.json"], cwd=work, capture_output=True, text=True)
     assert bad_run.returncode == 1
     assert "bad.json:$.provenance: \"publisher\" is a required property [required]" in bad_run.stdout
+    api = subprocess.run(
+        [venv_bin(venv, "python"), "-c",
+         "import archiver; print([r.valid for r in archiver.validate(['good.json', 'bad.json'])], "
+         "[r.record_id for r in archiver.read_records(['good.json'])])"],
+        cwd=work, capture_output=True, text=True,
+    )
+    assert api.returncode == 0, api.stderr
+    assert api.stdout.strip() == "[True, False] ['SRCH:0123ABCD']"  # the Python API, from the installed wheel

@@ -46,13 +46,18 @@ class TextReporter:
 
     # eligibility
     def eligibility(self, row: dict) -> None:
+        from archiver.findings import Finding, printable
+        from archiver.fsutil import printable_path
+
         verdict = "eligible for deposit" if row["eligible"] else "not eligible: " + ", ".join(row["reasons"])
-        print(f"{row['id'] or '(no id)'}  {row['source']}")
-        print(f"  computed tier: {row['tier']['computed'] or 'unknown'} - {row['basis']}")
+        print(f"{printable(row['id'] or '(no id)', 40)}  {printable_path(row['source'])}")
+        if row["valid"]:
+            print(f"  computed tier: {row['tier']['computed'] or 'unknown'} - {row['basis']}")
         print(f"  declared tier: {row['tier']['declared'] or 'none'}")
         print(f"  {verdict}; next: {row['next_action']}")
-        for error in row["errors"]:
-            print(f"  error: {error['location']}: {error['message']} [{error['code']}]")
+        for error in row["errors"]:  # the one form of every problem, whichever command finds it
+            finding = Finding(error["code"], error["message"], error["location"], error.get("line"))
+            print(f"  error: {finding.render(printable_path(row['source']))}")
 
     def eligibility_done(self) -> None:
         pass
