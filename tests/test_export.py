@@ -302,7 +302,7 @@ def test_eligibility_command_text_and_json(seed_dir):
     assert run.code == 1  # page 004 has no id
     assert "SRCH:08EA5386" in run.out and "not eligible: already-registered" in run.out
     assert "computed tier: DOI grade - Review score 7.83 and verified-claim count 6 meet" in run.out
-    assert "error: $.id: the record has no id line" in run.out
+    assert ":$.id: the record has no id line" in run.out and "  error: " in run.out  # FILE:$.id: ..., one line
     report = run_cli("eligibility", seed_dir, "--json").json()
     tiers = {r["id"]: (r["tier"]["declared"], r["tier"]["computed"]) for r in report["records"]}
     assert tiers == {

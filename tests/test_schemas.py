@@ -64,8 +64,8 @@ _DELETE = "<delete this key>"
 MUTATIONS = [
     ("score-too-high", ("review_score",), 12.4, "range"),
     ("negative-claims", ("verification", "source_grounded_claims"), -1, "range"),
-    ("bad-id", ("id",), "SRCH:xyz", "pattern"),
-    ("bad-doi", ("provenance", "external_record"), {"status": "Registered", "doi": "doi:10.1/x"}, "pattern"),
+    ("bad-id", ("id",), "SRCH:xyz", "id-invalid"),  # a pattern, with the code every command gives the id
+    ("bad-doi", ("provenance", "external_record"), {"status": "Registered", "doi": "doi:10.1/x"}, "doi-invalid"),
     ("unknown-field", ("colour",), "blue", "additional-property"),
     ("missing-title", ("title",), _DELETE, "required"),
     ("bad-tier", ("quality_tier", "tier"), "Gold", "enum"),

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from archiver import jsontext, rules
@@ -128,7 +128,7 @@ class CorrectionRecord(_Part):
     correction_count: NonNegativeInt
     corrections: tuple[Correction, ...] = ()
     # False when only the count is public (record pages list no corrections); absent otherwise.
-    corrections_public: bool | None = None
+    corrections_public: StrictBool | None = None  # JSON true or false: "yes" is not a boolean (the contract says so)
 
     @model_validator(mode="after")
     def _corrections_are_additive(self) -> CorrectionRecord:
@@ -191,7 +191,7 @@ class Record(_Part):
     contract: Literal["paper-manifest-v1.1"] = MANIFEST_CONTRACT
     id: Annotated[str, Field(pattern=RECORD_ID_PATTERN)]
     title: Text
-    title_truncated: bool | None = None  # True when the page title is cut off
+    title_truncated: StrictBool | None = None  # True when the page title is cut off
     research_question: Text | None = None
     abstract: Text | None = None
     submitted: dt.date | None = None

@@ -98,6 +98,43 @@ def findings_from_validation_error(exc: ValidationError, lines: dict[str, int]) 
     return findings
 
 
+def _parent(location: str) -> str:
+    cut = max(location.rfind("."), location.rfind("["))
+    return location[:cut] if cut > 0 else "$"
+
+
+def in_contract_words(findings: list[Finding], raw: dict, lines: dict[str, int]) -> list[Finding]:
+    """The model's findings told as `archiver validate` tells the same defects: the contract's
+    wording, code and place, from the same validator (one wording per defect, whichever command
+    finds it). A finding the contract does not state (a rule only the model knows) stays as it is.
+    Runs for invalid records only."""
+    from archiver.validation import validate_document  # the contract's validator, loaded when a record fails
+
+    try:
+        contract = validate_document({**raw, "contract": raw.get("contract", MANIFEST_CONTRACT)}, MANIFEST_CONTRACT)
+    except (ValueError, TypeError, RecursionError):
+        return findings
+    at: dict[str, list[Finding]] = {}
+    for finding in contract:
+        at.setdefault(finding.location, []).append(finding)
+    told: list[Finding] = []
+    used: set[int] = set()
+    for finding in findings:
+        name = finding.location.rsplit(".", 1)[-1]
+        if finding.code in ("required", "id-missing", "additional-property"):
+            # the contract says these of the object that lacks or holds the field
+            candidates = [f for f in at.get(_parent(finding.location), []) if f"\"{name}\"" in f.message or f"'{name}'" in f.message]
+        else:
+            candidates = at.get(finding.location, [])
+        match = next((f for f in candidates if id(f) not in used), None)
+        if match is None:
+            told.append(finding)
+            continue
+        used.add(id(match))
+        told.append(Finding(match.code, match.message, match.location, _line_for(finding.location, lines)))
+    return told
+
+
 def _under(location: str, places: set[str]) -> bool:
     """True when ``location`` is one of ``places`` or inside one of them."""
     return any(location == place or location.startswith((place + ".", place + "[")) for place in places)
@@ -127,9 +164,8 @@ def _build(raw: dict, result: ReadResult, lines: dict[str, int]) -> ReadResult:
     try:
         record = Record.model_validate(candidate)
     except ValidationError as exc:
-        result.errors.extend(
-            finding for finding in findings_from_validation_error(exc, lines) if not _under(finding.location, bad_places)
-        )
+        found = [finding for finding in findings_from_validation_error(exc, lines) if not _under(finding.location, bad_places)]
+        result.errors.extend(in_contract_words(found, raw, lines))
         return result
     if not result.errors:
         result.record = record

@@ -132,7 +132,15 @@ def _schema_finding(error) -> Finding:
                 return Finding(code, message, location)
             break
     kind = type(error.kind).__name__
-    return Finding(_KIND_CODES.get(kind, kind.lower()), error.message, location)
+    code = _KIND_CODES.get(kind, kind.lower())
+    # the record's identity gets its own codes, whichever command finds the defect
+    if code == "pattern" and location == "$.id":
+        code = "id-invalid"
+    elif code == "pattern" and location.endswith(".doi"):
+        code = "doi-invalid"
+    elif code == "required" and location == "$" and error.message == '"id" is a required property':
+        code = "id-missing"
+    return Finding(code, error.message, location)
 
 
 def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
