@@ -322,3 +322,26 @@ def test_status_names_manifests_a_lost_ledger_knew_and_a_resume_after_reconcile_
     summary = run_deposit(out, client_for(double), DEFAULT_POLICY, only=["SRCH:2B9E4410"])
     assert [r.action for r in summary.results] == ["resumed"]
     assert double.state.counters["upload"] == uploads, "the draft holds its files already"
+
+
+def test_a_correction_after_the_deposit_shows_in_status_report_json_and_report_html_offline(double, tmp_path):
+    source = tmp_path / "pages"
+    shutil.copytree(EXAMPLES, source)
+    out = export(tmp_path, "export", source=source)
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY).exit_code == 0
+    page = source / "01-kv-cache-web.txt"  # SRCH:4A7C19E2: a correction is published on its page
+    text = page.read_text()
+    assert "StatusCURRENT\nCorrection count0" in text
+    page.write_text(text.replace("StatusCURRENT\nCorrection count0", "StatusCORRECTED\nCorrection count1\nCorrection 1 2026-07-01 Fixed a claim count."))
+    assert run_cli("export", source, "--out", out, "--created", "2026-01-01T00:00:00Z", "--quiet").code == 0  # the re-export
+    entry = {e["id"]: e for e in json.loads((out / "report.json").read_text())["records"]}["SRCH:4A7C19E2"]
+    assert entry["reasons"] == ["already-registered", "corrected-since-deposit"]
+    assert "corrected-since-deposit" in (out / "report.html").read_text()
+    status = run_cli("status", out)
+    assert status.code == 1 and "attempt 1  registered, drifted" in status.out
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY).exit_code == 1  # drifted: awaits --new-versions
+    entry = {e["id"]: e for e in json.loads((out / "report.json").read_text())["records"]}["SRCH:4A7C19E2"]
+    assert "corrected-since-deposit" in entry["reasons"]  # the refresh after a deposit keeps telling it
+    assert run_deposit(out, client_for(double), DEFAULT_POLICY, new_versions=True).exit_code == 0
+    entry = {e["id"]: e for e in json.loads((out / "report.json").read_text())["records"]}["SRCH:4A7C19E2"]
+    assert entry["reasons"] == ["already-registered"]  # the new version carries the correction

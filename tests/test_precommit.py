@@ -66,3 +66,27 @@ def test_pre_commit_try_repo_passes_good_and_fails_bad_manifest(tmp_path):
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "Failed" in failed.stdout
     assert "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in failed.stdout
+
+
+def test_the_readmes_local_snippet_works_as_written(tmp_path):
+    """The README's `repo: local` configuration, copied as it stands, run by pre-commit itself."""
+    import os
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    snippet = re.search(r"```yaml\n(repos:\n  - repo: local\n.*?)```", readme, re.S).group(1)
+    hooks = yaml.safe_load(snippet)["repos"][0]["hooks"]
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hooks[0]["files"] == hook["files"] and hooks[0]["entry"] == hook["entry"]  # one hook, said twice alike
+    scratch = tmp_path / "scratch"
+    (scratch / "manifests").mkdir(parents=True)
+    _git(scratch, "init", "-q")
+    (scratch / ".pre-commit-config.yaml").write_text(snippet)
+    bad = base_manifest()
+    bad["review_score"] = 12.4
+    (scratch / "manifests" / "bad.json").write_text(json.dumps(bad))
+    _git(scratch, "add", "-A")
+    env = offline_pip_env(PRE_COMMIT_HOME=str(tmp_path / "home"), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    run = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=scratch, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in run.stdout

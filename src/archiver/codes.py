@@ -99,6 +99,7 @@ _CODES = (
     Code("withdrawn", "reason", "the correction record says WITHDRAWN"),
     Code("report-artifact-unavailable", "reason", "the report artifact is not Available"),
     Code("already-registered", "reason", "the record carries a DOI: nothing to deposit"),
+    Code("corrected-since-deposit", "reason", "registered, but its correction record changed since the deposit: a new version awaits (deposit --new-versions)"),
     Code("no-submission-date", "reason", "no submission date, which Zenodo's publication date comes from"),
     Code("gate-not-verified", "reason", "the policy asks for Gate 2 VERIFIED"),
     Code("dimension-below-minimum", "reason", "a quality dimension is below the policy's minimum"),

@@ -25,10 +25,10 @@ from archiver.eligibility import Facts, assess
 from archiver.exportdir import PLAN, REPORT_JSON, ExportLock, ReportJsonReader, ledger_path, refresh_after_deposit, state_dir_for
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
-from archiver.ledger import Deposit, Ledger, check_server
-from archiver.lookup import LOOKUP_BATCH, Found, correction_hash_of_manifest, find_records
+from archiver.ledger import Deposit, Ledger, check_server, registered_dois
+from archiver.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.manifest import build_manifest
-from archiver.model import Record
+from archiver.model import Record, correction_hash
 from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
 from archiver.policy import Policy
 from archiver.transport import ANNOUNCE_AFTER
@@ -174,7 +174,7 @@ def content_hashes(record: Record) -> tuple[str, str]:
     provenance.pop("public_provenance", None)
     manifest["provenance"] = provenance
     whole = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()
-    return whole, correction_hash_of_manifest(manifest)
+    return whole, correction_hash(manifest["correction_record"])
 
 
 def build_files(record: Record, policy: Policy, export_dir: Path, directory: Path) -> list[DepositFile]:
@@ -445,7 +445,7 @@ class Depositor:
         )
         try:
             manifest = json.loads(self.client.download(deposition, RECORD_MANIFEST_FILE))
-            return correction_hash_of_manifest(manifest)
+            return correction_hash(manifest["correction_record"])
         except ZenodoError as exc:
             if exc.status == 404:
                 raise unreadable from None
@@ -1054,11 +1054,7 @@ def run_deposit(
                 summary.unreachable = depositor.unreachable
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
-                registrations = {
-                    row.record_id: (row.doi, row.concept_doi)
-                    for row in ledger.all(client.target.environment)
-                    if row.state == "registered" and row.doi
-                }
+                registrations = registered_dois(ledger, client.target.environment)
                 refresh_after_deposit(export_dir, registrations, policy)
             finally:
                 ledger.close()

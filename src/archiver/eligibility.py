@@ -192,6 +192,7 @@ NEXT_ACTIONS = {
     "no-submission-date": "add the submission date",
     "gate-not-verified": "complete Gate 2 verification",
     "dimension-below-minimum": "none: a quality dimension is below the policy minimum",
+    "corrected-since-deposit": "archiver deposit --new-versions: the corrections get a new version",
 }
 
 

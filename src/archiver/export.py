@@ -26,7 +26,7 @@ from archiver.fsutil import printable_path, safe_stem
 from archiver.idset import IdSet
 from archiver.ledger import Registrations, ledger_registrations
 from archiver.manifest import build_manifest
-from archiver.model import manifest_json
+from archiver.model import correction_hash, manifest_json
 from archiver.package import RESOURCE_ORDER, PackageWriter, check_package, check_resource, render_record
 from archiver.policy import Policy
 from archiver.readers import ReadResult, Unit, iter_units, parse_unit
@@ -160,10 +160,15 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
         errors = list(result.errors)
         record = result.record
         name = path = manifest_bytes = rendered = None
+        drifted = False
         if record is not None and not errors:
             registration = registrations.get(record.id) if registrations else None
             if registration is not None and record.doi is None:
-                record = result.record = record.registered(*registration)
+                drifted = registration.correction_hash not in (None, correction_hash(record.correction_record.model_dump(mode="json", exclude_none=True)))
+                record = result.record = record.registered(
+                    registration.doi, registration.deposition_id, registration.environment, registration.registered_at,
+                    registration.concept_doi,
+                )
             manifest, findings = build_manifest(record)
             errors.extend(findings)
             if not errors:
@@ -173,6 +178,9 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
         valid = record is not None and not errors
         facts = Facts.of_record(record) if record is not None and valid else Facts.of_raw(result.raw, result.declared_tier)
         verdict = assess(facts, policy)
+        if drifted and valid:  # visible without the network: the corrections await a new version
+            verdict.reasons = (*verdict.reasons, "corrected-since-deposit")
+            verdict.next_action = NEXT_ACTIONS["corrected-since-deposit"]
         if record is not None and path is not None:
             rendered = render_record(record, path, verdict)
         outcomes.append(

@@ -334,8 +334,9 @@ def _registered_next_action(doi: str) -> str:
     return f"none: already registered as {doi}"
 
 
-# record id -> (DOI of the version, concept DOI or None): what a refresh writes into the package
-RegisteredDois = dict[str, tuple[str, str | None]]
+# record id -> (DOI of the version, concept DOI or None, hash of the correction record deposited
+# or None): what a refresh writes into the package and reports
+RegisteredDois = dict[str, tuple[str, str | None, str | None]]
 
 
 def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
@@ -381,7 +382,8 @@ def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
 
 
 def _refresh_reports(export_dir: Path, registrations: RegisteredDois, policy: Policy) -> None:
-    from archiver.report import HtmlReport  # the HTML page is needed only when a refresh happens
+    from archiver.model import correction_hash  # the model (pydantic) only when a refresh happens
+    from archiver.report import HtmlReport  # the HTML page likewise
 
     reader = ReportJsonReader(export_dir / REPORT_JSON)
     staged = export_dir / f".{REPORT_JSON}.refresh"
@@ -390,15 +392,20 @@ def _refresh_reports(export_dir: Path, registrations: RegisteredDois, policy: Po
     eligible = registered = 0
     try:
         for entry in reader.entries():
+            manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8")) if entry.get("manifest") else None
             registration = registrations.get(entry["id"])
             if registration:
-                doi = registration[0]
-                entry.update(doi=doi, eligible=False, reasons=["already-registered"], next_action=_registered_next_action(doi))
+                doi, _concept, deposited = registration
+                reasons, action = ["already-registered"], _registered_next_action(doi)
+                if manifest is not None and deposited is not None and correction_hash(manifest["correction_record"]) != deposited:
+                    # the drift is told without the network: the corrections await a new version
+                    reasons.append("corrected-since-deposit")
+                    action = "archiver deposit --new-versions: the corrections get a new version"
+                entry.update(doi=doi, eligible=False, reasons=reasons, next_action=action)
             eligible += entry["eligible"]
             registered += "already-registered" in entry["reasons"]
             score = claims = None
-            if entry.get("manifest"):
-                manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8"))
+            if manifest is not None:
                 score, claims = manifest.get("review_score"), manifest["verification"]["source_grounded_claims"]
             html.add_entry(entry, score, claims)
             writer.add_encoded(jsontext.compact(entry))

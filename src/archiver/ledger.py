@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import NamedTuple
 
-from archiver.exportdir import ledger_path
+from archiver.exportdir import RegisteredDois, ledger_path
 from archiver.findings import ArchiverError
 
 SCHEMA_VERSION = 2  # 2: concept_doi
@@ -66,6 +66,7 @@ class Registration(NamedTuple):
     environment: str
     registered_at: dt.datetime
     concept_doi: str | None = None
+    correction_hash: str | None = None  # of the correction record deposited: a different one has drifted
 
 
 Registrations = dict[str, Registration]
@@ -92,7 +93,7 @@ def ledger_registrations(export_dir: Path) -> Registrations:
     return {
         record_id: Registration(
             row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at),
-            row.concept_doi,
+            row.concept_doi, row.correction_hash,
         )
         for record_id, row in latest.items()
         if row.doi and row.deposition_id  # always so (chosen above); said again for the type checker
@@ -284,3 +285,13 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
             "carry that server's DOIs. Export the records again into a new folder for this server",
             code="ledger-other-server",
         )
+
+
+def registered_dois(ledger: Ledger, environment: str) -> RegisteredDois:
+    """What a refresh of the export needs of every record registered in ``environment`` (the
+    latest version's DOI, concept DOI and deposited correction record)."""
+    out: RegisteredDois = {}
+    for row in ledger.all(environment):  # ordered by version: the latest registration is kept
+        if row.state == "registered" and row.doi:
+            out[row.record_id] = (row.doi, row.concept_doi, row.correction_hash)
+    return out

@@ -10,8 +10,6 @@ counts for a record only when one of its keywords is exactly the record's id.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -78,8 +76,3 @@ def find_records(client: ZenodoClient, record_ids: Iterable[str], batch: int = L
                 if keyword in found and all(d.id != hit.id for d in found[keyword]):
                     found[keyword].append(hit)
     return {record_id: Found(record_id, tuple(sorted(deps, key=lambda d: d.id))) for record_id, deps in found.items()}
-
-
-def correction_hash_of_manifest(manifest: dict) -> str:
-    """The hash of a manifest's correction record: what tells a record's versions apart."""
-    return hashlib.sha256(json.dumps(manifest["correction_record"], sort_keys=True).encode()).hexdigest()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import json
 from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, model_validator
@@ -251,6 +253,11 @@ class Record(_Part):
     def manifest_bytes(self) -> bytes:
         """The canonical manifest file: model field order, two-space indent, UTF-8, final newline."""
         return manifest_json(self.to_manifest())
+
+
+def correction_hash(correction_record: dict) -> str:
+    """The hash of a correction record (as a manifest holds it): what tells a record's versions apart."""
+    return hashlib.sha256(json.dumps(correction_record, sort_keys=True).encode()).hexdigest()
 
 
 def manifest_json(manifest: dict) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 from archiver.deposit import Depositor, Job, iter_manifests
 from archiver.exportdir import ExportLock, ledger_path, refresh_after_deposit
 from archiver.findings import ArchiverError
-from archiver.ledger import Ledger, check_server
+from archiver.ledger import Ledger, check_server, registered_dois
 from archiver.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.policy import Policy
 from archiver.zenodo import ZenodoClient, ZenodoError
@@ -114,11 +114,7 @@ def reconcile(export_dir: Path, client: ZenodoClient, policy: Policy) -> list[Re
                 settle(batch)
         finally:
             try:
-                registrations = {
-                    row.record_id: (row.doi, row.concept_doi)
-                    for row in ledger.all(client.target.environment)
-                    if row.state == "registered" and row.doi
-                }
+                registrations = registered_dois(ledger, client.target.environment)
                 refresh_after_deposit(export_dir, registrations, policy)
             finally:
                 ledger.close()
