@@ -246,7 +246,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
         )
     if summary.unreachable:
         _print_err(
-            f"archiver deposit: {summary.unreachable}; no further record was started: check {target.api_url} and "
+            f"archiver deposit: Zenodo did not answer ({summary.unreachable}); no further record was started: check {target.api_url} and "
             "the network, then run again (it resumes) [no-answer]"
         )
     return summary.exit_code
