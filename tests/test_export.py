@@ -221,8 +221,8 @@ def test_a_failing_package_check_keeps_the_previous_export(tmp_path, monkeypatch
     out = tmp_path / "o"
     assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED).code == 0
     before = tree(out)
-    broken = {"records": ["records: broken [type-error]"]}
-    monkeypatch.setattr("archiver.export.check_resource", lambda path, mode, name: broken.get(name, []))
+    # the check runs in worker processes started afresh (no monkeypatch reaches them): its answer is set here
+    monkeypatch.setattr("archiver.export.start_package_check", lambda descriptor, mode: lambda: ["records: broken [type-error]"])
     run = run_cli("export", EXAMPLES, "--out", out, "--created", "2027-01-01T00:00:00Z")
     assert run.code == 2
     assert "records: broken" in run.err
@@ -414,3 +414,43 @@ def test_one_invalid_record_among_thousands_is_shown_first_printed_and_counted(t
     assert "Showing all 1 invalid records, then the first 1,000 of 1,500 valid records; 500 records are not shown" in page
     summary = json.loads((out / "report.json").read_text())["totals"]
     assert sum(summary["computed_tiers"].values()) == 1500  # the invalid record's score judged nothing
+
+
+def test_a_killed_export_leaves_no_worker_process_behind(tmp_path):
+    """Workers start from a fork server, never by forking a process that has threads: when the
+    export is SIGKILLed, its workers and the server end too (none is left blocked on a lock)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import synthetic
+
+    batch = synthetic.write_jsonl(tmp_path / "batch.jsonl", 20_000)
+    tag = f"ARCHIVER_KILL_TEST={uuid.uuid4().hex}"
+    env = {**os.environ, tag.split("=")[0]: tag.split("=")[1]}
+
+    def tagged() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if tag.encode() in Path(f"/proc/{entry}/environ").read_bytes().split(b"\0"):
+                        found.append(int(entry))
+                except OSError:
+                    continue
+        return found
+
+    archiver = str(Path(sys.executable).parent / "archiver")
+    for delay in (0.3, 0.8, 1.5):
+        process = subprocess.Popen([archiver, "export", str(batch), "--out", str(tmp_path / f"out{delay}"), "--jobs", "2", "-q"], env=env)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        deadline = time.monotonic() + 15
+        while tagged() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert tagged() == [], f"processes left behind after a kill at {delay} s"

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from archiver.idset import IdSet
 from archiver.ledger import Registrations, ledger_registrations
 from archiver.manifest import build_manifest
 from archiver.model import correction_hash, manifest_json
-from archiver.package import RESOURCE_ORDER, PackageWriter, check_package, check_resource, render_record
+from archiver.package import RESOURCE_ORDER, PackageWriter, check_resource, render_record
 from archiver.policy import Policy
 from archiver.readers import ReadResult, Unit, iter_units, parse_unit
 from archiver.report import HtmlReport
@@ -241,15 +242,30 @@ _worker_policy: Policy | None = None
 _worker_registrations: Registrations | None = None
 
 
-def _init_worker(policy: Policy | None, registrations: Registrations | None = None) -> None:
+def _init_worker(policy: Policy | None, registrations: Registrations | None = None, export_pid: int | None = None) -> None:
     global _worker_policy, _worker_registrations
     _worker_policy = policy
     _worker_registrations = registrations
-    try:  # die with the parent: a killed export must not leave workers behind
+    try:  # die with the parent (the fork server): it dies with the export
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except (OSError, AttributeError):
         pass
+    if export_pid is not None:
+        # A worker waits on a queue whose writing end it holds itself, so the export's death is
+        # no end-of-file for it: it looks for the export process instead, and ends with it.
+        threading.Thread(target=_end_with, args=(export_pid,), name="end-with-export", daemon=True).start()
+
+
+def _end_with(pid: int) -> None:
+    while True:
+        time.sleep(0.5)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
 
 
 def _process_chunk(units: list[Unit]) -> list[tuple]:
@@ -267,6 +283,22 @@ def resolve_jobs(jobs: int | str) -> int:
     return max(1, int(jobs))
 
 
+def worker_context():
+    """How worker processes start: from a fork server that has imported this module and started no
+    thread, never by forking this process. A fork of a process that has threads (the pool's own
+    manager thread, a progress line) can copy a lock some thread holds, and the child then waits on it
+    forever, even after its parent is killed; Python 3.12+ warns of exactly that, and 3.14 no longer
+    forks by default. The fork server's workers start as cheaply as forks (archiver is imported once,
+    in the server), and they and the server end when the parent does."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["archiver.export"])
+    return context
+
+
 def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int, registrations: Registrations | None = None) -> Iterable[Outcome]:
     """Outcomes in input order. Work fans out to ``jobs`` processes once the input is larger than one
     chunk; at most two chunks per worker are in flight, so memory does not grow with the batch."""
@@ -280,14 +312,12 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int, registrations:
         for unit in units:
             yield from process_unit(unit, policy, registrations)
         return
-    import multiprocessing
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     trim = _malloc_trim()
     with ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker, initargs=(policy, registrations)
+        jobs, mp_context=worker_context(), initializer=_init_worker, initargs=(policy, registrations, os.getpid())
     ) as pool:
         inflight = deque([pool.submit(_process_chunk, first)])  # answers come back as bare tuples
         for count, chunk in enumerate(iter(lambda: list(islice(units, CHUNK)), []), start=1):
@@ -370,8 +400,8 @@ class DirectManifests:
         return 0
 
 
-def _check_in_child(descriptor: Path, mode: str, name: str, connection) -> None:
-    _init_worker(None)
+def _check_in_child(descriptor: Path, mode: str, name: str, connection, export_pid: int | None = None) -> None:
+    _init_worker(None, None, export_pid)
     try:
         connection.send(check_resource(descriptor, mode, name))
     except BaseException as exc:  # noqa: BLE001 - reported by the parent
@@ -389,16 +419,11 @@ def start_package_check(descriptor: Path, mode: str, resources: Iterable[str] = 
     """
     if mode == "off":
         return lambda: []
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        errors = check_package(descriptor, mode)
-        return lambda: errors
-    context = multiprocessing.get_context("fork")
+    context = worker_context()
     running = []
     for name in resources:
         receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_check_in_child, args=(descriptor, mode, name, sender), daemon=True)
+        process = context.Process(target=_check_in_child, args=(descriptor, mode, name, sender, os.getpid()), daemon=True)
         process.start()
         sender.close()
         running.append((name, process, receiver))
