@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO
 
-WHEELHOUSE = REPO / ".venv" / "wheelhouse"
+# The wheelhouse of the virtualenv running the tests (`make test` builds it there): its wheels are
+# for this Python (a run with VENV=.venv313 needs cp313 wheels, not the default venv's).
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse" if (Path(sys.prefix) / "wheelhouse").is_dir() else REPO / ".venv" / "wheelhouse"
 
 
 def offline_pip_env(**extra: str) -> dict[str, str]:
