@@ -180,3 +180,19 @@ def test_every_command_option_and_argument_has_help():
             if isinstance(action, argparse._HelpAction):
                 continue
             assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_every_command_ends_with_a_line_that_accounts_for_every_record(tmp_path):
+    from conftest import EXAMPLES
+
+    bad = base_manifest()
+    bad["review_score"] = 12
+    source = write_json(tmp_path / "in" / "bad.json", bad)
+    eligibility = run_cli("eligibility", EXAMPLES, source)
+    assert eligibility.code == 1 and eligibility.err.splitlines()[-1] == "8 records: 3 eligible for deposit, 4 not eligible, 1 invalid"
+    assert run_cli("eligibility", EXAMPLES, source, "--json").json()["totals"] == {"records": 8, "eligible": 3, "not_eligible": 4, "invalid": 1}
+    manifest = run_cli("manifest", EXAMPLES, source)
+    assert manifest.code == 1 and manifest.err.splitlines()[-1] == "8 records: 7 manifests printed, 1 invalid"
+    assert len(manifest.out.splitlines()) == 7
+    missing = run_cli("status", tmp_path / "nowhere")
+    assert missing.code == 2 and "does not exist [usage]" in missing.err

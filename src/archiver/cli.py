@@ -87,8 +87,11 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         else:  # JSONL: one manifest per line, so that several records print a stream tools can read
             sys.stdout.write(compact(result.record.to_manifest()) + "\n")
     if seen == 0:
-        _print_err("archiver manifest: no records found")
+        _print_err("archiver manifest: no records found [usage]")
         return EXIT_USAGE
+    # one line that accounts for every record (stderr: stdout is the JSONL stream)
+    _print_err(f"{seen} record{'s' if seen != 1 else ''}: {seen - invalid} manifest{'s' if seen - invalid != 1 else ''} "
+               f"{'written' if out is not None else 'printed'}, {invalid} invalid")
     return EXIT_INVALID if invalid else EXIT_OK
 
 
@@ -149,6 +152,7 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
     policy = _policy(args)
     reporter = reporter_for(args.json)
     seen = invalid = 0
+    eligible = 0
     for result in read_records(args.sources, on_skip=_warn_skipped):
         seen += 1
         errors = list(result.errors)
@@ -168,10 +172,11 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
             "reasons": list(verdict.reasons),
             "next_action": verdict.next_action,
         }
+        eligible += verdict.eligible
         reporter.eligibility(row)
-    reporter.eligibility_done()
+    reporter.eligibility_done({"records": seen, "eligible": eligible, "not_eligible": seen - eligible - invalid, "invalid": invalid})
     if seen == 0:
-        _print_err("archiver eligibility: no records found")
+        _print_err("archiver eligibility: no records found [usage]")
         return EXIT_USAGE
     return EXIT_INVALID if invalid else EXIT_OK
 
@@ -180,15 +185,10 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
 
 
 def cmd_deposit(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from archiver.deposit import plan_deposit, run_deposit, write_plan
-    from archiver.exportdir import REPORT_JSON
     from archiver.zenodo import api_url_of, environment_of
 
-    export_dir = Path(args.export_dir)
-    if not (export_dir / REPORT_JSON).is_file():
-        raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
+    export_dir = _export_dir(args)
     policy = _policy(args)
     if args.dry_run:
         plan = plan_deposit(export_dir, policy, environment_of(args.production), api_url_of(args.production, args.zenodo_url), only=args.only, limit=args.limit, new_versions=args.new_versions)
@@ -253,16 +253,11 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from archiver.deposit import local_drift, remote_drift, status, unknown_registrations
-    from archiver.exportdir import REPORT_JSON
     from archiver.reporters import reporter_for
     from archiver.zenodo import environment_of
 
-    export_dir = Path(args.export_dir)
-    if not (export_dir / REPORT_JSON).is_file():
-        raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
+    export_dir = _export_dir(args)
     rows = status(export_dir, None if args.all and not args.production else environment_of(args.production))
     drift = local_drift(rows, export_dir)  # what can be seen without the network
     unknown = unknown_registrations(export_dir, rows)
@@ -278,15 +273,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from archiver.exportdir import REPORT_JSON
     from archiver.reconcile import reconcile
     from archiver.reporters import reporter_for
 
-    export_dir = Path(args.export_dir)
-    if not (export_dir / REPORT_JSON).is_file():
-        raise_usage(f"{export_dir} is not an archiver export (no report.json); run archiver export first")
+    export_dir = _export_dir(args)
     policy = _policy(args)
     client = _client(args)
     results = reconcile(export_dir, client, policy)
@@ -346,6 +336,20 @@ def _client(args: argparse.Namespace):
     target = resolve_target(production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix)
     quiet = getattr(args, "quiet", False)
     return ZenodoClient(target, deadline=args.timeout, announce=None if quiet else lambda text: _print_err(f"archiver: {printable(text, 400)}"))
+
+
+def _export_dir(args: argparse.Namespace):
+    """EXPORT_DIR of deposit, status and reconcile, once it is known to be an archiver export."""
+    from pathlib import Path
+
+    from archiver.exportdir import REPORT_JSON
+
+    export_dir = Path(args.export_dir)
+    if not export_dir.exists():
+        raise_usage(f"{export_dir} does not exist")
+    if not (export_dir / REPORT_JSON).is_file():
+        raise_usage(f"{export_dir} is not an archiver export (no {REPORT_JSON}); run archiver export first")
+    return export_dir
 
 
 def raise_usage(message: str):

@@ -59,8 +59,11 @@ class TextReporter:
             finding = Finding(error["code"], error["message"], error["location"], error.get("line"))
             print(f"  error: {finding.render(printable_path(row['source']))}")
 
-    def eligibility_done(self) -> None:
-        pass
+    def eligibility_done(self, totals: dict) -> None:
+        """One line that accounts for every record."""
+        if totals["records"]:
+            _err(f"{totals['records']} record{'s' if totals['records'] != 1 else ''}: {totals['eligible']} eligible for deposit, "
+                 f"{totals['not_eligible']} not eligible, {totals['invalid']} invalid")
 
     # export
     def exported(self, summary) -> None:
@@ -144,8 +147,8 @@ class JsonReporter:
     def eligibility(self, row: dict) -> None:
         self.items.append(row)
 
-    def eligibility_done(self) -> None:
-        _json({"records": self.items}, ascii_only=False)
+    def eligibility_done(self, totals: dict) -> None:
+        _json({"records": self.items, "totals": totals}, ascii_only=False)
 
     # export
     def exported(self, summary) -> None:
