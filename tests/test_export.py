@@ -454,3 +454,13 @@ def test_a_killed_export_leaves_no_worker_process_behind(tmp_path):
         while tagged() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert tagged() == [], f"processes left behind after a kill at {delay} s"
+
+
+def test_a_duplicate_id_names_where_it_came_first(tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (pages / name).write_text((EXAMPLES / "01-kv-cache-web.txt").read_text())
+    run = run_cli("export", pages, "--out", tmp_path / "out", "--created", CREATED, "--quiet")
+    assert run.code == 1
+    assert f"{pages / 'b.txt'}:$.id: record id SRCH:4A7C19E2 appeared earlier in this batch ({pages / 'a.txt'}) [duplicate-id]" in run.err

@@ -242,6 +242,7 @@ def test_a_server_that_never_answers_ends_the_run_with_one_line_within_its_bound
     run = world.deposit()
     assert_sane(run, world, 4 * TIMEOUT + 10)  # what --help promises: about 4 x --timeout
     assert run.code == 2 and "Zenodo did not answer" in run.err and "[no-answer]" in run.err
+    assert "trying again (2 of 3)" in run.err and "trying again (3 of 3)" in run.err  # no silent minutes
     assert "no further record was started" in run.err and run.out.count(": failed - ") == len(ELIGIBLE)  # each accounted for
     settle(world)
 

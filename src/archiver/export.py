@@ -208,12 +208,16 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
     return outcomes
 
 
-def _as_duplicate(outcome: Outcome) -> Outcome:
+DUPLICATES_NAMED = 100  # duplicate ids whose earlier source is named
+
+
+def _as_duplicate(outcome: Outcome, earlier: str | None = None) -> Outcome:
     """A record whose id an earlier record of the batch already took: invalid, nothing written."""
     entry = json.loads(outcome.entry_json)
+    where = f" ({printable_path(earlier)})" if earlier else ""
     entry["errors"] = [
         *entry["errors"],
-        Finding("duplicate-id", f"record id {entry['id']} appeared earlier in this batch", "$.id").as_dict(),
+        Finding("duplicate-id", f"record id {entry['id']} appeared earlier in this batch{where}", "$.id").as_dict(),
     ]
     entry["valid"] = False
     entry["eligible"] = False
@@ -499,6 +503,7 @@ def export(
 
         def skipped(path: str, code: str, message: str) -> None:
             summary.skipped.append({"source": path, "code": code, "message": message})
+        named = 0
         try:
             registrations = ledger_registrations(out)
             for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs), registrations):
@@ -506,7 +511,11 @@ def export(
                     if ids.add(outcome.record_id):
                         spool.add(outcome.manifest_name, outcome.manifest)
                     else:
-                        outcome = _as_duplicate(outcome)
+                        # rare: read back where the id came first (named for the first duplicates only:
+                        # each look reads what the report holds so far)
+                        named += 1
+                        earlier = report.source_of(outcome.record_id) if named <= DUPLICATES_NAMED else None
+                        outcome = _as_duplicate(outcome, earlier)
                 summary.records += 1
                 if outcome.valid and outcome.rendered is not None:
                     summary.valid += 1

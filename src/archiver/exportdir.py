@@ -277,6 +277,19 @@ class ReportJsonWriter:
         self._file.write(_REPORT_HEAD)
         self._first = True
 
+    def source_of(self, record_id: str) -> str | None:
+        """The source of the first entry written so far with this record id (entries are compact
+        JSON, one per line, their keys sorted: ``"id":"..."`` marks an entry's own id)."""
+        self._file.flush()
+        needle = '"id":' + json.dumps(record_id)
+        with open(self._file.name, encoding="utf-8") as written:
+            for line in written:
+                if needle in line:
+                    found = json.loads(line.rstrip("\n").rstrip(","))
+                    if found.get("id") == record_id:
+                        return str(found.get("source"))
+        return None
+
     def add_encoded(self, entry_json: str) -> None:
         """Add one entry, already encoded as compact JSON on one line."""
         if not self._first:

@@ -391,8 +391,11 @@ class Transport:
                 answer = self._attempt(method, url, seconds, **kwargs)
             except TransportError as exc:
                 self.limiter.release()
-                if exc.code != "no-answer" or not retry or attempt >= min(self.max_attempts, self.unanswered_attempts):
+                tries = min(self.max_attempts, self.unanswered_attempts)
+                if exc.code != "no-answer" or not retry or attempt >= tries:
                     raise
+                if self.announce:  # a silent server is said aloud at each attempt, not only at the end
+                    self.announce(f"{exc.message}; trying again ({attempt + 1} of {tries})")
                 self._pause(attempt, None, method, url)
                 continue
             self.limiter.observe(answer.headers, answer.status)
