@@ -86,23 +86,51 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that went away mid-answer is what several faults are about
 
 
-class HostileProxy:
+class _Handler(BaseHTTPRequestHandler):
+    """Every method goes to ``answer(body)``; nothing is logged."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+    def answer(self, body: bytes) -> None:
+        raise NotImplementedError
+
+    def _any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.answer(self.rfile.read(length) if length else b"")
+
+    do_GET = do_POST = do_PUT = do_DELETE = _any
+
+
+class _Listener:
+    """A threaded server on 127.0.0.1, any free port, started and stopped as a context manager."""
+
+    def __init__(self, handler: type[_Handler]) -> None:
+        self.server = _Server(("127.0.0.1", 0), handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HostileProxy(_Listener):
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.rules: list[Rule] = []
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format, *args) -> None:
-                pass
-
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+        class Handler(_Handler):
+            def answer(self, body: bytes) -> None:
                 exchange = Exchange(self, self.command, self.path, dict(self.headers.items()), body, proxy.upstream, proxy.url)
                 rule = proxy._take(self.command, self.path)
                 if rule is not None:
@@ -111,11 +139,7 @@ class HostileProxy:
                 status, headers, data = exchange.forward()
                 exchange.send(status, data, headers)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _any
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def api_url(self) -> str:
@@ -139,55 +163,25 @@ class HostileProxy:
         with self.lock:
             self.rules.clear()
 
-    def __enter__(self) -> HostileProxy:
-        self.thread.start()
-        return self
 
-    def __exit__(self, *exc) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Trap:
+class Trap(_Listener):
     """A listener on another port: records each request (method, path, Authorization) it gets."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, str | None]] = []
         trap = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format, *args) -> None:
-                pass
-
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
+        class Handler(_Handler):
+            def answer(self, body: bytes) -> None:
                 trap.seen.append((self.command, self.path, self.headers.get("Authorization")))
-                body = b'{"key": "x", "checksum": "md5:0"}'
+                reply = b'{"key": "x", "checksum": "md5:0"}'
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(reply)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _any
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Trap:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 # ---------------------------------------------------------------------------- answers
