@@ -406,7 +406,8 @@ class Depositor:
 
     # ------------------------------------------------------------------ the ledger, rebuilt from Zenodo
 
-    def _start(self, record: Record, version: int = 1) -> Deposit:
+    def begin_row(self, record: Record, version: int = 1) -> Deposit:
+        """A new ledger row for a deposit of ``record`` (its ``version``-th), written before anything is sent."""
         content, corrections = content_hashes(record)
         marker = f"{record.id}/{self.environment}/v{version}/{content[:16]}"  # local only: never sent
         row = Deposit(
@@ -418,7 +419,7 @@ class Depositor:
 
     def _remember(self, job: Job, deposition: Deposition, *, state: str, correction_hash: str | None = None) -> Deposit:
         """The job's ledger row made to name ``deposition`` as Zenodo holds it."""
-        row = job.row or self._start(job.record)
+        row = job.row or self.begin_row(job.record)
         if row.deposition_id != deposition.id:
             self.ledger.forget_files(row)  # what an earlier attempt uploaded went to another deposition
         changes: dict[str, Any] = {"state": state, "deposition_id": deposition.id, "bucket_url": deposition.links.bucket, "last_error": None}
@@ -580,10 +581,10 @@ class Depositor:
                 behind = self._behind(record, self.client.get_deposition(row.remote_id))
                 if behind is not None:
                     raise behind
-                row = self._start(record, version=row.version + 1)
+                row = self.begin_row(record, version=row.version + 1)
                 job.kind = "new-version"
             elif row is None:
-                row = self._start(record)
+                row = self.begin_row(record)
             elif job.kind == "deposited" and not (row.state == "planned" and row.version == 1):
                 job.kind = "new-version" if row.version > 1 else "resumed"
             job.row = row

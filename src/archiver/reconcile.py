@@ -70,7 +70,7 @@ def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
     # an open new version of the record's concept: the next deposit resumes it instead of opening another
     opened = [d for d in found.depositions if not d.submitted and d.conceptrecid == published.conceptrecid and d.id > published.id]
     if opened:
-        following = depositor._start(record, version=row.version + 1)
+        following = depositor.begin_row(record, version=row.version + 1)
         ledger.update(following, state="created", deposition_id=opened[0].id, correction_hash=row.correction_hash)
     if job.result is not None and job.result.action == "adopted":
         return Reconciled(record.id, "registered", job.result.detail.replace("; registered, nothing deposited", ""), row.doi, published.id)
