@@ -358,7 +358,7 @@ def bench_deposit(_sizes) -> tuple[list[str], dict]:
     """Deposit against the double limited to RATE requests/min with 50 ms latency per request."""
     sys.path.insert(0, str(REPO / "src"))
     import soak
-    from archiver.zenodo_double import Faults, ZenodoDouble
+    from archiver.zenodo.double import Faults, ZenodoDouble
 
     # R = 600 requests/min, enforced as 100 per 10-second window so a one-minute run crosses six
     # windows (in one 60-second window a short run could burst and never meet the limit)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "src"))
 
 import synthetic  # noqa: E402
-from archiver.zenodo_double import Faults, ZenodoDouble  # noqa: E402
+from archiver.zenodo.double import Faults, ZenodoDouble  # noqa: E402
 
 TOKEN = "soak-token-0123456789abcdefghijklmnopqrstuv"
 FAULTS = Faults(

@@ -45,11 +45,11 @@ def emitted_literals() -> dict[str, list[str]]:
         for value in _strings(node):
             found.setdefault(value, []).append(where)
 
-    for path in sorted(SOURCE.glob("*.py")):
-        if path.name in ("codes.py", "zenodo_double.py"):  # the registry itself; the double answers as Zenodo
+    for path in sorted(SOURCE.rglob("*.py")):
+        if path.name == "codes.py" or "double" in path.relative_to(SOURCE).parts:  # the registry itself; the double answers as Zenodo
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            where = f"{path.name}:{getattr(node, 'lineno', '?')}"
+            where = f"{path.relative_to(SOURCE)}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, ast.Call):
                 for keyword in node.keywords:
                     if keyword.arg == "code":

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from archiver.deposit import iter_manifests, run_deposit
+from archiver.deposit.flow import iter_manifests, run_deposit
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
 from archiver.ledger import Ledger
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
-from archiver.zenodo_double import Faults, ZenodoDouble
+from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
+from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.target import resolve_target
 from conftest import EXAMPLES, REPO, FakeClock, run_cli
 
 pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
@@ -206,7 +207,7 @@ def test_token_goes_only_to_the_configured_host(double):
         client.send("GET", "http://localhost:9/elsewhere", retry=False, expect=(200,))
     assert elsewhere.value.code == "foreign-link"  # another origin is never requested at all
     assert seen == [(f"{double.api_url}/deposit/depositions?size=100&page=1", f"Bearer {TOKEN}")]
-    from archiver.transport import BearerToHost
+    from archiver.zenodo.transport import BearerToHost
 
     foreign = BearerToHost(TOKEN, double.api_url)(requests.Request("GET", "http://localhost:9/x").prepare())
     assert "Authorization" not in foreign.headers  # and the token would not go with it
@@ -465,10 +466,10 @@ def test_a_crash_after_each_step_of_a_new_version_resumes_without_a_second_draft
 
 
 def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
-    from archiver.deposit import deposit_metadata
+    from archiver.deposit.flow import deposit_metadata
     from archiver.policy import Policy
 
-    record = next(r for r in map(__import__("archiver.deposit", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")
+    record = next(r for r in map(__import__("archiver.deposit.flow", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")
     default = deposit_metadata(record, DEFAULT_POLICY)
     assert default["related_identifiers"] == []  # a bare SRCH id has no scheme Zenodo recognises
     assert "SRCH:4A7C19E2" in default["keywords"] and "SRCH:4A7C19E2" in default["notes"]
@@ -551,7 +552,7 @@ def test_the_first_ctrl_c_finishes_the_record_in_progress_and_leaves_the_export_
 def test_the_deposited_data_package_is_one_deterministic_zip_frictionless_validates(tmp_path, export_dir):
     import zipfile
 
-    from archiver.deposit import build_files, load_record
+    from archiver.deposit.flow import build_files, load_record
 
     record = load_record(export_dir / "manifests" / "SRCH_4A7C19E2.json")
     first = build_files(record, DEFAULT_POLICY, export_dir, tmp_path / "a")

@@ -14,12 +14,13 @@ import threading
 
 import pytest
 
-from archiver.deposit import Depositor, iter_manifests, run_deposit
+from archiver.deposit.flow import Depositor, iter_manifests, run_deposit
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo import ZenodoClient, resolve_target
-from archiver.zenodo_double import ZenodoDouble
+from archiver.zenodo.deposit_api import ZenodoClient
+from archiver.zenodo.double import ZenodoDouble
+from archiver.zenodo.target import resolve_target
 from conftest import EXAMPLES, REPO, FakeClock, run_cli
 
 pytestmark = pytest.mark.e2e

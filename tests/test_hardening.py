@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from archiver.deposit import run_deposit
+from archiver.deposit.flow import run_deposit
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo import ZenodoClient, resolve_target
-from archiver.zenodo_double import Faults, ZenodoDouble
+from archiver.zenodo.deposit_api import ZenodoClient
+from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.target import resolve_target
 from conftest import EXAMPLES, REPO, base_manifest, run_cli
 
 pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from archiver.exportdir import state_dir_for
-from archiver.zenodo_double import ZenodoDouble
+from archiver.zenodo.double import ZenodoDouble
 from conftest import EXAMPLES, run_cli
 from hostile import (
     Exchange,

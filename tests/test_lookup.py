@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from archiver import zenodo_query
-from archiver.lookup import Found, record_query
-from archiver.zenodo import Deposition
+from archiver.deposit.lookup import Found, record_query
+from archiver.zenodo.deposit_api import Deposition
+from archiver.zenodo.double import query as zenodo_query
 
 
 def dep(id, concept, submitted, keywords=("SRCH:0123ABCD",)):

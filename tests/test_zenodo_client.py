@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.transport import RateLimiter
-from archiver.zenodo import ZenodoClient, ZenodoError, resolve_target
-from archiver.zenodo_double import Faults, ZenodoDouble
+from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
+from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.target import resolve_target
+from archiver.zenodo.transport import RateLimiter
 
 TOKEN = "client-test-token"
 
@@ -91,7 +92,7 @@ def _reference_body(name: str) -> dict:
 
 
 def test_real_sandbox_answers_read_as_typed_models():
-    from archiver.zenodo import Deposition, UploadedFile
+    from archiver.zenodo.deposit_api import Deposition, UploadedFile
 
     sandbox = ZenodoClient(resolve_target(environ={"ZENODO_SANDBOX_TOKEN": TOKEN}))
     created = Deposition.model_validate(_reference_body("01-create-deposition.json"))
@@ -125,7 +126,7 @@ def test_legacy_and_current_error_shapes_are_both_read():
 
     from requests.structures import CaseInsensitiveDict
 
-    from archiver.transport import Answer, error_message
+    from archiver.zenodo.transport import Answer, error_message
 
     def answer(body):
         return Answer(400, CaseInsensitiveDict(), json.dumps(body).encode(), "https://example.org/api")

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 import requests
 
-from archiver.zenodo_double import ZenodoDouble
+from archiver.zenodo.double import ZenodoDouble
 from conftest import FakeClock
 
 pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone

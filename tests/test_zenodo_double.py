@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from archiver.zenodo_double import Faults, ZenodoDouble
+from archiver.zenodo.double import Faults, ZenodoDouble
 from conftest import REPO
 
 REFERENCE = REPO.parent / "shared" / "zenodo-reference"

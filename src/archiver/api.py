@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the imports happen in each call, so that `import archiver` stays cheap
-    from archiver.deposit import DepositSummary
+    from archiver.deposit.flow import DepositSummary
     from archiver.eligibility import Eligibility
     from archiver.export import ExportSummary
     from archiver.model import Record
@@ -103,8 +103,9 @@ def deposit_records(
     """Deposit the eligible records of an export to Zenodo exactly once, as `archiver deposit`
     does: the sandbox unless ``production``, the token from ZENODO_SANDBOX_TOKEN (ZENODO_TOKEN for
     production). The summary's results say what happened to each record."""
-    from archiver.deposit import run_deposit
-    from archiver.zenodo import ZenodoClient, resolve_target
+    from archiver.deposit.flow import run_deposit
+    from archiver.zenodo.deposit_api import ZenodoClient
+    from archiver.zenodo.target import resolve_target
 
     client = ZenodoClient(resolve_target(production=production, zenodo_url=zenodo_url), deadline=timeout)
     return run_deposit(

@@ -185,8 +185,8 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
 
 
 def cmd_deposit(args: argparse.Namespace) -> int:
-    from archiver.deposit import plan_deposit, run_deposit, write_plan
-    from archiver.zenodo import api_url_of, environment_of
+    from archiver.deposit.flow import plan_deposit, run_deposit, write_plan
+    from archiver.zenodo.target import api_url_of, environment_of
 
     export_dir = _export_dir(args)
     policy = _policy(args)
@@ -253,9 +253,9 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from archiver.deposit import local_drift, remote_drift, status, unknown_registrations
+    from archiver.deposit.flow import local_drift, remote_drift, status, unknown_registrations
     from archiver.reporters import reporter_for
-    from archiver.zenodo import environment_of
+    from archiver.zenodo.target import environment_of
 
     export_dir = _export_dir(args)
     rows = status(export_dir, None if args.all and not args.production else environment_of(args.production))
@@ -273,7 +273,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from archiver.reconcile import reconcile
+    from archiver.deposit.reconcile import reconcile
     from archiver.reporters import reporter_for
 
     export_dir = _export_dir(args)
@@ -287,7 +287,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_zenodo_double(args: argparse.Namespace) -> int:
     import time
 
-    from archiver.zenodo_double import Faults, ZenodoDouble
+    from archiver.zenodo.double import Faults, ZenodoDouble
 
     tokens = {t for t in os.environ.get("ZENODO_DOUBLE_TOKENS", "").split(",") if t}
     if not tokens:
@@ -331,7 +331,8 @@ def _zenodo_options(sub: argparse.ArgumentParser, verb: str = "deposit to") -> N
 def _client(args: argparse.Namespace):
     """The Zenodo client of a command: its target, the per-request deadline, waits said on stderr."""
     from archiver.findings import printable
-    from archiver.zenodo import ZenodoClient, resolve_target
+    from archiver.zenodo.deposit_api import ZenodoClient
+    from archiver.zenodo.target import resolve_target
 
     target = resolve_target(production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix)
     quiet = getattr(args, "quiet", False)

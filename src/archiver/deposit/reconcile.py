@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archiver.deposit import Depositor, Job, iter_manifests
+from archiver.deposit.flow import Depositor, Job, iter_manifests
+from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.exportdir import ExportLock, ledger_path, refresh_after_deposit
 from archiver.findings import ArchiverError
 from archiver.ledger import Ledger, check_server, registered_dois
-from archiver.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.policy import Policy
-from archiver.zenodo import ZenodoClient, ZenodoError
+from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from archiver.zenodo import PAGE_SIZE, Deposition, ZenodoClient
+from archiver.zenodo.deposit_api import PAGE_SIZE, Deposition, ZenodoClient
 
 # Record ids per search. Each record has a few depositions at most (its versions, a draft), so one
 # page of PAGE_SIZE hits usually answers a whole batch; the ids stay well inside any URL limit.

@@ -21,18 +21,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.eligibility import Facts, assess
 from archiver.exportdir import PLAN, REPORT_JSON, ExportLock, ReportJsonReader, ledger_path, refresh_after_deposit, state_dir_for
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes, safe_stem
 from archiver.ledger import Deposit, Ledger, check_server, registered_dois
-from archiver.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.manifest import build_manifest
 from archiver.model import Record, correction_hash
 from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
 from archiver.policy import Policy
-from archiver.transport import ANNOUNCE_AFTER
-from archiver.zenodo import Deposition, ZenodoClient, ZenodoError
+from archiver.zenodo.deposit_api import Deposition, ZenodoClient, ZenodoError
+from archiver.zenodo.transport import ANNOUNCE_AFTER
 
 SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
 

@@ -1,0 +1,70 @@
+"""Where deposits go: the server's API URL, its environment (sandbox or production), the token and DOI prefix."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from archiver import __version__
+from archiver.findings import ArchiverError
+from archiver.vocabulary import Environment
+
+SANDBOX_API = "https://sandbox.zenodo.org/api"
+PRODUCTION_API = "https://zenodo.org/api"
+# Each environment's token has its own variable: a sandbox run can never pick up the production token.
+TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
+# Zenodo mints 10.5281/zenodo.<id>, its sandbox 10.5072/zenodo.<id> (another server: --doi-prefix)
+DOI_PREFIXES = {Environment.SANDBOX.value: "10.5072", Environment.PRODUCTION.value: "10.5281"}
+USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where deposits go: the API base URL, the environment recorded in manifests, and the token."""
+
+    api_url: str
+    environment: str  # an Environment value
+    token: str
+    doi_prefix: str = ""  # the DOI prefix the server mints under; by environment when empty
+
+    @property
+    def minted_prefix(self) -> str:
+        return self.doi_prefix or DOI_PREFIXES[self.environment]
+
+    @property
+    def token_variable(self) -> str:
+        return TOKEN_VARIABLES[self.environment]
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Target(api_url={self.api_url!r}, environment={self.environment!r}, token=***)"
+
+
+def environment_of(production: bool) -> str:
+    return str((Environment.PRODUCTION if production else Environment.SANDBOX).value)
+
+
+def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
+    """The API base URL: ``zenodo_url`` when given, else the environment's own."""
+    return (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).rstrip("/")
+
+
+def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None, doi_prefix: str | None = None) -> Target:
+    """The sandbox unless ``production``; the token from that environment's variable, never the other's."""
+    environ = os.environ if environ is None else environ
+    environment = environment_of(production)
+    variable = TOKEN_VARIABLES[environment]
+    api_url = api_url_of(production, zenodo_url)
+    scheme = urlsplit(api_url).scheme
+    if scheme not in ("https", "http"):
+        raise ArchiverError(f"--zenodo-url {api_url!r} is not an http(s) URL", code="usage")
+    if scheme == "http" and urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ArchiverError("plain http is only allowed to a local server; use https", code="usage")
+    token = environ.get(variable, "").strip()
+    if not token:
+        where = "production (--production)" if production else "the sandbox"
+        raise ArchiverError(f"{variable} is not set: a token for {where} is needed before anything is sent", code="no-token")
+    if doi_prefix is not None and not re.fullmatch(r"10\.\d{4,9}", doi_prefix):
+        raise ArchiverError(f"--doi-prefix {doi_prefix!r} is not a DOI prefix such as 10.5072", code="usage")
+    return Target(api_url, environment, token, doi_prefix or "")
