@@ -466,11 +466,11 @@ def test_a_crash_after_each_step_of_a_new_version_resumes_without_a_second_draft
 
 
 def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
-    from archiver.deposit.flow import deposit_metadata
+    from archiver.deposit.metadata import describe, legacy_payload
     from archiver.policy import Policy
 
     record = next(r for r in map(__import__("archiver.deposit.flow", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")
-    default = deposit_metadata(record, DEFAULT_POLICY)
+    default = legacy_payload(describe(record, DEFAULT_POLICY))
     assert default["related_identifiers"] == []  # a bare SRCH id has no scheme Zenodo recognises
     assert "SRCH:4A7C19E2" in default["keywords"] and "SRCH:4A7C19E2" in default["notes"]
     assert default["creators"] == [{"name": "Assignee Research"}]
@@ -478,7 +478,7 @@ def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
         record_url="https://records.example.org/{id}",
         creators=[{"name": "Doe, Jane", "orcid": "0000-0002-1825-0097", "affiliation": "Assignee Research"}],
     )
-    chosen = deposit_metadata(record, policy)
+    chosen = legacy_payload(describe(record, policy))
     assert chosen["related_identifiers"] == [
         {"identifier": "https://records.example.org/SRCH:4A7C19E2", "relation": "isIdenticalTo", "resource_type": "publication-report"}
     ]
@@ -488,7 +488,7 @@ def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
     (dep,) = double.state.depositions.values()
     assert dep.metadata["related_identifiers"][0]["identifier"] == "https://records.example.org/SRCH:4A7C19E2"
     with pytest.raises(ArchiverError, match="title"):
-        deposit_metadata(record.model_copy(update={"title": "AB", "title_truncated": None}), DEFAULT_POLICY)
+        legacy_payload(describe(record.model_copy(update={"title": "AB", "title_truncated": None}), DEFAULT_POLICY))
 
 
 def test_a_wrong_token_then_the_right_one_reports_plain_first_deposits(double, export_dir):

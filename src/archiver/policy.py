@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from archiver.findings import ArchiverError, json_path
 from archiver.vocabulary import DIMENSION_NAMES, LICENSES, ORCID_PATTERN, DimensionLevel
+from archiver.zenodo import vocabularies
+
+# A ROR id as the records API takes it in an affiliation or identifier: 0, six base-32 characters, two check digits.
+ROR_PATTERN = r"^0[a-hj-km-np-tv-z0-9]{6}[0-9]{2}$"
+# A community's slug as Zenodo's URLs show it (zenodo.org/communities/<slug>).
+COMMUNITY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 
 
 def format_score(value: float) -> str:
@@ -19,13 +25,31 @@ def format_score(value: float) -> str:
 
 
 class CreatorPolicy(BaseModel):
-    """A deposit creator as Zenodo's legacy deposit API takes it: always a person there."""
+    """A deposit creator: a person ("Family, Given", optional ORCID) or an organisation. The legacy
+    deposit API stores every creator as a person; the records API keeps the type."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(min_length=1, description='"Family, Given"')]
+    name: Annotated[str, Field(min_length=1, description='"Family, Given" for a person')]
+    type: Literal["personal", "organizational"] = "personal"
     orcid: Annotated[str, Field(pattern=ORCID_PATTERN)] | None = None
     affiliation: Annotated[str, Field(min_length=1)] | None = None
+    # The affiliation's ROR id (records API: the affiliation by id; the legacy API keeps only the name).
+    affiliation_ror: Annotated[str, Field(pattern=ROR_PATTERN)] | None = None
+
+    @field_validator("orcid")
+    @classmethod
+    def _orcid_checksum(cls, value: str | None) -> str | None:
+        # Zenodo checks the ISO 7064 check digit only at publish, after the draft and its files exist.
+        if value is not None and not vocabularies.orcid_checksum_ok(value):
+            raise ValueError(f"ORCID {value} fails its check digit (ISO 7064 mod 11-2); Zenodo refuses it at publish")
+        return value
+
+    @model_validator(mode="after")
+    def _person_or_organisation(self) -> CreatorPolicy:
+        if self.type == "organizational" and self.orcid is not None:
+            raise ValueError("an organisation has no ORCID")
+        return self
 
 
 class Policy(BaseModel):
@@ -47,6 +71,16 @@ class Policy(BaseModel):
     # The record's public page, e.g. "https://example.org/records/{id}": sent as a URL related
     # identifier. Without it no related identifier is sent (a bare SRCH id has no scheme Zenodo knows).
     record_url: str | None = None
+    # Which Zenodo API deposits: "deposit" (the legacy /api/deposit/depositions) or "records" (the
+    # InvenioRDM records API, /api/records: organisational creators, publisher, ROR affiliations).
+    api: Literal["deposit", "records"] = "deposit"
+    # The publisher's ROR id: the identifier of the organisational creator on the records API.
+    publisher_ror: Annotated[str, Field(pattern=ROR_PATTERN)] | None = None
+    # Languages of the records, as Zenodo's three-letter ids (ISO 639-3).
+    languages: tuple[str, ...] = ("eng",)
+    # Zenodo communities (slugs) the records belong in: the first reviews each new record on the
+    # records API; on the legacy API every one is asked for at publish and read back.
+    communities: tuple[Annotated[str, Field(pattern=COMMUNITY_PATTERN)], ...] = ()
 
     @model_validator(mode="after")
     def _thresholds_are_ordered(self) -> Policy:
@@ -56,6 +90,11 @@ class Policy(BaseModel):
             )
         if self.license not in LICENSES:
             raise ValueError(f"license {self.license!r} is not one of: {', '.join(sorted(LICENSES))}")
+        if not vocabularies.is_license(vocabularies.legacy_license_as_stored(self.license)):
+            raise ValueError(f"license {self.license!r} is not in Zenodo's licence vocabulary")
+        unknown_languages = [language for language in self.languages if language not in vocabularies.ids("languages")]
+        if unknown_languages:
+            raise ValueError(f"languages: {', '.join(unknown_languages)} not in Zenodo's language vocabulary (three-letter ids such as eng)")
         unknown = set(self.minimum_dimensions) - set(DIMENSION_NAMES)
         if unknown:
             raise ValueError(f"minimum_dimensions names unknown dimensions: {', '.join(sorted(unknown))}")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import json
 import tempfile
 import threading
@@ -17,11 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from archiver.deposit.api import DepositAPI, adapter_for
 from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
+from archiver.deposit.metadata import describe, legacy_payload, records_payload
 from archiver.eligibility import Facts, assess
 from archiver.exportdir import PLAN, REPORT_JSON, ExportLock, ReportJsonReader, ledger_path, refresh_after_deposit, state_dir_for
 from archiver.findings import ArchiverError
@@ -32,98 +33,8 @@ from archiver.model import Record, correction_hash
 from archiver.package import RECORD_MANIFEST_FILE, RECORD_PACKAGE_FILE, record_package
 from archiver.policy import Policy
 from archiver.zenodo.deposit_api import Deposition, ZenodoClient, ZenodoError
+from archiver.zenodo.records_api import RecordsClient
 from archiver.zenodo.transport import ANNOUNCE_AFTER
-
-SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
-
-
-# --------------------------------------------------------------------------- metadata mapping
-
-
-class Creator(BaseModel):
-    """A legacy deposit creator: Zenodo stores every one as a person ("Family, Given")."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(min_length=1)]
-    affiliation: str | None = None
-    orcid: str | None = None
-
-
-class RelatedIdentifier(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    identifier: Annotated[str, Field(min_length=1)]
-    relation: Literal["isIdenticalTo", "isDerivedFrom", "isSupplementTo", "isNewVersionOf", "isAlternateIdentifier"]
-    resource_type: str | None = None
-
-
-class DepositMetadata(BaseModel):
-    """The legacy deposit metadata archiver sends; checked here before anything is sent."""
-
-    model_config = ConfigDict(extra="forbid")
-    upload_type: Literal["publication"] = "publication"
-    publication_type: Literal["report"] = "report"
-    publication_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-    # Zenodo refuses titles, descriptions and notes shorter than 3 characters at publish.
-    title: Annotated[str, Field(min_length=3, max_length=1000)]
-    creators: Annotated[list[Creator], Field(min_length=1)]
-    description: Annotated[str, Field(min_length=3)]
-    access_right: Literal["open"] = "open"
-    license: Annotated[str, Field(min_length=1)]
-    keywords: list[str] = []
-    notes: Annotated[str, Field(min_length=3)]
-    version: str
-    language: str = "eng"
-    related_identifiers: list[RelatedIdentifier] = []
-
-
-def deposit_metadata(record: Record, policy: Policy) -> dict:
-    """The Zenodo metadata of a record (see the mapping table in the README). Never carries a DOI,
-    nor anything private: everything here is on the landing page and goes to DataCite. The record
-    id is a keyword, which is how archiver finds the record on Zenodo again (lookup.py)."""
-    tier = record.quality_tier
-    lines = []
-    if record.abstract:
-        lines.append(f"<p>{html.escape(record.abstract)}</p>")
-    if record.research_question:
-        lines.append(f"<p><strong>Research question:</strong> {html.escape(record.research_question)}</p>")
-    level = record.verification
-    lines.append(
-        f"<p><strong>Verification level:</strong> {html.escape(level.level)}"
-        f"{', ' + html.escape(level.label) if level.label else ''}; "
-        f"{level.source_grounded_claims} source-grounded claims.</p>"
-    )
-    if tier:
-        basis = f" ({html.escape(tier.basis)})" if tier.basis else ""
-        lines.append(f"<p><strong>Quality tier:</strong> {html.escape(tier.tier)}{basis}</p>")
-    lines.append(f"<p>{html.escape(SYNTHESIS_NOTE)}</p>")
-    payload = {
-        "upload_type": "publication",
-        "publication_type": "report",
-        "publication_date": record.submitted.isoformat() if record.submitted else "",
-        "title": record.archival_title,
-        "creators": [creator.model_dump(exclude_none=True) for creator in policy.creators] or [{"name": policy.publisher}],
-        "description": "\n".join(lines),
-        "access_right": "open",
-        "license": policy.license,
-        "keywords": [*policy.keywords, record.id],  # the record stays findable on Zenodo by its id
-        "notes": f"Record {record.id}. {SYNTHESIS_NOTE}",
-        "version": str(1 + record.correction_record.correction_count),
-        "language": "eng",
-        # Zenodo detects a related identifier's scheme from the identifier alone (idutils) and
-        # refuses one it cannot classify, such as a bare SRCH id: only the public page's URL goes.
-        "related_identifiers": [
-            {"identifier": page, "relation": "isIdenticalTo", "resource_type": "publication-report"}
-            for page in (policy.record_page(record.id),)
-            if page
-        ],
-    }
-    try:
-        return DepositMetadata.model_validate(payload).model_dump(exclude_none=True)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ArchiverError(f"deposit metadata for {record.id}: {where}: {first['msg']}", code="metadata-invalid") from None
-
 
 # --------------------------------------------------------------------------- files of a deposit
 
@@ -315,7 +226,7 @@ class Job:
 
 
 class Depositor:
-    """Deposits records through a client in stages, keeping the ledger and the export in step.
+    """Deposits records through one Zenodo API (a DepositAPI) in stages, keeping the ledger and the export in step.
 
     Zenodo is the source of truth and the ledger a cache of it: a record the ledger does not know
     as registered is looked up on Zenodo by its id before anything is created, and a first deposit
@@ -325,7 +236,7 @@ class Depositor:
     def __init__(
         self,
         export_dir: Path,
-        client: ZenodoClient,
+        api: DepositAPI,
         ledger: Ledger,
         policy: Policy,
         *,
@@ -337,16 +248,16 @@ class Depositor:
         delete_orphans: bool = True,
     ) -> None:
         self.export_dir = Path(export_dir)
-        self.client = client
+        self.api = api
         self.ledger = ledger
         self.policy = policy
         self.draft_only = draft_only
         self.new_versions = new_versions
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
-        self.sleep = sleep or client.sleep  # one notion of waiting for the client and the searches
+        self.sleep = sleep or api.sleep  # one notion of waiting for the client and the searches
         self.find_attempts = find_attempts
         self.delete_orphans = delete_orphans  # False for reconcile, which sends no write
-        self.environment = client.target.environment
+        self.environment = api.target.environment
         self.files_root = state_dir_for(self.export_dir) / "files"
         self.token_refused: str | None = None  # Zenodo's 401/403: the run stops starting records
         self.unreachable: str | None = None  # no answer after the transport's attempts: likewise
@@ -376,13 +287,13 @@ class Depositor:
         return job.result is None and job.action == "deposit" and (row is None or (row.version == 1 and row.deposition_id is None))
 
     def _fail(self, job: Job, exc: Exception) -> None:
-        message = self.client.scrub(str(exc))
+        message = self.api.scrub(str(exc))
         if job.row is not None:
             self.ledger.update(job.row, last_error=message)
         if isinstance(exc, ZenodoError) and exc.code == "token-refused":
-            self.token_refused = self.client.scrub(exc.message)  # every other record would be refused alike
+            self.token_refused = self.api.scrub(exc.message)  # every other record would be refused alike
         if isinstance(exc, ZenodoError) and exc.code == "no-answer":
-            self.unreachable = self.client.scrub(exc.message)  # every other record would wait out the same silence
+            self.unreachable = self.api.scrub(exc.message)  # every other record would wait out the same silence
         job.result = RecordResult(job.record.id, "failed", message, None, job.row.deposition_id if job.row else None)
 
     @property
@@ -396,7 +307,7 @@ class Depositor:
 
     def wait(self, seconds: float, why: str) -> None:
         """A wait of the flow's own (the search index catching up), said aloud when it is long."""
-        announce = getattr(self.client, "announce", None)
+        announce = self.api.announce
         if seconds >= ANNOUNCE_AFTER and announce is not None:
             announce(f"waiting {seconds:.0f} s: {why}")
         self.sleep(seconds)
@@ -411,7 +322,7 @@ class Depositor:
         content, corrections = content_hashes(record)
         marker = f"{record.id}/{self.environment}/v{version}/{content[:16]}"  # local only: never sent
         row = Deposit(
-            record.id, self.environment, version, self.client.target.api_url, content, corrections, marker,
+            record.id, self.environment, version, self.api.target.api_url, content, corrections, marker,
             "planned", None, None, None, None, None, 0, None, "",
         )
         self.ledger.begin(row)
@@ -426,7 +337,7 @@ class Depositor:
         if correction_hash is not None:
             changes["correction_hash"] = correction_hash
         if deposition.submitted:
-            minted = self.client.minted(deposition)  # the DOI Zenodo mints for this id, or answer-mismatch
+            minted = self.api.minted(deposition)  # the DOI Zenodo mints for this id, or answer-mismatch
             changes.update(doi=minted.doi, concept_doi=minted.conceptdoi, record_url=minted.links.html, published_at=self._now_text())
         job.row = self.ledger.update(row, **changes)
         return job.row
@@ -445,7 +356,7 @@ class Depositor:
             code="remote-unrecognised",
         )
         try:
-            manifest = json.loads(self.client.download(deposition, RECORD_MANIFEST_FILE))
+            manifest = json.loads(self.api.download(deposition, RECORD_MANIFEST_FILE))
             return correction_hash(manifest["correction_record"])
         except ZenodoError as exc:
             if exc.status == 404:
@@ -458,7 +369,7 @@ class Depositor:
         """A published deposition of the record: registered here without a new deposit when its
         correction record is ours, else the drift path (a new version with --new-versions)."""
         assert found.published is not None
-        published = self.client.minted(found.published)  # another record's DOI never reaches a manifest
+        published = self.api.minted(found.published)  # another record's DOI never reaches a manifest
         theirs = self.remote_corrections(job.record, published)
         self._remember(job, published, state="registered", correction_hash=theirs)
         extra = f"; Zenodo also holds {found.other_concepts} later duplicate(s) of it" if found.other_concepts else ""
@@ -466,7 +377,7 @@ class Depositor:
         if orphans and self.delete_orphans:
             # Drafts of this record that never became it (a killed run's, whose ledger is gone): no
             # run can publish them (a rival is published, so its check gives way), so they go.
-            deleted = [draft_id for draft_id in orphans if self.client.delete_draft(draft_id)]
+            deleted = [draft_id for draft_id in orphans if self.api.delete_draft(draft_id)]
             extra += f"; deleted orphan draft(s) {', '.join(map(str, deleted))}" if deleted else ""
         elif orphans:
             extra += f"; Zenodo holds orphan draft(s) {', '.join(map(str, orphans))} of it (a deposit deletes them)"
@@ -521,7 +432,7 @@ class Depositor:
         if not wanted:
             return
         try:
-            found = find_records(self.client, [job.record.id for job in wanted])
+            found = find_records(self.api, [job.record.id for job in wanted])
             # A create sent before a crash may have happened moments ago: its draft shows once the
             # index refreshes, so those records are asked again a few times before "none".
             lost = [job for job in wanted if job.row is not None and job.row.state == "creating"]
@@ -530,7 +441,7 @@ class Depositor:
                 if not missing:
                     break
                 self.wait(min(2.0 * attempt, 10.0), "Zenodo's search index catching up with a create sent before a crash")
-                found.update(find_records(self.client, missing))
+                found.update(find_records(self.api, missing))
         except ZenodoError as exc:
             for job in wanted:
                 self._fail(job, exc)
@@ -560,7 +471,7 @@ class Depositor:
         """A deposition the search listed, as it is now (the index lags): None when it is gone
         (a concurrent run that lost deleted its draft)."""
         try:
-            return self.client.get_deposition(deposition_id)
+            return self.api.read(deposition_id)
         except ZenodoError as exc:
             if exc.status == 404:
                 return None
@@ -578,7 +489,7 @@ class Depositor:
                 job.result = RecordResult(record.id, "registered", job.why, updated.doi, row.deposition_id)
                 return
             if job.action == "new-version" and row is not None and row.state == "registered":
-                behind = self._behind(record, self.client.get_deposition(row.remote_id))
+                behind = self._behind(record, self.api.read(row.remote_id))
                 if behind is not None:
                     raise behind
                 row = self.begin_row(record, version=row.version + 1)
@@ -597,7 +508,7 @@ class Depositor:
                 row = job.row = self._upload(row, files, current, prune=not described)
             if not row.reached("described"):
                 if not described:  # resumed or a new version: send the record's metadata now
-                    self.client.update_metadata(row.remote_id, deposit_metadata(record, self.policy))
+                    self._described(self.api.set_metadata(row.remote_id, record, self.api.payload(record, self.policy)))
                 row = job.row = self.ledger.update(row, state="described")
             if self.draft_only:
                 job.result = RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
@@ -622,7 +533,7 @@ class Depositor:
         if row is None or row.deposition_id is None or row.version > 1:
             return False
         try:
-            current = self.client.get_deposition(row.deposition_id)
+            current = self.api.read(row.deposition_id)
         except ZenodoError as exc:
             if exc.status != 404:
                 return False
@@ -656,7 +567,7 @@ class Depositor:
             if not pending:
                 break
             try:
-                found = find_records(self.client, list(pending))
+                found = find_records(self.api, list(pending))
             except ZenodoError as exc:
                 for job in pending.values():
                     self._fail(job, exc)
@@ -693,7 +604,7 @@ class Depositor:
         assert row is not None and row.deposition_id is not None
         own = row.deposition_id
         try:
-            if not self.client.delete_draft(own):
+            if not self.api.delete_draft(own):
                 mine = self._read_listed(own)
                 if mine is not None and mine.submitted:  # published meanwhile (another run resumed it): it is the record's
                     self._remember(job, mine, state="published")
@@ -739,7 +650,7 @@ class Depositor:
         deleted = []
         for draft_id in job.rivals:
             try:
-                if self.client.delete_draft(draft_id):
+                if self.api.delete_draft(draft_id):
                     deleted.append(draft_id)
             except ZenodoError:
                 continue  # best effort: the draft's own run deletes it when it checks
@@ -751,7 +662,7 @@ class Depositor:
         """After a create whose outcome is unknown: the record's draft, once Zenodo's search lists
         it (the index shows a new draft after it refreshes, so it is asked a few times)."""
         for attempt in range(self.find_attempts):
-            for listed in find_records(self.client, [record.id])[record.id].first_drafts:
+            for listed in find_records(self.api, [record.id])[record.id].first_drafts:
                 draft = self._read_listed(listed.id)
                 if draft is not None and not draft.submitted:  # the index may still show a published one as a draft
                     return draft
@@ -761,13 +672,12 @@ class Depositor:
 
     def _find_open_draft(self, previous_id: int) -> Deposition | None:
         """The open draft of the concept of ``previous_id`` (Zenodo keeps at most one per concept)."""
-        concept = self.client.get_deposition(previous_id).conceptrecid
         for attempt in range(self.find_attempts):
-            for item in self.client.list_depositions(query=f'conceptrecid:"{concept}"'):
-                if item.conceptrecid == concept and not item.submitted and item.id != previous_id:
-                    draft = self._read_listed(item.id)
-                    if draft is not None and not draft.submitted:  # the index may be behind a publish
-                        return draft
+            item = self.api.open_draft_of(previous_id)
+            if item is not None:
+                draft = self._read_listed(item.id)
+                if draft is not None and not draft.submitted:  # the index may be behind a publish
+                    return draft
             if attempt + 1 < self.find_attempts:
                 self.wait(min(2.0 * (attempt + 1), 10.0), "Zenodo's search index catching up with a new-version draft")
         return None
@@ -775,14 +685,25 @@ class Depositor:
     def _created(self, row: Deposit, deposition: Deposition) -> Deposit:
         return self.ledger.update(row, state="created", deposition_id=deposition.id, bucket_url=deposition.links.bucket)
 
-    def _create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition]:
-        """POST the deposition with its full metadata: one request, no metadata PUT afterwards."""
-        metadata = deposit_metadata(record, self.policy)
+    def _described(self, deposition: Deposition) -> Deposition:
+        """``deposition`` when a save kept the metadata as sent; else a coded error, before publish:
+        Zenodo's save is lenient (what its schema refuses is silently not stored), so a field it
+        dropped or changed would otherwise be published under a DOI that can never be withdrawn."""
+        if deposition.unkept:
+            raise ArchiverError(
+                f"deposition {deposition.id}: Zenodo did not keep {', '.join(deposition.unkept[:5])} as sent; "
+                "nothing was published: correct the policy or the record and run again",
+                code="metadata-not-kept",
+            )
+        return deposition
+
+    def _create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition, bool]:
+        """Create the draft with its full metadata: one request, no metadata update afterwards
+        (unless the answer was lost: a draft found instead is described again)."""
+        payload = self.api.payload(record, self.policy)
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         try:
-            created = self.client.create_deposition(metadata)
-            if record.id not in created.metadata.keywords:
-                raise ZenodoError(f"create: the answer's deposition {created.id} is not of {record.id}", code="answer-mismatch")
+            created = self.api.create(record, payload)
         except ZenodoError as exc:
             if exc.refused:
                 # Zenodo refused in so many words (a wrong token, a refused payload): nothing was
@@ -798,26 +719,26 @@ class Depositor:
                     "this record yet; the next run looks again before it creates anything",
                     code="create-unknown",
                 ) from None
-            if self.client.announce is not None:
-                self.client.announce(f"{record.id}: the create's answer could not be used ({exc}); its draft {found.id} was found on Zenodo")
-            created = found
-        return self._created(row, created), created
+            if self.api.announce is not None:
+                self.api.announce(f"{record.id}: the create's answer could not be used ({exc}); its draft {found.id} was found on Zenodo")
+            return self._created(row, found), found, False
+        row = self._created(row, created)
+        self._described(created)
+        return row, created, True
 
     def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, Deposition]:
-        """actions/newversion on the published deposition; its answer is the new draft (before
-        2023 it was the previous deposition, whose links.latest_draft named the draft).
+        """A new-version draft of the published deposition.
 
-        On a resume the open draft of the concept is looked for first: a second newversion while
-        one is open makes Zenodo re-import the files and answer 400 ("Please remove all files
-        first."), which is also read as "a draft is open: find it"."""
+        On a resume the open draft of the concept is looked for first; a server that says a draft
+        is open without naming it (``draft-open``) is also answered by looking for it."""
         resuming = row.state == "creating"
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         draft = self._find_open_draft(previous_id) if resuming else None
         if draft is None:
             try:
-                draft = self._draft_of(self.client.new_version(previous_id), previous_id)
+                draft = self.api.new_version(previous_id)
             except ZenodoError as exc:
-                draft_is_open = exc.status == 400 and "files.enabled" in exc.message
+                draft_is_open = exc.code == "draft-open"
                 if exc.status is not None and exc.status < 500 and not draft_is_open:
                     raise
                 draft = self._find_open_draft(previous_id)
@@ -828,17 +749,8 @@ class Depositor:
                             "that its search does not list yet; run again in a minute",
                             code="draft-not-listed",
                         ) from None
-                    draft = self._draft_of(self.client.new_version(previous_id), previous_id)
+                    draft = self.api.new_version(previous_id)
         return self._created(row, draft), draft
-
-    def _draft_of(self, answer: Deposition, previous_id: int) -> Deposition:
-        if answer.id == previous_id:  # before 2023: the previous deposition, naming its draft
-            if not answer.links.latest_draft:
-                raise ZenodoError(f"newversion of {previous_id} named no draft", code="answer-invalid")
-            answer = self.client.get_deposition(answer.links.latest_draft)
-        if answer.submitted or answer.id == previous_id:
-            raise ZenodoError(f"newversion of {previous_id}: the answer is no new draft (deposition {answer.id})", code="answer-mismatch")
-        return answer
 
     def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition | None, bool]:
         """The deposition to upload into: (row, its answer when this run has it, whether this run
@@ -851,8 +763,7 @@ class Depositor:
                 raise ArchiverError(f"{record.id}: the ledger lost version {row.version - 1}", code="ledger-corrupt")
             row, draft = self._open_new_version(row, previous.remote_id)
             return row, draft, False  # a new version keeps neither version nor publication date
-        row, created = self._create(row, record)
-        return row, created, True
+        return self._create(row, record)
 
     def _upload(self, row: Deposit, files: list[DepositFile], current: Deposition | None = None, prune: bool = False) -> Deposit:
         """Upload what the ledger has not seen arrive. With ``prune`` (a new-version draft carries
@@ -865,19 +776,23 @@ class Depositor:
         if row.bucket_url is None or (current is None and not any(uploaded for _size, _md5, uploaded in known.values())):
             # no bucket yet, or a draft this run did not make and whose files the ledger does not
             # know (resumed from Zenodo, or after reconcile): read it, to upload only what it lacks
-            current = self.client.get_deposition(row.remote_id)
+            current = self.api.read(row.remote_id)
             row = self.ledger.update(row, bucket_url=current.links.bucket)
         bucket = row.bucket_url
         if bucket is None:
             raise ZenodoError(f"{row.record_id}: deposition {row.remote_id} has no bucket link", code="answer-invalid")
         # a draft resumed from Zenodo may hold some files already: the same name and md5 need no upload
         remote = {stored.filename: stored.checksum for stored in current.files} if current is not None else {}
+        pending = []
         for item in files:
             if known[item.name][2]:
                 continue
             if remote.get(item.name) == item.md5:
                 self.ledger.file_uploaded(row, item.name)
                 continue
+            pending.append(item)
+        self.api.begin_uploads(row.remote_id, [item.name for item in pending], set(remote) if current is not None else None)
+        for item in pending:
             readers: list[HashingReader] = []
 
             def fresh_stream(item: DepositFile = item, readers: list[HashingReader] = readers) -> HashingReader:
@@ -885,12 +800,11 @@ class Depositor:
                 return readers[-1]
 
             try:
-                answer = self.client.upload(bucket, item.name, fresh_stream, item.size)
+                checksum = self.api.upload(bucket, item.name, fresh_stream, item.size)
             finally:
                 for reader in readers:
                     reader.close()
             sent = readers[-1].md5.hexdigest()
-            checksum = answer.md5
             if not checksum == sent == item.md5:
                 raise ZenodoError(
                     f"{row.record_id}: {item.name}: planned md5 {item.md5}, sent {sent}, Zenodo has {checksum}",
@@ -900,10 +814,10 @@ class Depositor:
         if prune:
             wanted = {item.name for item in files}
             if current is None:
-                current = self.client.get_deposition(row.remote_id)
+                current = self.api.read(row.remote_id)
             for stale in current.files:
                 if stale.filename not in wanted:
-                    self.client.delete_file(row.remote_id, stale.id)
+                    self.api.delete_file(row.remote_id, stale)
         return self.ledger.update(row, state="uploaded")
 
     def _publish(self, row: Deposit) -> Deposition:
@@ -912,15 +826,15 @@ class Depositor:
         self.ledger.update(row, state="publishing", attempts=row.attempts + 1)
         for attempt in range(1, 6):
             try:
-                return self.client.publish(row.remote_id)
+                return self.api.publish(row.remote_id)
             except ZenodoError as exc:
                 if exc.refused and exc.status != 404:
                     raise  # refused in so many words (a 400 validation error): nothing was published
                 # A lost answer, a 5xx, an answer that cannot be read or believed, or a 404 (no
                 # draft: published already) may hide a success: read the deposition itself.
-                current = self.client.get_deposition(row.remote_id)
+                current = self.api.read(row.remote_id)
                 if current.submitted:
-                    return self.client.minted(current)
+                    return self.api.minted(current)
                 if exc.status == 404 or exc.code in ("answer-mismatch", "answer-invalid", "foreign-link", "redirect-refused"):
                     raise
                 self.wait(min(2.0**attempt, 30.0), f"publish of deposition {row.remote_id} failed ({exc.code}); trying again")
@@ -947,7 +861,7 @@ DEPOSIT_GROUP = LOOKUP_BATCH
 
 def run_deposit(
     export_dir: Path,
-    client: ZenodoClient,
+    client: DepositAPI | ZenodoClient | RecordsClient,
     policy: Policy,
     *,
     only: Iterable[str] | None = None,
@@ -973,15 +887,16 @@ def run_deposit(
     from concurrent.futures import ThreadPoolExecutor
 
     export_dir = Path(export_dir)
+    api = adapter_for(client)
     wanted = set(only or [])
-    summary = DepositSummary(client.target.environment)
+    summary = DepositSummary(api.target.environment)
     in_progress = set() if in_progress is None else in_progress
     started = time.perf_counter()
     with ExportLock(export_dir):
         ledger = Ledger(ledger_path(export_dir))
         try:
-            check_server(ledger, client.target.environment, client.target.api_url)
-            depositor = Depositor(export_dir, client, ledger, policy, draft_only=draft_only, new_versions=new_versions)
+            check_server(ledger, api.target.environment, api.target.api_url)
+            depositor = Depositor(export_dir, api, ledger, policy, draft_only=draft_only, new_versions=new_versions)
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
 
             def halted() -> bool:
@@ -1055,12 +970,12 @@ def run_deposit(
                 summary.unreachable = depositor.unreachable
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
-                registrations = registered_dois(ledger, client.target.environment)
+                registrations = registered_dois(ledger, api.target.environment)
                 refresh_after_deposit(export_dir, registrations, policy)
             finally:
                 ledger.close()
-    summary.requests = client.stats["requests"]
-    summary.throttled = client.stats["429"]
+    summary.requests = api.stats["requests"]
+    summary.throttled = api.stats["429"]
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -1091,22 +1006,31 @@ def plan_deposit(
             with tempfile.TemporaryDirectory() as scratch:
                 files = build_files(record, policy, export_dir, Path(scratch))
                 file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
-            upload = f"upload {len(file_list)} files"
+            records = policy.api == "records"
+            upload = (f"initialise {len(file_list)} files (one POST), then upload and commit each (two requests per file)"
+                      if records else f"upload {len(file_list)} files")
             check = "check Zenodo for a rival deposition of the record (batched)"
             publish = ["publish", "register DOI in manifest"]
+            if records and policy.communities and not (action == "new-version" and row is not None):
+                publish = [f"submit the draft to community {policy.communities[0]!r} for review (published when accepted)",
+                           "register DOI in manifest once the community has accepted it"]
+            elif policy.communities:
+                publish = ["publish", f"read back the communities {', '.join(policy.communities)}", "register DOI in manifest"]
             if action == "new-version" and row is not None:
-                steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT)", *publish]
+                steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT, read back)", *publish]
                 kind = "new-version"
             elif row is not None and row.deposition_id is not None:
                 steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
-                         "set metadata (one PUT)", check, *publish]
+                         "set metadata (one PUT, read back)", check, *publish]
                 kind = "resume"
             else:
                 steps = ["look the record up on Zenodo by its id (batched): adopt a published deposition or resume an "
-                         "open draft instead of creating", "create the deposition with its metadata (one POST)", upload, check, *publish]
+                         "open draft instead of creating", "create the draft with its metadata (one POST, read back)", upload, check, *publish]
                 kind = action
             entries.append(
-                {"id": record.id, "action": kind, "files": file_list, "metadata": deposit_metadata(record, policy), "steps": steps}
+                {"id": record.id, "action": kind, "api": policy.api, "files": file_list, "steps": steps,
+                 # the exact body the chosen API is sent: the draft (records API) or the deposition's metadata
+                 **({"rdm": records_payload(describe(record, policy))} if records else {"metadata": legacy_payload(describe(record, policy))})}
             )
     finally:
         if ledger:
@@ -1168,15 +1092,16 @@ def local_drift(rows: list[dict], export_dir: Path) -> list[dict]:
     return drift
 
 
-def remote_drift(rows: list[dict], client: ZenodoClient) -> list[dict]:
+def remote_drift(rows: list[dict], client: DepositAPI | ZenodoClient | RecordsClient) -> list[dict]:
     """Compare ledger rows with what Zenodo holds: a DOI other than the ledger's, or a deposition
     published that the ledger does not know as such."""
+    api = adapter_for(client)
     drift = []
     for row in rows:
         if row["deposition_id"] is None:
             continue
         try:
-            remote = client.get_deposition(row["deposition_id"])
+            remote = api.read(row["deposition_id"])
         except ZenodoError as exc:
             if exc.code in ("no-answer", "token-refused"):
                 raise  # every other row would wait out the same silence, or meet the same refusal: stop

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from archiver.zenodo.deposit_api import PAGE_SIZE, Deposition, ZenodoClient
+from archiver.zenodo.deposit_api import Deposition
+
+if TYPE_CHECKING:
+    from archiver.deposit.api import DepositAPI
 
 # Record ids per search. Each record has a few depositions at most (its versions, a draft), so one
 # page of PAGE_SIZE hits usually answers a whole batch; the ids stay well inside any URL limit.
@@ -65,13 +69,13 @@ class Found:
         return max(len({d.conceptrecid for d in self.depositions if d.submitted}) - 1, 0)
 
 
-def find_records(client: ZenodoClient, record_ids: Iterable[str], batch: int = LOOKUP_BATCH) -> dict[str, Found]:
+def find_records(api: DepositAPI, record_ids: Iterable[str], batch: int = LOOKUP_BATCH) -> dict[str, Found]:
     """Every deposition of each record (all versions, drafts included), in one search per
     ``batch`` records, page after page."""
     wanted = sorted(set(record_ids))
     found: dict[str, list[Deposition]] = {record_id: [] for record_id in wanted}
     for ids in _batches(wanted, batch):
-        for hit in client.search_depositions(record_query(ids), size=PAGE_SIZE, all_versions=True):
+        for hit in api.search(ids):
             for keyword in hit.metadata.keywords:
                 if keyword in found and all(d.id != hit.id for d in found[keyword]):
                     found[keyword].append(hit)

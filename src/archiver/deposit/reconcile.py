@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from archiver.deposit.api import DepositAPI, adapter_for
 from archiver.deposit.flow import Depositor, Job, iter_manifests
 from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.exportdir import ExportLock, ledger_path, refresh_after_deposit
@@ -19,6 +20,7 @@ from archiver.findings import ArchiverError
 from archiver.ledger import Ledger, check_server, registered_dois
 from archiver.policy import Policy
 from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
+from archiver.zenodo.records_api import RecordsClient
 
 
 @dataclass
@@ -35,7 +37,7 @@ class Reconciled:
         return {"id": self.record_id, "state": self.state, "detail": self.detail, "doi": self.doi, "deposition_id": self.deposition_id}
 
 
-def _confirmed(client: ZenodoClient, found: Found, known_ids: list[int]) -> Found:
+def _confirmed(api: DepositAPI, found: Found, known_ids: list[int]) -> Found:
     """What the search found, plus the depositions the ledger named that the search does not
     list (the index lags behind a create or publish): read one by one; a 404 is gone."""
     listed = {d.id for d in found.depositions}
@@ -44,7 +46,7 @@ def _confirmed(client: ZenodoClient, found: Found, known_ids: list[int]) -> Foun
         if deposition_id in listed:
             continue
         try:
-            extra.append(client.get_deposition(deposition_id))
+            extra.append(api.read(deposition_id))
         except ZenodoError as exc:
             if exc.status != 404:
                 raise
@@ -54,7 +56,7 @@ def _confirmed(client: ZenodoClient, found: Found, known_ids: list[int]) -> Foun
 def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
     ledger, environment, record = depositor.ledger, depositor.environment, job.record
     known = [row.deposition_id for row in ledger.all(environment) if row.record_id == record.id and row.deposition_id]
-    found = _confirmed(depositor.client, found, known)
+    found = _confirmed(depositor.api, found, known)
     ledger.drop(record.id, environment)
     job.row, job.result, job.action = None, None, "deposit"
     if not found.depositions:
@@ -81,22 +83,23 @@ def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
     )
 
 
-def reconcile(export_dir: Path, client: ZenodoClient, policy: Policy) -> list[Reconciled]:
+def reconcile(export_dir: Path, client: DepositAPI | ZenodoClient | RecordsClient, policy: Policy) -> list[Reconciled]:
     """Every deposit-worthy record of the export, looked up on Zenodo, with the ledger and the
     manifests rebuilt from what it holds (records that are skipped, not eligible and unknown to
     Zenodo, are left out)."""
     export_dir = Path(export_dir)
+    api = adapter_for(client)
     results: list[Reconciled] = []
     with ExportLock(export_dir):
         ledger = Ledger(ledger_path(export_dir))
         try:
-            check_server(ledger, client.target.environment, client.target.api_url)
-            depositor = Depositor(export_dir, client, ledger, policy, delete_orphans=False)
+            check_server(ledger, api.target.environment, api.target.api_url)
+            depositor = Depositor(export_dir, api, ledger, policy, delete_orphans=False)
             batch: list[Job] = []
 
             def settle(jobs: list[Job]) -> None:
                 try:
-                    found = find_records(client, [job.record.id for job in jobs])
+                    found = find_records(api, [job.record.id for job in jobs])
                 except ZenodoError as exc:
                     raise ArchiverError(f"Zenodo's search failed: {exc.message}", code=exc.code) from None
                 for job in jobs:
@@ -114,7 +117,7 @@ def reconcile(export_dir: Path, client: ZenodoClient, policy: Policy) -> list[Re
                 settle(batch)
         finally:
             try:
-                registrations = registered_dois(ledger, client.target.environment)
+                registrations = registered_dois(ledger, api.target.environment)
                 refresh_after_deposit(export_dir, registrations, policy)
             finally:
                 ledger.close()

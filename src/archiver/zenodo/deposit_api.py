@@ -13,7 +13,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import requests
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from archiver.findings import printable
 from archiver.zenodo.target import USER_AGENT, Target
@@ -58,7 +58,8 @@ class DepositionMetadata(_Answer):
 
 
 class Deposition(_Answer):
-    """A deposition as the legacy deposit API returns it (one item of a list, or one GET)."""
+    """A deposition as the legacy deposit API returns it (one item of a list, or one GET). Its shape
+    is also the neutral view the deposit flow reads, which the records API's adapter fills alike."""
 
     id: int
     conceptrecid: str | None = None
@@ -68,6 +69,19 @@ class Deposition(_Answer):
     links: DepositionLinks = DepositionLinks()
     files: tuple[DepositionFile, ...] = ()
     metadata: DepositionMetadata = DepositionMetadata()
+    # The metadata exactly as the answer holds it, for the read-back after a save.
+    stored_metadata: dict = Field(default_factory=dict, repr=False)
+    # Set by an adapter, never read from an answer: fields a save did not keep as sent, and the
+    # status of the community review a draft waits for (records API).
+    unkept: tuple[str, ...] = ()
+    review: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_stored_metadata(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("metadata"), dict) and "stored_metadata" not in data:
+            return {**data, "stored_metadata": data["metadata"]}
+        return data
 
     @field_validator("conceptrecid", mode="before")
     @classmethod
@@ -100,6 +114,21 @@ def _parse(model: type[_Answer], answer: Answer, what: str) -> object:
     except ValidationError as exc:
         first = printable(str(exc).splitlines()[1].strip(), 120)
         raise ZenodoError(f"{what}: Zenodo's answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
+
+
+def minted_check(
+    target: Target, record_id: object, concept_id: object, published: bool, doi: str | None, concept_doi: str | None,
+    mismatch: Callable[[str], TransportError],
+) -> None:
+    """Both APIs: a published record's DOI is the one Zenodo mints for its id ({prefix}/zenodo.{id}),
+    its concept DOI (when given) the one of its concept; anything else is ``mismatch``."""
+    prefix = target.minted_prefix
+    if not published:
+        raise mismatch(f"deposition {record_id}: the answer says it is not published")
+    if doi != f"{prefix}/zenodo.{record_id}":
+        raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {prefix}/zenodo.{record_id}")
+    if concept_doi is not None and concept_doi != f"{prefix}/zenodo.{concept_id}":
+        raise mismatch(f"deposition {record_id}: concept DOI {concept_doi!r} is not that of concept {concept_id}")
 
 
 # One error type from the transport to the flow: ``code`` says what happened, ``status`` the HTTP
@@ -151,13 +180,7 @@ class ZenodoClient:
         """``deposition`` when it is published under the DOI Zenodo mints for its id (and its
         concept DOI, when given, for its concept); an answer-mismatch otherwise, so that the DOI of
         another record, or no DOI at all, never reaches a manifest."""
-        prefix = self.target.minted_prefix
-        if not deposition.submitted:
-            raise self._mismatch(f"deposition {deposition.id}: the answer says it is not published")
-        if deposition.doi != f"{prefix}/zenodo.{deposition.id}":
-            raise self._mismatch(f"deposition {deposition.id}: the answer names DOI {deposition.doi!r}, not {prefix}/zenodo.{deposition.id}")
-        if deposition.conceptdoi is not None and deposition.conceptdoi != f"{prefix}/zenodo.{deposition.conceptrecid}":
-            raise self._mismatch(f"deposition {deposition.id}: concept DOI {deposition.conceptdoi!r} is not that of concept {deposition.conceptrecid}")
+        minted_check(self.target, deposition.id, deposition.conceptrecid, deposition.submitted, deposition.doi, deposition.conceptdoi, self._mismatch)
         return deposition
 
     def _own_links(self, deposition: Deposition, what: str, *, strict: bool) -> Deposition:

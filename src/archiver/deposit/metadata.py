@@ -1,0 +1,297 @@
+"""A record's deposit metadata: one neutral description, mapped to each Zenodo API's payload and checked before sending.
+
+``describe`` reads the record and the policy once; ``legacy_payload`` and ``records_payload`` say it
+in the deposit API's and the records API's words (the README's mapping table lists both, and what
+DataCite receives). Every vocabulary entry sent is checked against Zenodo's own vocabularies
+(zenodo/vocabularies.py) first, and ``unkept`` compares what a save answered with what was sent, so
+that a field Zenodo silently dropped or changed is an error before publish, never a DOI.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from archiver.findings import ArchiverError
+from archiver.model import Record
+from archiver.policy import Policy
+from archiver.zenodo import vocabularies
+
+SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
+# What archiver deposits is a report, on both APIs: the legacy pair and the records API's id.
+RESOURCE_TYPE = "publication-report"
+# The record's public page is the same work as the deposit.
+RELATION = "isidenticalto"
+NOTES = "notes"
+
+
+@dataclass(frozen=True)
+class Creator:
+    name: str  # "Family, Given" for a person
+    organisation: bool
+    orcid: str | None = None
+    affiliation: str | None = None
+    affiliation_ror: str | None = None
+    ror: str | None = None  # an organisation's own ROR id
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the deposit says about a record, in no API's words."""
+
+    record_id: str
+    title: str
+    publication_date: str
+    description_html: str
+    notes: str
+    version: str
+    creators: tuple[Creator, ...]
+    publisher: str
+    license: str  # as the policy names it
+    keywords: tuple[str, ...]  # the record id last: how archiver finds the record on Zenodo again
+    languages: tuple[str, ...]
+    related_url: str | None
+    communities: tuple[str, ...]
+
+
+def describe(record: Record, policy: Policy) -> Description:
+    """The record's deposit description. Never carries a DOI, nor anything private: everything
+    here is on the landing page and goes to DataCite."""
+    tier = record.quality_tier
+    lines = []
+    if record.abstract:
+        lines.append(f"<p>{html.escape(record.abstract)}</p>")
+    if record.research_question:
+        lines.append(f"<p><strong>Research question:</strong> {html.escape(record.research_question)}</p>")
+    level = record.verification
+    lines.append(
+        f"<p><strong>Verification level:</strong> {html.escape(level.level)}"
+        f"{', ' + html.escape(level.label) if level.label else ''}; "
+        f"{level.source_grounded_claims} source-grounded claims.</p>"
+    )
+    if tier:
+        basis = f" ({html.escape(tier.basis)})" if tier.basis else ""
+        lines.append(f"<p><strong>Quality tier:</strong> {html.escape(tier.tier)}{basis}</p>")
+    lines.append(f"<p>{html.escape(SYNTHESIS_NOTE)}</p>")
+    creators = tuple(
+        Creator(c.name, c.type == "organizational", c.orcid, c.affiliation, c.affiliation_ror) for c in policy.creators
+    ) or (Creator(policy.publisher, True, ror=policy.publisher_ror),)
+    return Description(
+        record_id=record.id,
+        title=record.archival_title,
+        publication_date=record.submitted.isoformat() if record.submitted else "",
+        description_html="\n".join(lines),
+        notes=f"Record {record.id}. {SYNTHESIS_NOTE}",
+        version=str(1 + record.correction_record.correction_count),
+        creators=creators,
+        publisher=policy.publisher,
+        license=policy.license,
+        keywords=(*policy.keywords, record.id),
+        languages=policy.languages,
+        # Zenodo detects a related identifier's scheme from the identifier alone (idutils) and
+        # refuses one it cannot classify, such as a bare SRCH id: only the public page's URL goes.
+        related_url=policy.record_page(record.id),
+        communities=policy.communities,
+    )
+
+
+def _invalid(record_id: str, where: str, message: str) -> ArchiverError:
+    return ArchiverError(f"deposit metadata for {record_id}: {where}: {message}", code="metadata-invalid")
+
+
+# --------------------------------------------------------------------------- the legacy deposit API
+
+
+class LegacyCreator(BaseModel):
+    """A legacy deposit creator: Zenodo stores every one as a person ("Family, Given")."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1)]
+    affiliation: str | None = None
+    orcid: str | None = None
+
+
+class LegacyRelatedIdentifier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identifier: Annotated[str, Field(min_length=1)]
+    relation: Literal["isIdenticalTo"]
+    resource_type: str | None = None
+
+
+class LegacyMetadata(BaseModel):
+    """The legacy deposit metadata archiver sends; checked here before anything is sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    upload_type: Literal["publication"] = "publication"
+    publication_type: Literal["report"] = "report"
+    publication_date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    # Zenodo refuses titles, descriptions and notes shorter than 3 characters at publish.
+    title: Annotated[str, Field(min_length=3, max_length=1000)]
+    creators: Annotated[list[LegacyCreator], Field(min_length=1)]
+    description: Annotated[str, Field(min_length=3)]
+    access_right: Literal["open"] = "open"
+    license: Annotated[str, Field(min_length=1)]
+    keywords: list[str] = []
+    notes: Annotated[str, Field(min_length=3)]
+    version: str
+    language: str = "eng"
+    related_identifiers: list[LegacyRelatedIdentifier] = []
+    communities: list[dict[str, str]] | None = None  # asked for at publish; read back after it
+
+
+def legacy_payload(described: Description) -> dict:
+    """The ``metadata`` of a legacy deposition (see the README's mapping table)."""
+    payload = {
+        "upload_type": "publication",
+        "publication_type": "report",
+        "publication_date": described.publication_date,
+        "title": described.title,
+        # every creator is a person on this API; an organisation's name becomes a family name
+        "creators": [
+            {"name": c.name, **({"affiliation": c.affiliation} if c.affiliation else {}), **({"orcid": c.orcid} if c.orcid else {})}
+            for c in described.creators
+        ],
+        "description": described.description_html,
+        "access_right": "open",
+        "license": described.license,
+        "keywords": list(described.keywords),
+        "notes": described.notes,
+        "version": described.version,
+        "language": described.languages[0] if described.languages else "eng",
+        "related_identifiers": [
+            {"identifier": described.related_url, "relation": "isIdenticalTo", "resource_type": RESOURCE_TYPE}
+        ] if described.related_url else [],
+    }
+    if described.communities:
+        payload["communities"] = [{"identifier": slug} for slug in described.communities]
+    try:
+        return LegacyMetadata.model_validate(payload).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        raise _invalid(described.record_id, ".".join(str(part) for part in first["loc"]), first["msg"]) from None
+
+
+# --------------------------------------------------------------------------- the records API
+
+
+def _creator(creator: Creator) -> dict:
+    if creator.organisation:
+        person_or_org: dict = {"type": "organizational", "name": creator.name}
+        if creator.ror:
+            person_or_org["identifiers"] = [{"scheme": "ror", "identifier": creator.ror}]
+    else:
+        family, _, given = creator.name.partition(",")
+        person_or_org = {"type": "personal", "family_name": family.strip(), **({"given_name": given.strip()} if given.strip() else {})}
+        if creator.orcid:
+            person_or_org["identifiers"] = [{"scheme": "orcid", "identifier": creator.orcid}]
+    entry: dict = {"person_or_org": person_or_org}
+    if creator.affiliation_ror:
+        entry["affiliations"] = [{"id": creator.affiliation_ror}]
+    elif creator.affiliation:
+        entry["affiliations"] = [{"name": creator.affiliation}]
+    return entry
+
+
+def records_payload(described: Description) -> dict:
+    """The draft body of the records API (``/api/records``): metadata, access and files."""
+    metadata: dict = {
+        "resource_type": {"id": RESOURCE_TYPE},
+        "title": described.title,
+        "publication_date": described.publication_date,
+        "creators": [_creator(creator) for creator in described.creators],
+        "description": described.description_html,
+        "additional_descriptions": [{"description": described.notes, "type": {"id": NOTES}}],
+        # The records API takes licence ids as its vocabulary has them (cc-zero is cc0-1.0 there).
+        "rights": [{"id": vocabularies.legacy_license_as_stored(described.license)}],
+        "subjects": [{"subject": keyword} for keyword in described.keywords],
+        "languages": [{"id": language} for language in described.languages],
+        "version": described.version,
+        "publisher": described.publisher,  # Zenodo's DataCite provider refuses to publish without one
+    }
+    if described.related_url:
+        metadata["related_identifiers"] = [
+            {"identifier": described.related_url, "scheme": "url", "relation_type": {"id": RELATION}, "resource_type": {"id": RESOURCE_TYPE}}
+        ]
+    check_records_payload(described.record_id, metadata)
+    return {"metadata": metadata, "access": {"record": "public", "files": "public"}, "files": {"enabled": True}}
+
+
+def check_records_payload(record_id: str, metadata: dict) -> None:
+    """Refuse locally what Zenodo would refuse at save or at publish: ids outside its vocabularies,
+    ORCIDs whose check digit is wrong, texts under three characters, no publisher."""
+    for name in ("title", "description", "publisher"):
+        if len(str(metadata.get(name, "")).strip()) < 3:
+            raise _invalid(record_id, f"metadata.{name}", "needs at least 3 characters (Zenodo drops or refuses shorter)")
+    if not metadata.get("creators"):
+        raise _invalid(record_id, "metadata.creators", "at least one creator is needed")
+    if metadata["resource_type"]["id"] not in vocabularies.depositable_resource_types():
+        raise _invalid(record_id, "metadata.resource_type.id", f"{metadata['resource_type']['id']!r} is not a resource type Zenodo takes")
+    for index, right in enumerate(metadata.get("rights", [])):
+        if not vocabularies.is_license(right["id"]):
+            raise _invalid(record_id, f"metadata.rights.{index}.id", f"{right['id']!r} is not in Zenodo's licence vocabulary")
+    for index, language in enumerate(metadata.get("languages", [])):
+        if language["id"] not in vocabularies.ids("languages"):
+            raise _invalid(record_id, f"metadata.languages.{index}.id", f"{language['id']!r} is not in Zenodo's language vocabulary")
+    for index, related in enumerate(metadata.get("related_identifiers", [])):
+        if related["relation_type"]["id"] not in vocabularies.ids("relation_types"):
+            raise _invalid(record_id, f"metadata.related_identifiers.{index}.relation_type.id", f"{related['relation_type']['id']!r} is not a relation type")
+        if related["scheme"] not in vocabularies.ids("identifier_schemes"):
+            raise _invalid(record_id, f"metadata.related_identifiers.{index}.scheme", f"{related['scheme']!r} is not an identifier scheme")
+    for index, description in enumerate(metadata.get("additional_descriptions", [])):
+        if description["type"]["id"] not in vocabularies.ids("description_types"):
+            raise _invalid(record_id, f"metadata.additional_descriptions.{index}.type.id", f"{description['type']['id']!r} is not a description type")
+    for index, creator in enumerate(metadata["creators"]):
+        for number, identifier in enumerate(creator["person_or_org"].get("identifiers", [])):
+            if identifier["scheme"] == "orcid" and not vocabularies.orcid_checksum_ok(identifier["identifier"]):
+                raise _invalid(
+                    record_id, f"metadata.creators.{index}.person_or_org.identifiers.{number}.identifier",
+                    f"ORCID {identifier['identifier']} fails its check digit",
+                )
+
+
+# --------------------------------------------------------------------------- read back after a save
+
+
+def _same_text(path: str, a: object, b: object) -> bool:
+    """Equal, HTML descriptions compared as text: Zenodo sanitises HTML, which may spell an entity
+    or a blank otherwise (``&#x27;`` as ``'``) without changing what the page shows."""
+    if a == b:
+        return True
+    if path.endswith("description") and isinstance(a, str) and isinstance(b, str):
+        return " ".join(html.unescape(a).split()) == " ".join(html.unescape(b).split())
+    return False
+
+
+def unkept(sent: object, stored: object, path: str = "metadata", *, same=_same_text) -> list[str]:
+    """Where ``stored`` (a save's answer) differs from ``sent``: a field dropped, or a value other
+    than the one sent. Keys the server adds are fine; ``same`` allows the server's known renamings."""
+    if isinstance(sent, dict):
+        if not isinstance(stored, dict):
+            return [path]
+        differences = []
+        for key, value in sent.items():
+            if key not in stored:
+                differences.append(f"{path}.{key}")
+            else:
+                differences.extend(unkept(value, stored[key], f"{path}.{key}", same=same))
+        return differences
+    if isinstance(sent, list):
+        if not isinstance(stored, list) or len(stored) != len(sent):
+            return [path]
+        return [difference for index, (a, b) in enumerate(zip(sent, stored, strict=True)) for difference in unkept(a, b, f"{path}.{index}", same=same)]
+    return [] if same(path, sent, stored) else [path]
+
+
+def legacy_unkept(sent: dict, stored: dict) -> list[str]:
+    """The legacy API's read-back: the licence comes back renamed (cc0-1.0 as cc-zero), as Zenodo serialises it."""
+
+    def same(path: str, a: object, b: object) -> bool:
+        if path == "metadata.license" and isinstance(a, str):
+            return b in (a, vocabularies.legacy_license_as_read(a)) or (isinstance(b, dict) and b.get("id") == vocabularies.legacy_license_as_read(a))
+        return _same_text(path, a, b)
+
+    # communities are added at publish (and read back then), not kept by a save
+    return unkept({key: value for key, value in sent.items() if key != "communities"}, stored, same=same)

@@ -1,0 +1,284 @@
+"""Zenodo's current API, the InvenioRDM records API (``/api/records``), one method per endpoint, over the shared Transport.
+
+Endpoints (invenio-rdm-records' resources and REST tests; zenodo-rdm's configuration):
+``POST /records`` (a draft, 201), ``GET|PUT|DELETE /records/{id}/draft``, ``GET /records/{id}``,
+files as ``POST /records/{id}/draft/files`` (initialise keys, 201), ``PUT .../files/{key}/content``
+(200), ``POST .../files/{key}/commit`` (200, the md5), ``DELETE .../files/{key}`` (204),
+``POST /records/{id}/draft/actions/publish`` (202), ``POST /records/{id}/versions`` (201: the new
+draft, or the one already open), ``GET /user/records`` (the owner's drafts and records, searched),
+``GET /communities/{slug}``, ``PUT /records/{id}/draft/review`` and
+``POST /records/{id}/draft/actions/submit-review`` (a community's review request).
+
+Drafts are written with ``Accept: application/vnd.inveniordm.v1+json``: only then does a save
+answer with the ``errors`` its lenient validation found (plain JSON leaves them out). As with the
+legacy API, a create or a publish is sent once; every answer is checked against what was asked.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from archiver.findings import printable
+from archiver.zenodo.deposit_api import MAX_RESULTS, PAGE_SIZE, minted_check
+from archiver.zenodo.target import USER_AGENT, Target
+from archiver.zenodo.transport import Answer, RateLimiter, Transport, TransportError, same_origin
+
+UI_JSON = "application/vnd.inveniordm.v1+json"
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Pid(_Answer):
+    identifier: str | None = None
+
+
+class Parent(_Answer):
+    id: str
+    pids: dict[str, Pid] = {}
+    review: dict | None = None  # the open review request of the draft's parent, when one is set
+    communities: dict = {}
+
+
+class RecordLinks(_Answer):
+    self_html: str | None = None
+
+
+class FileEntry(_Answer):
+    key: str
+    checksum: str | None = None  # "md5:<hex>" once committed
+    status: str | None = None  # "pending" until committed, then "completed"
+
+    @property
+    def md5(self) -> str:
+        return (self.checksum or "").removeprefix("md5:")
+
+
+class RecordFiles(_Answer):
+    enabled: bool = True
+    entries: tuple[FileEntry, ...] = ()
+
+    @field_validator("entries", mode="before")
+    @classmethod
+    def _entries_as_list(cls, value: object) -> object:
+        # a record lists its files as a mapping key -> entry, the files endpoint as a list
+        return list(value.values()) if isinstance(value, dict) else value
+
+
+class RdmRecord(_Answer):
+    """A draft or a record as the records API answers (one GET, or a search hit)."""
+
+    id: str
+    parent: Parent
+    is_published: bool = False
+    status: str | None = None  # "draft", "published", "new_version_draft", "in_review", ...
+    pids: dict[str, Pid] = {}
+    links: RecordLinks = RecordLinks()
+    files: RecordFiles | None = None
+    metadata: dict = {}
+    errors: tuple[dict, ...] = ()  # the lenient save's findings (with the UI JSON Accept)
+
+
+class FileList(_Answer):
+    entries: tuple[FileEntry, ...] = ()
+
+
+class Community(_Answer):
+    id: str
+    slug: str
+
+
+class ReviewRequest(_Answer):
+    id: str
+    status: str  # created, submitted, accepted, declined, cancelled, expired
+    is_closed: bool = False
+
+
+def _parse(model: type[_Answer], answer: Answer, what: str) -> Any:
+    document = answer.json()
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        first = printable(str(exc).splitlines()[1].strip(), 120)
+        raise TransportError(f"{what}: the answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
+
+
+class RecordsClient:
+    """The records API over a Transport bound to the target's origin; answers typed and checked."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        deadline: float = 60.0,
+        max_attempts: int = 8,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        self.target = target
+        self.transport = Transport(
+            target.api_url, target.token, USER_AGENT, session=session or requests.Session(), limiter=limiter, deadline=deadline,
+            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng,
+        )
+        self.session = self.transport.session
+        self.stats = self.transport.stats
+        self.sleep = sleep
+        self.announce = announce
+
+    def scrub(self, text: str) -> str:
+        return self.transport.scrub(text)
+
+    def mismatch(self, message: str) -> TransportError:
+        return TransportError(printable(self.scrub(message), 400), code="answer-mismatch")
+
+    def _record(self, answer: Answer, what: str, *, asked: str | None = None) -> RdmRecord:
+        record: RdmRecord = _parse(RdmRecord, answer, what)
+        if asked is not None and record.id != asked:
+            raise self.mismatch(f"{what}: the answer is about record {record.id}, not {asked}")
+        html = record.links.self_html
+        if html is not None and same_origin(html, self.target.api_url, under_api=False) is None:
+            raise TransportError(
+                f"{what}: the answer's links.self_html ({printable(self.scrub(html), 120)}) is not on {self.target.api_url}: refused",
+                code="foreign-link",
+            )
+        return record
+
+    # ------------------------------------------------------------------ drafts and records
+
+    def create_draft(self, body: dict) -> RdmRecord:
+        """POST /records: a new draft. Not repeated after a lost answer: the caller looks for it."""
+        answer = self.transport.send("POST", "records", retry=False, expect=(201,), json=body, headers={"Accept": UI_JSON})
+        created = self._record(answer, "create")
+        if created.is_published:
+            raise self.mismatch(f"create: the answer's record {created.id} is published already")
+        return created
+
+    def read_draft(self, record_id: str) -> RdmRecord:
+        return self._record(self.transport.send("GET", f"records/{quote(record_id)}/draft", retry=True, expect=(200,)), f"draft {record_id}", asked=record_id)
+
+    def read_record(self, record_id: str) -> RdmRecord:
+        return self._record(self.transport.send("GET", f"records/{quote(record_id)}", retry=True, expect=(200,)), f"record {record_id}", asked=record_id)
+
+    def update_draft(self, record_id: str, body: dict) -> RdmRecord:
+        """PUT the whole draft body (it replaces metadata, access and files settings)."""
+        answer = self.transport.send("PUT", f"records/{quote(record_id)}/draft", retry=True, expect=(200,), json=body, headers={"Accept": UI_JSON})
+        return self._record(answer, f"draft {record_id}", asked=record_id)
+
+    def delete_draft(self, record_id: str) -> bool:
+        """DELETE a draft: True when deleted now, False when there is none (gone, or published)."""
+        return self.transport.send("DELETE", f"records/{quote(record_id)}/draft", retry=True, expect=(204, 404)).status == 204
+
+    def publish(self, record_id: str) -> RdmRecord:
+        answer = self.transport.send("POST", f"records/{quote(record_id)}/draft/actions/publish", retry=False, expect=(202,))
+        return self._record(answer, f"publish {record_id}", asked=record_id)
+
+    def new_version(self, record_id: str) -> RdmRecord:
+        """POST /records/{id}/versions: the new-version draft (the open one, when there is one)."""
+        answer = self.transport.send("POST", f"records/{quote(record_id)}/versions", retry=False, expect=(201,))
+        return self._record(answer, f"new version of {record_id}")
+
+    def search_user_records(self, query: str, *, size: int = PAGE_SIZE, page: int = 1) -> list[RdmRecord]:
+        """One page of the token owner's drafts and records that ``query`` finds, every version."""
+        params: dict[str, str | int] = {"q": query, "size": size, "page": page, "allversions": "true", "sort": "oldest"}
+        answer = self.transport.send("GET", "user/records", retry=True, expect=(200,), params=params)
+        document = answer.json()
+        hits = document.get("hits", {}).get("hits") if isinstance(document, dict) and isinstance(document.get("hits"), dict) else None
+        if not isinstance(hits, list):
+            raise TransportError("user records: the answer is not a search result", status=answer.status, code="answer-invalid")
+        if len(hits) > size:
+            raise self.mismatch(f"user records: {len(hits)} hits in a page of {size}")
+        found = []
+        for hit in hits:  # a hit that is not a record is skipped: a search result is a hint, never a fact
+            try:
+                found.append(RdmRecord.model_validate(hit))
+            except ValidationError:
+                continue
+        return found
+
+    def search_all(self, query: str, *, size: int = PAGE_SIZE) -> list[RdmRecord]:
+        found: list[RdmRecord] = []
+        for page in range(1, MAX_RESULTS // size + 1):
+            items = self.search_user_records(query, size=size, page=page)
+            found.extend(items)
+            if len(items) < size:
+                return found
+        raise TransportError(f"search {printable(query, 80)}: more than {MAX_RESULTS} hits", code="answer-invalid")
+
+    # ------------------------------------------------------------------ files
+
+    def init_files(self, record_id: str, keys: list[str]) -> None:
+        """Initialise file keys in the draft (one request for all). A key that exists is a 400."""
+        answer = self.transport.send("POST", f"records/{quote(record_id)}/draft/files", retry=False, expect=(201,), json=[{"key": key} for key in keys])
+        listed = {entry.key for entry in _parse(FileList, answer, f"files of {record_id}").entries}
+        if not set(keys) <= listed:
+            raise self.mismatch(f"files of {record_id}: the answer does not list {sorted(set(keys) - listed)}")
+
+    def put_content(self, record_id: str, key: str, open_stream: Callable[[], object], size: int) -> None:
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        self.transport.send(
+            "PUT", f"records/{quote(record_id)}/draft/files/{quote(key)}/content", retry=True, expect=(200,),
+            body_factory=open_stream, size=size, headers=headers,
+        )
+
+    def commit_file(self, record_id: str, key: str) -> FileEntry:
+        answer = self.transport.send("POST", f"records/{quote(record_id)}/draft/files/{quote(key)}/commit", retry=True, expect=(200,))
+        entry: FileEntry = _parse(FileEntry, answer, f"commit {key}")
+        if entry.key != key:
+            raise self.mismatch(f"commit {key}: the answer is about {entry.key!r}")
+        return entry
+
+    def list_files(self, record_id: str) -> tuple[FileEntry, ...]:
+        answer = self.transport.send("GET", f"records/{quote(record_id)}/draft/files", retry=True, expect=(200,))
+        listed: FileList = _parse(FileList, answer, f"files of {record_id}")
+        return listed.entries
+
+    def delete_file(self, record_id: str, key: str) -> None:
+        self.transport.send("DELETE", f"records/{quote(record_id)}/draft/files/{quote(key)}", retry=True, expect=(204, 404))
+
+    def download(self, record_id: str, key: str) -> bytes:
+        return self.transport.send("GET", f"records/{quote(record_id)}/files/{quote(key)}/content", retry=True, expect=(200,)).body
+
+    # ------------------------------------------------------------------ communities
+
+    def community(self, slug: str) -> Community:
+        answer = self.transport.send("GET", f"communities/{quote(slug)}", retry=True, expect=(200,))
+        found: Community = _parse(Community, answer, f"community {slug}")
+        if found.slug != slug:
+            raise self.mismatch(f"community {slug}: the answer is about {found.slug!r}")
+        return found
+
+    def set_review(self, record_id: str, community_id: str) -> ReviewRequest:
+        body = {"receiver": {"community": community_id}, "type": "community-submission"}
+        answer = self.transport.send("PUT", f"records/{quote(record_id)}/draft/review", retry=True, expect=(200,), json=body)
+        request: ReviewRequest = _parse(ReviewRequest, answer, f"review of {record_id}")
+        return request
+
+    def submit_review(self, record_id: str, message: str) -> ReviewRequest:
+        """Submit the draft to its community's review (sent once: the caller reads the review back after a lost answer)."""
+        body = {"payload": {"content": message, "format": "html"}}
+        answer = self.transport.send("POST", f"records/{quote(record_id)}/draft/actions/submit-review", retry=False, expect=(200, 202), json=body)
+        request: ReviewRequest = _parse(ReviewRequest, answer, f"submit review of {record_id}")
+        return request
+
+    def read_review(self, record_id: str) -> ReviewRequest | None:
+        answer = self.transport.send("GET", f"records/{quote(record_id)}/draft/review", retry=True, expect=(200, 404))
+        return None if answer.status == 404 else _parse(ReviewRequest, answer, f"review of {record_id}")
+
+    def minted_doi(self, record: RdmRecord) -> None:
+        """Raise answer-mismatch unless ``record`` is published under the DOI the server mints for its id."""
+        doi = record.pids.get("doi")
+        concept = record.parent.pids.get("doi")
+        minted_check(self.target, record.id, record.parent.id, record.is_published, doi.identifier if doi else None,
+                     concept.identifier if concept else None, self.mismatch)
