@@ -103,11 +103,12 @@ def deposit_records(
     """Deposit the eligible records of an export to Zenodo exactly once, as `archiver deposit`
     does: the sandbox unless ``production``, the token from ZENODO_SANDBOX_TOKEN (ZENODO_TOKEN for
     production). The summary's results say what happened to each record."""
+    from archiver.deposit.api import open_api
     from archiver.deposit.flow import run_deposit
-    from archiver.zenodo.deposit_api import ZenodoClient
     from archiver.zenodo.target import resolve_target
 
-    client = ZenodoClient(resolve_target(production=production, zenodo_url=zenodo_url), deadline=timeout)
+    policy = policy or load_policy()
+    client = open_api(policy.api, resolve_target(production=production, zenodo_url=zenodo_url), deadline=timeout)
     return run_deposit(
-        Path(export_dir), client, policy or load_policy(), only=only, draft_only=draft_only, new_versions=new_versions
+        Path(export_dir), client, policy, only=only, draft_only=draft_only, new_versions=new_versions
     )

@@ -196,7 +196,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
         print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
         _print_err(f"plan written to {path}; nothing was sent")
         return EXIT_OK
-    client = _client(args)
+    client = _client(args, policy.api)
     target = client.target
     from archiver.progress import Progress
 
@@ -267,7 +267,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {export_dir}` rebuilds it from Zenodo"
         )
     if args.remote:
-        drift += remote_drift(rows, _client(args))
+        drift += remote_drift(rows, _client(args, _policy(args).api))
     reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
 
@@ -278,7 +278,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     export_dir = _export_dir(args)
     policy = _policy(args)
-    client = _client(args)
+    client = _client(args, policy.api)
     results = reconcile(export_dir, client, policy)
     reporter_for(args.json).reconciled(results, client.target.environment)
     return EXIT_INVALID if any(r.state in ("drifted", "failed") for r in results) else EXIT_OK
@@ -328,15 +328,15 @@ def _zenodo_options(sub: argparse.ArgumentParser, verb: str = "deposit to") -> N
                      "server that never answers a run ends within about 4 x SECONDS plus a few seconds, exit 2")
 
 
-def _client(args: argparse.Namespace):
-    """The Zenodo client of a command: its target, the per-request deadline, waits said on stderr."""
+def _client(args: argparse.Namespace, api: str):
+    """The Zenodo API of a command (the policy's ``api``): its target, the per-request deadline, waits said on stderr."""
+    from archiver.deposit.api import open_api
     from archiver.findings import printable
-    from archiver.zenodo.deposit_api import ZenodoClient
     from archiver.zenodo.target import resolve_target
 
     target = resolve_target(production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix)
     quiet = getattr(args, "quiet", False)
-    return ZenodoClient(target, deadline=args.timeout, announce=None if quiet else lambda text: _print_err(f"archiver: {printable(text, 400)}"))
+    return open_api(api, target, deadline=args.timeout, announce=None if quiet else lambda text: _print_err(f"archiver: {printable(text, 400)}"))
 
 
 def _export_dir(args: argparse.Namespace):
@@ -492,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     _zenodo_options(status_cmd, verb="compare with")
     status_cmd.add_argument("--remote", action="store_true", help="compare with what Zenodo holds and report drift")
     status_cmd.add_argument("--all", action="store_true", help="every environment")
+    status_cmd.add_argument("--config", metavar="FILE", help="policy file whose `api` setting --remote asks through (default: archiver.toml, pyproject.toml)")
     status_cmd.add_argument("--json", action="store_true", help="print the rows and the drift as JSON on stdout")
     status_cmd.set_defaults(handler=cmd_status)
 

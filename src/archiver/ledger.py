@@ -20,8 +20,9 @@ from typing import NamedTuple
 from archiver.exportdir import RegisteredDois, ledger_path
 from archiver.findings import ArchiverError
 
-SCHEMA_VERSION = 2  # 2: concept_doi
-STATES = ("planned", "creating", "created", "uploaded", "described", "publishing", "published", "registered")
+SCHEMA_VERSION = 3  # 2: concept_doi; 3: api (which Zenodo API made the row)
+# in-review: a records-API draft submitted to its community, published when the community accepts it
+STATES = ("planned", "creating", "created", "uploaded", "described", "in-review", "publishing", "published", "registered")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +44,7 @@ CREATE TABLE IF NOT EXISTS deposits (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     updated_at TEXT NOT NULL,
+    api TEXT NOT NULL DEFAULT 'deposit',
     PRIMARY KEY (record_id, environment, version)
 );
 CREATE TABLE IF NOT EXISTS files (
@@ -119,6 +121,7 @@ class Deposit:
     last_error: str | None
     updated_at: str
     concept_doi: str | None = None
+    api: str = "deposit"  # the Zenodo API that made the row: an unfinished row resumes only through it
 
     def reached(self, state: str) -> bool:
         return STATES.index(self.state) >= STATES.index(state)
@@ -182,6 +185,8 @@ class Ledger:
                 columns = {row["name"] for row in self.db.execute("PRAGMA table_info(deposits)")}
                 if version < 2 and "concept_doi" not in columns:
                     self.db.execute("ALTER TABLE deposits ADD COLUMN concept_doi TEXT")
+                if version < 3 and "api" not in columns:
+                    self.db.execute("ALTER TABLE deposits ADD COLUMN api TEXT NOT NULL DEFAULT 'deposit'")
                 self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
                 self.db.execute("COMMIT")
             except BaseException:

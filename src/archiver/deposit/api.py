@@ -86,6 +86,10 @@ class DepositAPI(Protocol):
     def minted(self, deposition: Deposition) -> Deposition:
         """``deposition`` when it is published under the DOI the server mints for it; answer-mismatch otherwise."""
 
+    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> Deposition:
+        """Records API: submit the draft to the community's review; the draft as it is afterwards
+        (``review`` submitted, or published when the token may include directly)."""
+
 
 def adapter_for(client: DepositAPI | ZenodoClient | RecordsClient) -> DepositAPI:
     """The interface over a client: the legacy adapter for a ZenodoClient, the records adapter for
@@ -100,3 +104,15 @@ def adapter_for(client: DepositAPI | ZenodoClient | RecordsClient) -> DepositAPI
     if isinstance(client, RecordsClient):
         return RecordDeposits(client)
     return client
+
+
+def open_api(name: str, target: Target, **client_options: object) -> DepositAPI:
+    """The adapter of the API ``name`` ("deposit" or "records", the policy's ``api``) over a new client for ``target``."""
+    from archiver.deposit.legacy import LegacyDeposits
+    from archiver.deposit.records import RecordDeposits
+    from archiver.zenodo.deposit_api import ZenodoClient
+    from archiver.zenodo.records_api import RecordsClient
+
+    if name == "records":
+        return RecordDeposits(RecordsClient(target, **client_options))  # type: ignore[arg-type]
+    return LegacyDeposits(ZenodoClient(target, **client_options))  # type: ignore[arg-type]

@@ -91,3 +91,6 @@ class LegacyDeposits:
 
     def minted(self, deposition: Deposition) -> Deposition:
         return self.client.minted(deposition)
+
+    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> Deposition:
+        raise ZenodoError("the legacy deposit API asks for communities at publish, it has no review to submit", code="usage")

@@ -33,6 +33,7 @@ class RecordDeposits:
 
     def __init__(self, client: RecordsClient) -> None:
         self.client = client
+        self.communities: dict[str, str] = {}  # slug -> id, asked once per run
         self.target = client.target
         self.stats = client.stats
         self.sleep = client.sleep
@@ -87,7 +88,9 @@ class RecordDeposits:
             raise ZenodoError(f"{what}: the answer's record {answer.id} is not of {record.id}", code="answer-mismatch")
         dropped = list(unkept(sent["metadata"], answer.metadata))
         # what the lenient save reported (only with the UI JSON Accept): a field it did not store
-        dropped += [str(error.get("field")) for error in answer.errors if isinstance(error, dict) and error.get("field")]
+        # ("files.enabled" says only that no file is committed yet: the files come after the metadata)
+        dropped += [str(error["field"]) for error in answer.errors
+                    if isinstance(error, dict) and isinstance(error.get("field"), str) and error["field"].startswith("metadata")]
         return view.model_copy(update={"unkept": tuple(dict.fromkeys(dropped))})
 
     # ------------------------------------------------------------------ operations
@@ -167,3 +170,31 @@ class RecordDeposits:
         minted_check(self.target, deposition.id, deposition.conceptrecid, deposition.submitted, deposition.doi, deposition.conceptdoi,
                      self.client.mismatch)
         return deposition
+
+    # ------------------------------------------------------------------ communities
+
+    def community_id(self, slug: str) -> str:
+        if slug not in self.communities:
+            try:
+                self.communities[slug] = self.client.community(slug).id
+            except ZenodoError as exc:
+                if exc.status == 404:
+                    raise ZenodoError(f"community {slug!r} does not exist on {self.target.api_url}", status=404, code="community-missing") from None
+                raise
+        return self.communities[slug]
+
+    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> Deposition:
+        """Ask the community to include the draft: the review request set (a PUT, safe to repeat),
+        then submitted once. A curator's token may include directly: the record is then published
+        by the submission. The draft as it is afterwards (``review`` says submitted or accepted)."""
+        community = self.community_id(slug)
+        current = self.read(deposition_id)
+        if current.review in (None, "created", "cancelled", "expired"):
+            self.client.set_review(str(deposition_id), community)
+            try:
+                self.client.submit_review(str(deposition_id), message)
+            except ZenodoError as exc:
+                if exc.refused:
+                    raise
+                # a lost answer may hide a submission: the draft says whether it went
+        return self.read(deposition_id)

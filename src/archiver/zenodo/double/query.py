@@ -45,6 +45,15 @@ FIELDS: dict[str, tuple[bool, FieldReader]] = {
     "doi": (False, lambda view: [view["doi"]] if view.get("doi") else []),
     "conceptdoi": (False, lambda view: [view["conceptdoi"]] if view.get("conceptdoi") else []),
 }
+# The index's own field names, which the legacy names map to (and the records API's search takes as they are).
+FIELDS.update({
+    "metadata.subjects.subject": FIELDS["keywords"],
+    "metadata.title": FIELDS["title"],
+    "metadata.description": FIELDS["description"],
+    "parent.id": FIELDS["conceptrecid"],
+    "id": FIELDS["recid"],
+    "pids.doi.identifier": FIELDS["doi"],
+})
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([A-Za-z_][\w.]*):(?=\S)|([^\s()"]+))')
 _WORD = re.compile(r"\w+")

@@ -38,8 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from archiver.vocabulary import LICENSES
+from archiver.zenodo import vocabularies
 from archiver.zenodo.double import query as zenodo_query
+from archiver.zenodo.double.records import RecordsRoutes, decide_review
 
 UPLOAD_TYPES = {"publication", "poster", "presentation", "dataset", "image", "video", "software", "lesson", "physicalobject", "other"}
 PUBLICATION_TYPES = {"report", "workingpaper", "preprint", "article", "technicalnote", "book", "section", "conferencepaper", "thesis", "other"}
@@ -90,6 +91,7 @@ class StoredFile:
     data_md5: str
     size: int
     data: bytes | None = None  # kept (up to MAX_KEPT_BYTES) so that a client can read a file back
+    pending: bool = False  # records API: initialised or uploaded, not yet committed (not a file of the record yet)
 
 
 @dataclass
@@ -107,6 +109,11 @@ class Deposition:
     doi: str | None = None
     indexed_at: float = 0.0  # when the search index has its current state (the list shows it from then on)
     stale_view: dict | None = None  # what the index shows until then (None: not indexed at all yet)
+    rdm: dict | None = None  # the metadata as the records API stored it (None: written through the legacy API)
+    review: dict | None = None  # records API: the community review request of the draft
+    communities: list[str] = field(default_factory=list)  # ids of the communities the record is in
+    requested_communities: list[str] = field(default_factory=list)  # legacy API: slugs asked for, added at publish
+    revision: int = 1
 
 
 class DoubleState:
@@ -145,6 +152,14 @@ class DoubleState:
             "requests": 0, "429": 0, "faults": 0, "publish": 0, "create": 0, "upload": 0, "update": 0, "delete": 0, "newversion": 0,
         }
         self.base_url = base_url
+        # communities by slug: {"id": uuid, "review_policy": "closed" | "open", "curator": whether the token's user curates it}
+        self.communities: dict[str, dict] = {}
+
+    def add_community(self, slug: str, *, review_policy: str = "closed", curator: bool = False) -> str:
+        with self.lock:
+            community_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
+            self.communities[slug] = {"id": community_id, "review_policy": review_policy, "curator": curator}
+            return community_id
 
     def set_faults(self, faults: Faults) -> None:
         with self.lock:
@@ -236,6 +251,7 @@ class DoubleState:
                     },
                 }
                 for f in dep.files
+                if not f.pending
             ],
             "state": dep.state,
             "submitted": dep.submitted,
@@ -247,6 +263,9 @@ class DoubleState:
         if dep.conceptrecid in self.published_concepts:
             # the parent's DOI is minted at the first publish; every later draft of the concept has it
             body["conceptdoi"] = f"10.5072/zenodo.{dep.conceptrecid}"
+        slugs = {c["id"]: slug for slug, c in self.communities.items()}
+        if dep.communities:
+            metadata["communities"] = [{"identifier": slugs[c]} for c in dep.communities if c in slugs]
         return body
 
     # ------------------------------------------------------------------ operations
@@ -265,6 +284,7 @@ class DoubleState:
                 bucket=str(uuid.UUID(int=self.rng.getrandbits(128))),
                 metadata=stored_metadata(metadata or {}),
                 indexed_at=self.clock() + self.index_lag,
+                requested_communities=requested_communities(metadata or {}),
             )
             self.depositions[dep.id] = dep
             self.buckets[dep.bucket] = dep.id
@@ -330,8 +350,15 @@ class DoubleState:
 
 
 def stored_metadata(metadata: dict) -> dict:
-    """Metadata as the legacy layer keeps it: unknown keys dropped, every creator a person."""
-    kept = {key: value for key, value in metadata.items() if key in METADATA_KEYS}
+    """Metadata as the legacy layer keeps it: unknown keys dropped, every creator a person, the
+    licence under its records-API id (read back renamed), and what the lenient schema refuses left
+    out: a description under 3 characters is not stored (the record publishes without one).
+    Communities are not metadata of the draft: they are asked for at publish."""
+    kept = {key: value for key, value in metadata.items() if key in METADATA_KEYS and key != "communities"}
+    if isinstance(kept.get("description"), str) and len(kept["description"].strip()) < 3:
+        del kept["description"]
+    if isinstance(kept.get("license"), str):
+        kept["license"] = vocabularies.legacy_license_as_read(kept["license"])
     creators = kept.get("creators")
     if isinstance(creators, list):
         kept["creators"] = [
@@ -340,10 +367,17 @@ def stored_metadata(metadata: dict) -> dict:
     return kept
 
 
+def requested_communities(metadata: dict) -> list[str]:
+    communities = metadata.get("communities")
+    if not isinstance(communities, list):
+        return []
+    return [c["identifier"] for c in communities if isinstance(c, dict) and isinstance(c.get("identifier"), str)]
+
+
 _idutils = None
 
 
-def _detect_schemes(identifier: str) -> list[str]:
+def _load_idutils():
     global _idutils
     if _idutils is None:
         try:
@@ -351,7 +385,16 @@ def _detect_schemes(identifier: str) -> list[str]:
         except ImportError:
             raise RuntimeError("the Zenodo double needs idutils to check related identifiers: pip install 'archiver[double]'") from None
         _idutils = idutils
-    return list(_idutils.detect_identifier_schemes(identifier))
+    return _idutils
+
+
+def _detect_schemes(identifier: str) -> list[str]:
+    return list(_load_idutils().detect_identifier_schemes(identifier))
+
+
+def orcid_valid(orcid: str) -> bool:
+    """idutils' is_orcid, as Zenodo checks an ORCID at publish (the ISO 7064 check digit included)."""
+    return bool(_load_idutils().is_orcid(orcid))
 
 
 def _related_identifier_errors(related: object) -> list[dict]:
@@ -380,8 +423,12 @@ def _metadata_errors(metadata: object, *, at_publish: bool) -> list[dict]:
     def bad(name: str, message: str) -> None:
         errors.append({"field": f"metadata.{name}", "messages": [message]})
 
-    if "license" in metadata and metadata["license"] not in LICENSES:
+    if "license" in metadata and not (
+        isinstance(metadata["license"], str) and vocabularies.is_license(vocabularies.legacy_license_as_stored(metadata["license"]))
+    ):
         bad("license", f"Invalid license provided: {metadata['license']}")
+    if "language" in metadata and metadata["language"] not in vocabularies.ids("languages"):
+        bad("language", f"Invalid value {metadata['language']}.")
     if "upload_type" in metadata and metadata["upload_type"] not in UPLOAD_TYPES:
         bad("upload_type", "Invalid upload type.")
     if metadata.get("upload_type") == "publication" and "publication_type" in metadata and metadata["publication_type"] not in PUBLICATION_TYPES:
@@ -401,11 +448,21 @@ def _metadata_errors(metadata: object, *, at_publish: bool) -> list[dict]:
                 bad(name, "Missing data for required field.")
         if not metadata.get("creators"):
             bad("creators", "Missing data for required field.")
-        for name in ("title", "description", "notes"):  # invenio-rdm-records' metadata schema
+        for name in ("title", "notes"):  # the strict schema at publish; a short description was dropped at save
             value = metadata.get(name)
             if isinstance(value, str) and value and len(value.strip()) < 3:
-                bad(name, "Shorter than minimum length 3.")
+                bad(name, "Missing data for required field.")
+        for index, creator in enumerate(metadata.get("creators") or []):
+            if isinstance(creator, dict) and creator.get("orcid") and not orcid_valid(str(creator["orcid"])):
+                errors.append({"field": f"metadata.creators.{index}.person_or_org.identifiers.0.identifier", "messages": ["Invalid ORCID identifier."]})
     return errors
+
+
+def _records_api(parts: list[str], *, reading: bool = False) -> bool:
+    """A request for the records API (the legacy API also reads files under /api/records/.../content)."""
+    if parts[:3] == ["api", "user", "records"] or parts[:2] == ["api", "communities"]:
+        return True
+    return parts[:2] == ["api", "records"] and not (reading and parts[-1] == "content")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -528,6 +585,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if _records_api(parts, reading=True):
+            return RecordsRoutes(self).get()
         if parts == ["api", "deposit", "depositions"]:
             from urllib.parse import parse_qs, urlsplit
 
@@ -563,6 +622,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if _records_api(parts):
+            return RecordsRoutes(self).post()
         if parts == ["api", "deposit", "depositions"]:
             body = self._json_body()
             if not isinstance(body, dict):
@@ -624,7 +685,7 @@ class _Handler(BaseHTTPRequestHandler):
             if dep.state == "done":
                 return self._not_found()  # a second publish: nothing to publish
             errors = _metadata_errors(dep.metadata, at_publish=True)
-            if not dep.files:
+            if not any(not f.pending for f in dep.files):
                 errors.append(
                     {"field": "files.enabled", "messages": ["Missing uploaded files. To disable files for this record please mark it as metadata-only."]}
                 )
@@ -635,6 +696,12 @@ class _Handler(BaseHTTPRequestHandler):
             dep.state, dep.submitted, dep.modified = "done", True, state.now()
             state.published_concepts.add(dep.conceptrecid)
             state.counters["publish"] += 1
+            # communities asked for are added after publish; one the user may not include into
+            # becomes a request, and a failure is silently ignored: the record shows neither
+            for slug in dep.requested_communities:
+                community = state.communities.get(slug)
+                if community and community["review_policy"] == "open" and community["curator"] and community["id"] not in dep.communities:
+                    dep.communities.append(community["id"])
             fail = state.rng.random() < state.faults.publish_504_share
             body = state.view(dep)
         if fail:  # it did succeed: the answer is what fails
@@ -662,6 +729,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if _records_api(parts):
+            return RecordsRoutes(self).put()
         if len(parts) == 4 and parts[:2] == ["api", "files"]:
             return self._upload(parts[2], parts[3])
         if len(parts) == 4 and parts[:3] == ["api", "deposit", "depositions"]:
@@ -679,7 +748,8 @@ class _Handler(BaseHTTPRequestHandler):
                 metadata = stored_metadata(body["metadata"])
                 metadata.setdefault("publication_date", dt.date.today().isoformat())  # PUT replaces everything
                 self.state.reindex(dep)
-                dep.metadata, dep.modified = metadata, self.state.now()
+                dep.metadata, dep.modified, dep.rdm = metadata, self.state.now(), None
+                dep.requested_communities = requested_communities(body["metadata"])
                 self.state.counters["update"] += 1
                 return self._send(200, self.state.view(dep))
         self._not_found()
@@ -746,6 +816,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if _records_api(parts):
+            return RecordsRoutes(self).delete()
         if len(parts) >= 4 and parts[:3] == ["api", "deposit", "depositions"]:
             dep = self._deposition(parts[3])
             if dep is None or dep.state == "done":
@@ -777,6 +849,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/_double/faults" and isinstance(body, dict):
             self.state.set_faults(Faults(**body))
             return self._send(200, {"ok": True}, count=False)
+        if self.path == "/_double/community" and isinstance(body, dict):
+            community_id = self.state.add_community(body["slug"], review_policy=body.get("review_policy", "closed"), curator=body.get("curator", False))
+            return self._send(200, {"id": community_id}, count=False)
+        if self.path == "/_double/review" and isinstance(body, dict):
+            return self._send(200, {"ok": decide_review(self.state, int(body["record_id"]), bool(body["accept"]))}, count=False)
         self._send(404, {"status": 404, "message": "no such test hook"}, count=False)
 
 
