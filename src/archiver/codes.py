@@ -142,7 +142,6 @@ _CODES = (
     Code("ledger-corrupt", "run", "the deposit ledger is unreadable"),
     Code("ledger-other-server", "run", "the export's ledger records deposits to another server (e.g. the local double): export anew for this one"),
     Code("ledger-too-new", "run", "the deposit ledger was written by a newer archiver"),
-    Code("ledger-other-api", "run", "the record's unfinished deposit was begun through the other Zenodo API: finish it with that `api` setting"),
     Code("draft-open", "run", "Zenodo says a new-version draft is open without naming it; it is looked for"),
     Code("metadata-not-kept", "run", "a save's answer does not hold the metadata as sent (Zenodo's lenient save dropped or changed a field): nothing is published"),
     Code("review-declined", "run", "the community declined the record's review request: it is not published; decide, then deposit again"),

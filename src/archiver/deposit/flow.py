@@ -488,12 +488,12 @@ class Depositor:
         published already. Leaves ``job.result`` unset when the draft waits for the check."""
         record, row = job.record, job.row
         try:
-            if row is not None and row.api != self.api.name and row.deposition_id is not None and not row.reached("published"):
-                raise ArchiverError(
-                    f"{record.id}: its deposit (deposition {row.deposition_id}) was begun through Zenodo's {row.api} API; "
-                    f"finish it with api = {row.api!r} in the policy, then switch",
-                    code="ledger-other-api",
-                )
+            if row is not None and row.api != self.api.name and not row.reached("published"):
+                # Begun through the other API (or rebuilt by a reconcile through it): on Zenodo both
+                # APIs see the same draft, but the link where files go is the other API's, and so is
+                # the ledger's note of what arrived: the draft is read afresh, files compared by md5.
+                self.ledger.forget_files(row)
+                row = job.row = self.ledger.update(row, api=self.api.name, bucket_url=None)
             if row is not None and row.state == "in-review":
                 self._reviewed(job, self.api.read(row.remote_id))
                 return
