@@ -119,16 +119,45 @@ def test_every_creator_is_a_person(zenodo):
     assert api(zenodo, "GET", deposition["links"]["self"]).json()["metadata"]["creators"] == [{"name": "Assignee Research"}]
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("title", "AB"), ("description", "x"), ("notes", "ok")],
-)
-def test_title_description_and_notes_need_three_characters_at_publish(zenodo, field, value):
-    deposition = create(zenodo, {**METADATA, field: value})
+@pytest.mark.parametrize(("field", "value"), [("title", "AB"), ("notes", "ok")])
+def test_title_and_notes_under_three_characters_are_refused_only_at_publish(zenodo, field, value):
+    deposition = create(zenodo, {**METADATA, field: value})  # save is lenient: the create passes
     assert upload(zenodo, deposition).status_code == 201
     response = api(zenodo, "POST", deposition["links"]["publish"])
     assert response.status_code == 400
-    assert {"field": f"metadata.{field}", "messages": ["Shorter than minimum length 3."]} in response.json()["errors"]
+    assert {"field": f"metadata.{field}", "messages": ["Missing data for required field."]} in response.json()["errors"]
+
+
+def test_a_description_under_three_characters_is_dropped_at_save_and_the_record_publishes_without_one(zenodo):
+    deposition = create(zenodo, {**METADATA, "description": "x"})
+    assert "description" not in api(zenodo, "GET", deposition["links"]["self"]).json()["metadata"]
+    assert upload(zenodo, deposition).status_code == 201
+    published = api(zenodo, "POST", deposition["links"]["publish"])
+    assert published.status_code == 202 and "description" not in published.json()["metadata"]
+
+
+def test_an_orcid_with_a_wrong_check_digit_passes_save_and_upload_and_is_refused_at_publish(zenodo):
+    creators = [{"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0098"}]
+    deposition = create(zenodo, {**METADATA, "creators": creators})
+    assert upload(zenodo, deposition).status_code == 201
+    response = api(zenodo, "POST", deposition["links"]["publish"])
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "metadata.creators.0.person_or_org.identifiers.0.identifier", "messages": ["Invalid ORCID identifier."]}
+    ]
+
+
+@pytest.mark.parametrize(("sent", "read"), [("cc0-1.0", "cc-zero"), ("mit", "mit-license"), ("apache-2.0", "apache2.0"),
+                                            ("odc-by-1.0", "odc-by"), ("cc-by-4.0", "cc-by-4.0"), ("CC-BY", "cc-by-4.0")])
+def test_licence_ids_read_back_as_the_legacy_serializer_names_them(zenodo, sent, read):
+    deposition = create(zenodo, {**METADATA, "license": sent})
+    assert api(zenodo, "GET", deposition["links"]["self"]).json()["metadata"]["license"] == read
+
+
+@pytest.mark.parametrize(("field", "value"), [("license", "not-a-licence"), ("language", "en")])
+def test_unknown_licence_and_language_ids_are_refused_at_save(zenodo, field, value):
+    response = api(zenodo, "POST", "deposit/depositions", json={"metadata": {**METADATA, field: value}})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == f"metadata.{field}"
 
 
 def test_publish_needs_a_file_and_empty_files_are_refused(zenodo):

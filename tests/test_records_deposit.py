@@ -1,0 +1,195 @@
+"""Deposits through the records API: metadata a curator would sign, nothing refused at publish that
+could be caught before, the read-back after each save, communities, and the plan of a dry run.
+
+The exactly-once and hostile-server guarantees run on both APIs in their own suites
+(test_exactly_once.py, test_hostile_server.py); this suite is about what only the records path does.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archiver.deposit.api import open_api
+from archiver.deposit.flow import run_deposit
+from archiver.policy import Policy
+from archiver.zenodo.double import ZenodoDouble
+from archiver.zenodo.double import records as double_records
+from archiver.zenodo.target import resolve_target
+from conftest import EXAMPLES, FakeClock, run_cli
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "tok_RECORDS_DEPOSIT_0123456789abcdefghijklm"
+ELIGIBLE = {"SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"}
+CURATED = Policy(
+    api="records",
+    publisher="Assignee Research",
+    publisher_ror="05a28rw58",
+    record_url="https://records.example.org/{id}",
+)
+
+
+@pytest.fixture
+def double():
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
+        yield running
+
+
+@pytest.fixture
+def export_dir(tmp_path):
+    out = tmp_path / "export"
+    assert run_cli("export", EXAMPLES, "--out", out, "--created", "2026-01-01T00:00:00Z", "--quiet").code in (0, 1)
+    return out
+
+
+def api_for(double, name="records"):
+    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
+    return open_api(name, target, sleep=double.state.clock.advance, backoff=0.0)
+
+
+def stored(double, record_id):
+    (dep,) = [d for d in double.state.depositions.values() if record_id in d.metadata.get("keywords", [])]
+    return dep
+
+
+def test_the_records_path_deposits_what_a_curator_would_sign(double, export_dir):
+    summary = run_deposit(export_dir, api_for(double), CURATED)
+    assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
+    assert {r.action for r in summary.results if r.record_id in ELIGIBLE} == {"deposited"}
+    dep = stored(double, "SRCH:4A7C19E2")
+    metadata = dep.rdm
+    assert metadata["creators"] == [
+        {"person_or_org": {"type": "organizational", "name": "Assignee Research", "identifiers": [{"scheme": "ror", "identifier": "05a28rw58"}]}}
+    ]
+    assert metadata["publisher"] == "Assignee Research"
+    assert metadata["resource_type"] == {"id": "publication-report"}
+    assert metadata["rights"] == [{"id": "cc-by-4.0"}] and metadata["languages"] == [{"id": "eng"}]
+    assert {"subject": "SRCH:4A7C19E2"} in metadata["subjects"]
+    assert metadata["related_identifiers"] == [{
+        "identifier": "https://records.example.org/SRCH:4A7C19E2", "scheme": "url",
+        "relation_type": {"id": "isidenticalto"}, "resource_type": {"id": "publication-report"},
+    }]
+    assert metadata["additional_descriptions"][0]["type"] == {"id": "notes"}
+    manifest = json.loads((export_dir / "manifests" / "SRCH_4A7C19E2.json").read_text())
+    assert manifest["provenance"]["external_record"]["doi"] == dep.doi == f"10.5072/zenodo.{dep.id}"
+    assert run_cli("validate", export_dir / "manifests").code == 0
+
+
+def test_persons_with_orcid_and_ror_affiliations_on_the_records_path(double, export_dir):
+    policy = CURATED.model_copy(update={"creators": Policy.model_validate({"creators": [
+        {"name": "Carberry, Josiah", "orcid": "0000-0002-1825-0097", "affiliation": "Brown University", "affiliation_ror": "05gq02987"},
+    ]}).creators})
+    assert run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"]).exit_code == 0
+    (creator,) = stored(double, "SRCH:4A7C19E2").rdm["creators"]
+    assert creator == {
+        "person_or_org": {"type": "personal", "family_name": "Carberry", "given_name": "Josiah",
+                          "identifiers": [{"scheme": "orcid", "identifier": "0000-0002-1825-0097"}]},
+        "affiliations": [{"id": "05gq02987"}],
+    }
+
+
+def test_an_orcid_with_a_wrong_check_digit_is_refused_before_anything_is_sent(double, export_dir, tmp_path, monkeypatch):
+    config = tmp_path / "archiver.toml"
+    config.write_text('api = "records"\n[[creators]]\nname = "Carberry, Josiah"\norcid = "0000-0002-1825-0098"\n')
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    run = run_cli("deposit", export_dir, "--config", config, "--zenodo-url", double.api_url)
+    assert run.code == 2 and "check digit" in run.err and "[policy-invalid]" in run.err
+    assert double.state.counters["requests"] == 0
+
+
+@pytest.mark.parametrize(("setting", "value"), [("languages", ["en"]), ("license", "not-a-licence")])
+def test_ids_outside_zenodos_vocabularies_are_refused_when_the_policy_loads(setting, value):
+    with pytest.raises(ValueError, match="vocabulary|not one of"):
+        Policy.model_validate({setting: value})
+
+
+@pytest.mark.parametrize("api_name", ["deposit", "records"])
+def test_a_field_the_save_did_not_keep_stops_the_record_before_publish(double, export_dir, monkeypatch, api_name):
+    """Zenodo's save is lenient: what its schema refuses is silently left out. The read-back after
+    each save catches it, and nothing is published with metadata other than what was planned."""
+    if api_name == "records":
+        real = double_records.save
+
+        def drop_languages(metadata):
+            kept, errors, refusal = real(metadata)
+            kept.pop("languages", None)
+            return kept, errors, refusal
+
+        monkeypatch.setattr(double_records, "save", drop_languages)
+        missing = "metadata.languages"
+    else:
+        from archiver.zenodo.double import server
+
+        real_stored = server.stored_metadata
+        monkeypatch.setattr(server, "stored_metadata", lambda metadata: {k: v for k, v in real_stored(metadata).items() if k != "notes"})
+        missing = "metadata.notes"
+    policy = CURATED.model_copy(update={"api": api_name})
+    summary = run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"])
+    (result,) = summary.results
+    assert result.action == "failed" and "[metadata-not-kept]" in result.detail and missing in result.detail
+    assert double.state.counters["publish"] == 0
+    monkeypatch.undo()
+    again = run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"])  # the server fixed: the draft goes on
+    assert [r.action for r in again.results] == ["resumed"] and double.state.counters["create"] == 1
+
+
+def test_a_community_reviews_each_first_deposit_and_status_shows_it_waiting(double, export_dir, monkeypatch):
+    double.state.add_community("assignee-research")
+    policy = CURATED.model_copy(update={"communities": ("assignee-research",)})
+    first = run_deposit(export_dir, api_for(double), policy)
+    assert first.exit_code == 0
+    assert {r.action for r in first.results if r.record_id in ELIGIBLE} == {"in-review"}
+    assert double.state.counters["publish"] == 0
+    rows = {row["id"]: row for row in run_cli("status", export_dir, "--json").json()["records"]}
+    assert {rows[r]["state"] for r in ELIGIBLE} == {"in-review"} and {rows[r]["doi"] for r in ELIGIBLE} == {None}
+    waiting = run_deposit(export_dir, api_for(double), policy)  # nothing decided yet: still waiting, nothing sent twice
+    assert {r.action for r in waiting.results if r.record_id in ELIGIBLE} == {"in-review"}
+    assert double.state.counters["create"] == len(ELIGIBLE)
+    accepted, declined = stored(double, "SRCH:4A7C19E2"), stored(double, "SRCH:2B9E4410")
+    assert double_records.decide_review(double.state, accepted.id, True)
+    assert double_records.decide_review(double.state, declined.id, False)
+    later = {r.record_id: r for r in run_deposit(export_dir, api_for(double), policy).results}
+    assert later["SRCH:4A7C19E2"].action == "deposited" and later["SRCH:4A7C19E2"].doi == accepted.doi
+    assert later["SRCH:2B9E4410"].action == "failed" and "[review-declined]" in later["SRCH:2B9E4410"].detail
+    assert later["SRCH:D1CE0F00"].action == "in-review"
+    manifest = json.loads((export_dir / "manifests" / "SRCH_4A7C19E2.json").read_text())
+    assert manifest["provenance"]["external_record"]["status"] == "Registered"
+
+
+def test_a_curators_token_includes_directly_and_an_unknown_community_is_said(double, export_dir):
+    double.state.add_community("open-one", review_policy="open", curator=True)
+    summary = run_deposit(export_dir, api_for(double), CURATED.model_copy(update={"communities": ("open-one",)}), only=["SRCH:4A7C19E2"])
+    assert [r.action for r in summary.results] == ["deposited"] and stored(double, "SRCH:4A7C19E2").communities
+    missing = run_deposit(export_dir, api_for(double), CURATED.model_copy(update={"communities": ("nobody",)}), only=["SRCH:2B9E4410"])
+    assert [r.action for r in missing.results] == ["failed"] and "[community-missing]" in missing.results[0].detail
+
+
+def test_the_legacy_path_reads_communities_back_after_publish(double, export_dir):
+    double.state.add_community("open-one", review_policy="open", curator=True)
+    double.state.add_community("closed-one")
+    policy = Policy(communities=("open-one", "closed-one"))
+    summary = run_deposit(export_dir, api_for(double, "deposit"), policy, only=["SRCH:4A7C19E2"])
+    (result,) = summary.results
+    assert result.action == "deposited" and "not in community closed-one after publish" in result.detail
+    assert "[community-missing]" in result.detail and "open-one" not in result.detail.split("not in community")[1]
+
+
+@pytest.mark.parametrize(("api_name", "key"), [("records", "rdm"), ("deposit", "metadata")])
+def test_the_dry_run_plan_holds_the_exact_body_the_path_sends(double, export_dir, tmp_path, monkeypatch, api_name, key):
+    config = tmp_path / "archiver.toml"
+    config.write_text(f'api = "{api_name}"\npublisher_ror = "05a28rw58"\nrecord_url = "https://records.example.org/{{id}}"\n')
+    plan = run_cli("deposit", export_dir, "--config", config, "--dry-run").json()
+    entry = {e["id"]: e for e in plan["records"]}["SRCH:4A7C19E2"]
+    other = {"rdm", "metadata"} - {key}
+    assert key in entry and not other & set(entry) and entry["api"] == api_name
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    assert run_cli("deposit", export_dir, "--config", config, "--zenodo-url", double.api_url, "--only", "SRCH:4A7C19E2").code == 0
+    dep = stored(double, "SRCH:4A7C19E2")
+    if api_name == "records":
+        assert entry["rdm"]["metadata"] == dep.rdm
+    else:
+        sent = entry["metadata"]
+        assert {k: dep.metadata[k] for k in ("title", "keywords", "notes", "version", "creators")} == {
+            k: sent[k] for k in ("title", "keywords", "notes", "version", "creators")}
