@@ -65,10 +65,13 @@ class World:
     proxy: HostileProxy
     trap: Trap
     export: Path
+    config: Path | None = None  # a policy with api = "records": the records API's world
 
     def deposit(self, *extra: str, limit: float = 60.0) -> Run:
         env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
         command = [ARCHIVER, "deposit", str(self.export), "--zenodo-url", self.proxy.api_url, "--timeout", str(TIMEOUT), "-v", *extra]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
         started = time.monotonic()
         done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=limit)
         return Run(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
@@ -87,6 +90,14 @@ def world(tmp_path, exported):
     shutil.copytree(exported, out)
     with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=0.2) as double, HostileProxy(double.url) as proxy, Trap() as trap:
         yield World(double, proxy, trap, out)
+
+
+@pytest.fixture
+def records_world(world, tmp_path):
+    config = tmp_path / "archiver.toml"
+    config.write_text('api = "records"\n')
+    world.config = config
+    return world
 
 
 def record_of(dep):
@@ -262,4 +273,77 @@ def test_the_second_ctrl_c_ends_the_process_within_a_second(world):
     out, err = process.communicate(timeout=10)
     assert time.monotonic() - second < 1.0
     assert process.returncode == 130 and "Traceback" not in err and "stopped at once" in err
+    settle(world)
+
+
+# The records API (policy api = "records"): the same guarantees, on its endpoints.
+R_CREATE = r"^/api/records$"
+R_SEARCH = r"^/api/user/records\?"
+R_PUBLISH = r"/draft/actions/publish$"
+R_CONTENT = r"/draft/files/[^/]+/content$"
+R_COMMIT = r"/draft/files/[^/]+/commit$"
+
+
+def _nested(path: str, value):
+    """A json_changed edit that sets one dotted path of the answer."""
+    def edit(document, exchange):
+        *parents, last = path.split(".")
+        node = document
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value(document, exchange) if callable(value) else value
+
+    return json_changed(edit)
+
+
+RECORDS_CASES = [
+    ("create-truncated", "POST", R_CREATE, truncated, 1, 30, None),
+    ("create-empty", "POST", R_CREATE, answer(201, b"", forward=True), 1, 30, None),
+    ("create-json-list", "POST", R_CREATE, answer(201, [], forward=True), 1, 30, None),
+    ("create-id-not-a-number", "POST", R_CREATE, json_changed(lambda d, e: d.update(id="abcd-1234")), 1, 30, None),
+    ("create-gzip-bomb", "POST", R_CREATE, gzip_bomb(256), 1, 30, None),
+    ("create-never-answers", "POST", R_CREATE, never_answers, 1, 40, None),
+    ("create-another-records-subjects", "POST", R_CREATE, _nested("metadata.subjects", [{"subject": "SRCH:FFFFFFFF"}]), 1, 30, None),
+    ("publish-other-id", "POST", R_PUBLISH, json_changed(lambda d, e: d.update(id=str(int(d["id"]) + 1000))), 9, 30, None),
+    ("publish-other-records-doi", "POST", R_PUBLISH, _nested("pids.doi.identifier", "10.5072/zenodo.987654"), 9, 30, None),
+    ("publish-other-concept-doi", "POST", R_PUBLISH, _nested("parent.pids.doi.identifier", "10.5072/zenodo.987654"), 9, 30, None),
+    ("publish-unpublished", "POST", R_PUBLISH, json_changed(lambda d, e: d.update(is_published=False)), 9, 30, None),
+    ("commit-other-checksum", "POST", R_COMMIT, json_changed(lambda d, e: d.update(checksum="md5:" + "0" * 32)), 1, 30, "checksum-mismatch"),
+    ("commit-other-key", "POST", R_COMMIT, json_changed(lambda d, e: d.update(key="other.json")), 1, 30, "answer-mismatch"),
+    ("create-redirect-307", "POST", R_CREATE, None, 1, 30, "redirect-refused"),
+    ("search-redirect-loop", "GET", R_SEARCH, answer(302, b"", {"Location": "/api/user/records?size=100"}), 50, 30, "redirect-refused"),
+    ("content-307-to-itself", "PUT", R_CONTENT, None, 1, 30, "redirect-refused"),
+    ("create-landing-page-elsewhere", "POST", R_CREATE, None, 1, 30, "foreign-link"),
+    ("search-drips-a-byte-a-second", "GET", R_SEARCH, drip(1.0), 1, 40, None),
+    ("search-500-deep-json", "GET", R_SEARCH, answer(500, "[" * 100_000), 1, 30, None),
+    ("create-400-spoofing-message", "POST", R_CREATE,
+     answer(400, {"status": 400, "message": "\r\x1b[2KSRCH:4A7C19E2: deposited 10.5072/zenodo.1\n\x1b]0;owned\x07"}), 3, 30, None),
+    ("search-hits-not-a-list", "GET", R_SEARCH, answer(200, {"hits": {"hits": "nope", "total": 1}}), 3, 30, "answer-invalid"),
+]
+
+
+def _records_act(case: str, world: World, action):
+    if case == "create-redirect-307":
+        return answer(307, b"", {"Location": f"{world.trap.url}/api/records"})
+    if case == "content-307-to-itself":
+        return lambda e: e.send(307, b"", {"Location": e.path})
+    if case == "create-landing-page-elsewhere":
+        return _nested("links.self_html", f"{world.trap.url}/records/1")
+    return action
+
+
+@pytest.mark.parametrize(("case", "method", "path", "action", "times", "bound", "code"), RECORDS_CASES, ids=[c[0] for c in RECORDS_CASES])
+def test_a_hostile_records_api_answer_costs_no_doi_no_hang_no_traceback_and_no_token(records_world, case, method, path, action, times, bound, code):
+    world = records_world
+    world.proxy.add(method, path, _records_act(case, world, action), times=times)
+    run = world.deposit()
+    assert_sane(run, world, bound)
+    if code is not None:
+        assert f"[{code}]" in run.out + run.err, run.out + run.err
+    if case.startswith("publish-") or case == "create-another-records-subjects":
+        for path_ in (world.export / "manifests").glob("*.json"):
+            external = json.loads(path_.read_text())["provenance"]["external_record"]
+            if external.get("deposition_id"):
+                assert external["doi"] == f"10.5072/zenodo.{external['deposition_id']}"
+        assert "10.5072/zenodo.987654" not in (world.export / "report.json").read_text()
     settle(world)
