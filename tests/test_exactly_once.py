@@ -14,14 +14,14 @@ import threading
 
 import pytest
 
+from archiver.deposit.api import open_api
 from archiver.deposit.flow import Depositor, iter_manifests, run_deposit
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
 from archiver.policy import DEFAULT_POLICY
-from archiver.deposit.api import open_api
 from archiver.zenodo.deposit_api import ZenodoClient
-from archiver.zenodo.records_api import RecordsClient
 from archiver.zenodo.double import ZenodoDouble
+from archiver.zenodo.records_api import RecordsClient
 from archiver.zenodo.target import resolve_target
 from conftest import EXAMPLES, REPO, FakeClock, run_cli
 
