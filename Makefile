@@ -37,9 +37,10 @@ bench: $(STAMP)
 fuzz: $(STAMP)
 	$(PY) benchmarks/fuzz.py --examples 20000 --json docs/fuzz.json
 
-# 200 eligible records, every fault on, the deposit SIGKILLed 20 times; figures to docs/soak.json
+# 200 eligible records, every fault on, the deposit SIGKILLed 20 times, through each API; figures to docs/soak*.json
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py --records 200 --kills 20 --json docs/soak.json
+	$(PY) benchmarks/soak.py --records 200 --kills 20 --api records --json docs/soak-records.json
 
 # Cassettes of the deposit flow: recorded against the local double, or the real sandbox.
 record-double: $(STAMP)

@@ -355,7 +355,7 @@ def bench_export(sizes: list[int]) -> tuple[list[str], dict]:
 
 
 def bench_deposit(_sizes) -> tuple[list[str], dict]:
-    """Deposit against the double limited to RATE requests/min with 50 ms latency per request."""
+    """Deposit through each Zenodo API against the double limited to RATE requests/min with 50 ms latency per request."""
     sys.path.insert(0, str(REPO / "src"))
     import soak
     from archiver.zenodo.double import Faults, ZenodoDouble
@@ -368,70 +368,85 @@ def bench_deposit(_sizes) -> tuple[list[str], dict]:
     work.mkdir(parents=True)
     source = soak.eligible_batch(work / "batch.jsonl", records)
     archiver = str(VENV_BIN / "archiver")
-    out = work / "export"
-    subprocess.run([archiver, "export", str(source), "--out", str(out), "--quiet", "--created", "2026-01-01T00:00:00Z"], check=True)
     env = {**os.environ, "ZENODO_SANDBOX_TOKEN": soak.TOKEN}
-    with ZenodoDouble(tokens={soak.TOKEN}, rate_limit=rate * window // 60, window=window, faults=Faults(latency_ms=50)) as double:
-        command = [archiver, "deposit", str(out), "--zenodo-url", double.api_url, "--quiet", "--workers", "4"]
-        started = time.perf_counter()
-        subprocess.run(command, env=env, check=True)
-        wall = time.perf_counter() - started
-        counters = dict(double.state.counters)
-        # the same records again: with the ledger (nothing to ask), and from a new folder without one
-        # (one batched lookup finds every record published: adopted, nothing uploaded)
-        subprocess.run(command, env=env, check=True)
-        with_ledger = double.state.counters["requests"] - counters["requests"]
-        second = work / "second-export"
-        subprocess.run([archiver, "export", str(source), "--out", str(second), "--quiet", "--created", "2026-01-01T00:00:00Z"], check=True)
-        before = double.state.counters["requests"]
-        subprocess.run([archiver, "deposit", str(second), "--zenodo-url", double.api_url, "--quiet"], env=env, check=True)
-        new_folder = double.state.counters["requests"] - before
-    per_minute = records / wall * 60
-    per_record = counters["requests"] / records
-    bound = rate / per_record
-    # Zenodo's own limits for a logged-in client: 100 requests a minute and 5000 an hour.
-    zenodo_per_hour = min(100 * 60, 5000) / per_record
-    summary = {
-        "rate_limit_per_min": rate,
-        "records": records,
-        "records_per_min": per_minute,
-        "bound_records_per_min": bound,
-        "share_of_bound": per_minute / bound,
-        "429_received": counters["429"],
-        "requests_per_record": per_record,
-        "requests_per_record_rerun_with_ledger": with_ledger / records,
-        "requests_per_record_new_folder_without_ledger": new_folder / records,
-        "records_per_hour_at_zenodo_limits": zenodo_per_hour,
-    }
+
+    def export(name: str) -> Path:
+        out = work / name
+        subprocess.run([archiver, "export", str(source), "--out", str(out), "--quiet", "--created", "2026-01-01T00:00:00Z"], check=True)
+        return out
+
+    def measure(api: str) -> dict:
+        config = work / f"{api}.toml"
+        config.write_text(f'api = "{api}"\n', encoding="utf-8")
+        out = export(f"{api}-export")
+        with ZenodoDouble(tokens={soak.TOKEN}, rate_limit=rate * window // 60, window=window, faults=Faults(latency_ms=50)) as double:
+            command = [archiver, "deposit", str(out), "--zenodo-url", double.api_url, "--quiet", "--workers", "4", "--config", str(config)]
+            started = time.perf_counter()
+            subprocess.run(command, env=env, check=True)
+            wall = time.perf_counter() - started
+            counters = dict(double.state.counters)
+            # the same records again: with the ledger (nothing to ask), and from a new folder without one
+            # (one batched lookup finds every record published: adopted, nothing uploaded)
+            subprocess.run(command, env=env, check=True)
+            with_ledger = double.state.counters["requests"] - counters["requests"]
+            second = export(f"{api}-second-export")
+            before = double.state.counters["requests"]
+            subprocess.run([archiver, "deposit", str(second), "--zenodo-url", double.api_url, "--quiet", "--config", str(config)], env=env, check=True)
+            new_folder = double.state.counters["requests"] - before
+        per_record = counters["requests"] / records
+        per_minute = records / wall * 60
+        return {
+            "records_per_min": per_minute,
+            "bound_records_per_min": rate / per_record,
+            "share_of_bound": per_minute / (rate / per_record),
+            "429_received": counters["429"],
+            "requests_per_record": per_record,
+            "requests_per_record_rerun_with_ledger": with_ledger / records,
+            "requests_per_record_new_folder_without_ledger": new_folder / records,
+            # Zenodo's own limits for a logged-in client: 100 requests a minute and 5000 an hour.
+            "records_per_hour_at_zenodo_limits": min(100 * 60, 5000) / per_record,
+            "wall_seconds": wall,
+        }
+
+    apis = {"deposit": measure("deposit"), "records": measure("records")}
+    summary = {"rate_limit_per_min": rate, "records": records, **{f"api_{name}": figures for name, figures in apis.items()}}
     lines = [
-        "## `archiver deposit` against a rate-limited double",
+        "## `archiver deposit` against a rate-limited double, through each API",
         "",
         f"The local double limited to {rate} requests/min ({rate * window // 60} per {window}-second window), "
-        f"50 ms latency per request; {records} eligible records, 4 workers.",
+        f"50 ms latency per request; {records} eligible records, 4 workers; once with `api = \"deposit\"` (the legacy "
+        "deposit API) and once with `api = \"records\"` (the InvenioRDM records API).",
         "",
-        "| records/min | bound R / requests per record | share of bound | 429 received | requests per record | wall s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {per_minute:.1f} | {bound:.1f} | {per_minute / bound:.0%} | {counters['429']} | "
-        f"{per_record:.2f} | {wall:.1f} |",
+        "| API | records/min | bound R / requests per record | share of bound | 429 received | requests per record | wall s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *[
+            f"| {name} | {f['records_per_min']:.1f} | {f['bound_records_per_min']:.1f} | {f['share_of_bound']:.0%} | "
+            f"{f['429_received']} | {f['requests_per_record']:.2f} | {f['wall_seconds']:.1f} |"
+            for name, f in apis.items()
+        ],
         "",
-        "Requests per record, lookups and checks included (the flow is 4 per record: create, two uploads, publish; "
-        "each group of up to 50 records adds one lookup and one pre-publish check, asked again while the index lags):",
+        "Requests per record, lookups and checks included (the legacy flow is 4 per record: create, two uploads, publish; "
+        "the records flow 7: create, one initialisation of both files, content and commit of each, publish; each group of "
+        "up to 50 records adds one lookup and one pre-publish check, asked again while the index lags):",
         "",
-        "| run | requests per record |",
-        "| --- | ---: |",
-        f"| first deposit, no ledger | {per_record:.2f} |",
-        f"| the same export again, with its ledger | {with_ledger / records:.2f} |",
-        f"| a new folder of the same records, no ledger (adopted from Zenodo) | {new_folder / records:.2f} |",
+        "| run | deposit API | records API |",
+        "| --- | ---: | ---: |",
+        f"| first deposit, no ledger | {apis['deposit']['requests_per_record']:.2f} | {apis['records']['requests_per_record']:.2f} |",
+        f"| the same export again, with its ledger | {apis['deposit']['requests_per_record_rerun_with_ledger']:.2f} | "
+        f"{apis['records']['requests_per_record_rerun_with_ledger']:.2f} |",
+        f"| a new folder of the same records, no ledger (adopted from Zenodo) | "
+        f"{apis['deposit']['requests_per_record_new_folder_without_ledger']:.2f} | "
+        f"{apis['records']['requests_per_record_new_folder_without_ledger']:.2f} |",
         "",
         "The client paces itself from X-RateLimit-Remaining and X-RateLimit-Reset instead of bouncing off 429s.",
         "",
-        f"At Zenodo's own limits (100 requests a minute and 5,000 an hour per client), {per_record:.2f} requests per "
-        f"record allow **{zenodo_per_hour:,.0f} records an hour** (the hourly limit binds: 6,000 a minute-rate hour "
-        "would exceed it).",
+        "At Zenodo's own limits (100 requests a minute and 5,000 an hour per client) that allows "
+        f"**{apis['deposit']['records_per_hour_at_zenodo_limits']:,.0f} records an hour** through the deposit API and "
+        f"**{apis['records']['records_per_hour_at_zenodo_limits']:,.0f}** through the records API (the hourly limit binds).",
         "",
         "```sh",
         "ZENODO_DOUBLE_TOKENS=t archiver zenodo-double --port 8765 --rate-limit 100 --window 10 --faults '{\"latency_ms\": 50}'",
-        "ZENODO_SANDBOX_TOKEN=t archiver deposit EXPORT --zenodo-url http://127.0.0.1:8765/api --workers 4",
+        "ZENODO_SANDBOX_TOKEN=t archiver deposit EXPORT --zenodo-url http://127.0.0.1:8765/api --workers 4 [--config records.toml]",
         "```",
         "",
     ]

@@ -59,10 +59,11 @@ def _deposit_until_done(command: list[str], env: dict, attempts: int = 10) -> su
     return final
 
 
-def soak(records: int, kills: int, seed: int, workdir: Path, lose_ledger_every: int = 4) -> dict:
+def soak(records: int, kills: int, seed: int, workdir: Path, lose_ledger_every: int = 4, api: str = "deposit") -> dict:
     """Two folders of the same records deposit at once against a faulty double: the first is
     SIGKILLed ``kills`` times (and loses its state directory, ledger included, every
-    ``lose_ledger_every`` kills), the second runs beside it undisturbed. Then both run to the end."""
+    ``lose_ledger_every`` kills), the second runs beside it undisturbed. Then both run to the end.
+    ``api``: the Zenodo API the policy deposits through ("deposit" or "records")."""
     archiver = str(Path(sys.executable).parent / "archiver")
     source = eligible_batch(workdir / "batch.jsonl", records)
     folders = [workdir / "export", workdir / "second-export"]
@@ -70,9 +71,12 @@ def soak(records: int, kills: int, seed: int, workdir: Path, lose_ledger_every: 
         subprocess.run([archiver, "export", str(source), "--out", str(out), "--quiet", "--created", "2026-01-01T00:00:00Z"], check=True)
     rng = random.Random(seed)
     env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+    config = workdir / "archiver.toml"
+    config.write_text(f'api = "{api}"\n', encoding="utf-8")
     started = time.perf_counter()
     with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, faults=Faults(**{**FAULTS.__dict__, "seed": seed})) as double:
-        commands = [[archiver, "deposit", str(out), "--zenodo-url", double.api_url, "--quiet", "--workers", "4"] for out in folders]
+        commands = [[archiver, "deposit", str(out), "--zenodo-url", double.api_url, "--quiet", "--workers", "4", "--config", str(config)]
+                    for out in folders]
         second = subprocess.Popen(commands[1], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         killed = ledgers_lost = 0
         while killed < kills:
@@ -117,6 +121,7 @@ def soak(records: int, kills: int, seed: int, workdir: Path, lose_ledger_every: 
                 disagreements += 1
     published = {record_id: [d for d in deps if d.submitted] for record_id, deps in per_record.items()}
     return {
+        "api": api,
         "records": records,
         "kills": kills,
         "ledgers_lost": ledgers_lost,
@@ -142,9 +147,10 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--api", choices=("deposit", "records"), default="deposit", help="the Zenodo API the deposits go through")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="archiver-soak-") as scratch:
-        figures = soak(args.records, args.kills, args.seed, Path(scratch))
+        figures = soak(args.records, args.kills, args.seed, Path(scratch), api=args.api)
     print(json.dumps(figures, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")

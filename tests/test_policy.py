@@ -82,7 +82,12 @@ def test_no_config_means_defaults(tmp_path):
         ('record_url = "https://example.org/records/"\n', "must be an http(s) URL holding {id}"),
         ('record_url = "ftp://example.org/{id}"\n', "must be an http(s) URL holding {id}"),
         ('creators = [{name = "Doe, Jane", orcid = "0000-0002"}]\n', "$.creators[0].orcid"),
-        ('creators = [{name = "Doe, Jane", type = "organizational"}]\n', "$.creators[0].type"),
+        ('creators = [{name = "Doe, Jane", type = "group"}]\n', "$.creators[0].type"),
+        ('creators = [{name = "Carberry, Josiah", orcid = "0000-0002-1825-0098"}]\n', "fails its check digit"),
+        ('creators = [{name = "Assignee Research", type = "organizational", orcid = "0000-0002-1825-0097"}]\n', "an organisation has no ORCID"),
+        ('languages = ["en"]\n', "en not in Zenodo's language vocabulary"),
+        ('api = "graphql"\n', "$.api"),
+        ('communities = ["Not A Slug"]\n', "$.communities[0]"),
     ],
 )
 def test_bad_policy_values_give_one_clear_error(tmp_path, text, fragment):

@@ -144,6 +144,8 @@ def test_a_community_reviews_each_first_deposit_and_status_shows_it_waiting(doub
     assert double.state.counters["publish"] == 0
     rows = {row["id"]: row for row in run_cli("status", export_dir, "--json").json()["records"]}
     assert {rows[r]["state"] for r in ELIGIBLE} == {"in-review"} and {rows[r]["doi"] for r in ELIGIBLE} == {None}
+    assert {rows[r]["api"] for r in ELIGIBLE} == {"records"}
+    assert run_cli("status", export_dir).out.count("in-review (waits for the community's review; no DOI yet)") == len(ELIGIBLE)
     waiting = run_deposit(export_dir, api_for(double), policy)  # nothing decided yet: still waiting, nothing sent twice
     assert {r.action for r in waiting.results if r.record_id in ELIGIBLE} == {"in-review"}
     assert double.state.counters["create"] == len(ELIGIBLE)

@@ -1112,7 +1112,7 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
             # version); "version" is Zenodo's word, for the version number it shows
             {"id": row.record_id, "environment": row.environment, "attempt": row.version, "state": row.state,
              "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error,
-             "correction_hash": row.correction_hash}
+             "correction_hash": row.correction_hash, "api": row.api}
             for row in ledger.all(environment)
         ]
     finally:

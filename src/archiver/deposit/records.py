@@ -103,7 +103,7 @@ class RecordDeposits:
         try:
             return self.view(self.client.read_draft(str(deposition_id)))
         except ZenodoError as exc:
-            if exc.status != 404:
+            if exc.status not in (404, 410):  # a published record's draft is gone (410 where the server says so)
                 raise
         return self.view(self.client.read_record(str(deposition_id)))
 

@@ -336,8 +336,12 @@ class RecordsRoutes:
         return dep if dep is not None and dep.submitted else None
 
     def _answer(self, status: int, dep: Deposition, errors: list[dict] | None = None) -> None:
+        if not self.ui:
+            # Zenodo serialises application/json with its own older schema (ZenodoSchema): the
+            # legacy shape, without parent, is_published, pids or errors
+            return self.h._send(status, self.state.view(dep))
         body = view(self.state, dep)
-        if errors and self.ui:  # Zenodo's plain JSON has no errors: only the UI JSON says what was not stored
+        if errors:  # only the UI JSON says what the lenient save did not store
             body["errors"] = errors
         self.h._send(status, body)
 
@@ -392,7 +396,8 @@ class RecordsRoutes:
         flag = self.params.get("allversions", ["false"])[0].lower()
         found = self.state.search(self.params.get("q", [""])[0], all_versions=flag in ("", "true", "1"))
         found.sort(key=lambda legacy: legacy["id"])  # sort=oldest: the order a run keeps (lowest id first)
-        hits = [hit_from_legacy_view(legacy) for legacy in found[(page - 1) * size : page * size]]
+        window = found[(page - 1) * size : page * size]
+        hits = [hit_from_legacy_view(legacy) for legacy in window] if self.ui else window
         links = {"self": self.h.path}
         if page * size < len(found):
             links["next"] = f"{self.state.base_url}/api/user/records?page={page + 1}&size={size}"
