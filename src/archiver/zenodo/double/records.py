@@ -395,13 +395,12 @@ class RecordsRoutes:
             return self.h._error(400, "Invalid querystring parameters.")
         flag = self.params.get("allversions", ["false"])[0].lower()
         found = self.state.search(self.params.get("q", [""])[0], all_versions=flag in ("", "true", "1"))
-        found.sort(key=lambda legacy: legacy["id"])  # sort=oldest: the order a run keeps (lowest id first)
         window = found[(page - 1) * size : page * size]
         hits = [hit_from_legacy_view(legacy) for legacy in window] if self.ui else window
         links = {"self": self.h.path}
         if page * size < len(found):
             links["next"] = f"{self.state.base_url}/api/user/records?page={page + 1}&size={size}"
-        self.h._send(200, {"hits": {"hits": hits, "total": len(found)}, "links": links, "sortBy": "oldest"})
+        self.h._send(200, {"hits": {"hits": hits, "total": len(found)}, "links": links, "sortBy": "newest"})
 
     # ------------------------------------------------------------------ POST
 
