@@ -15,8 +15,10 @@ pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs 
 
 
 @pytest.mark.slow
-def test_short_soak_holds(tmp_path):
-    figures = soak.soak(records=12, kills=3, seed=7, workdir=tmp_path, lose_ledger_every=2)
+@pytest.mark.parametrize("api", ["deposit", "records"])
+def test_short_soak_holds(tmp_path, api):
+    figures = soak.soak(records=12, kills=3, seed=7, workdir=tmp_path, lose_ledger_every=2, api=api)
+    assert figures["api"] == api
     assert figures["final_exit_codes"] == [0]
     assert figures["records_registered"] == 12  # in both folders
     assert figures["duplicate_dois"] == 0
