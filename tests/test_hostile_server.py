@@ -319,6 +319,13 @@ RECORDS_CASES = [
     ("create-400-spoofing-message", "POST", R_CREATE,
      answer(400, {"status": 400, "message": "\r\x1b[2KSRCH:4A7C19E2: deposited 10.5072/zenodo.1\n\x1b]0;owned\x07"}), 3, 30, None),
     ("search-hits-not-a-list", "GET", R_SEARCH, answer(200, {"hits": {"hits": "nope", "total": 1}}), 3, 30, "answer-invalid"),
+    ("create-id-superscript-digit", "POST", R_CREATE, json_changed(lambda d, e: d.update(id="²")), 1, 30, None),
+    ("create-id-arabic-indic-digits", "POST", R_CREATE, json_changed(lambda d, e: d.update(id="١٠٠٢٥٩")), 1, 30, None),
+    ("search-hits-of-odd-types", "GET", R_SEARCH, json_changed(lambda d, e: [
+        hit.update(id="¹", parent={"id": "1", "review": {"status": 7}}, metadata={"version": 2}) for hit in d["hits"]["hits"]]), 9, 30, None),
+    ("create-errors-with-control-characters", "POST", R_CREATE, json_changed(lambda d, e: d.update(
+        errors=[{"field": "metadata\x1b[2K\r\x1b[32mSRCH:4A7C19E2: deposited 10.5281/zenodo.1 - forged", "messages": ["x"]}])), 1, 30,
+     "metadata-not-kept"),
 ]
 
 

@@ -85,8 +85,11 @@ def test_no_config_means_defaults(tmp_path):
         ('creators = [{name = "Doe, Jane", type = "group"}]\n', "$.creators[0].type"),
         ('creators = [{name = "Carberry, Josiah", orcid = "0000-0002-1825-0098"}]\n', "fails its check digit"),
         ('creators = [{name = "Assignee Research", type = "organizational", orcid = "0000-0002-1825-0097"}]\n', "an organisation has no ORCID"),
-        ('languages = ["en"]\n', "en not in Zenodo's language vocabulary"),
+        ('languages = ["en"]\n', "$.languages: Value error, en not in Zenodo's language vocabulary"),
         ('api = "graphql"\n', "$.api"),
+        ('keywords = ["SRCH:4A7C19E2"]\n', "$.keywords"),
+        ('publisher = "AR"\n', "$.publisher"),
+        ('languages = []\n', "$.languages"),
         ('communities = ["Not A Slug"]\n', "$.communities[0]"),
     ],
 )

@@ -13,10 +13,14 @@ import pytest
 
 from archiver.deposit.api import open_api
 from archiver.deposit.flow import run_deposit
+from archiver.deposit.records import RecordDeposits
+from archiver.findings import ArchiverError
 from archiver.policy import Policy
 from archiver.zenodo.double import ZenodoDouble
 from archiver.zenodo.double import records as double_records
+from archiver.zenodo.records_api import RecordsClient
 from archiver.zenodo.target import resolve_target
+from archiver.zenodo.transport import TransportError as ZenodoError
 from conftest import EXAMPLES, FakeClock, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -160,12 +164,81 @@ def test_a_community_reviews_each_first_deposit_and_status_shows_it_waiting(doub
     assert manifest["provenance"]["external_record"]["status"] == "Registered"
 
 
-def test_a_curators_token_includes_directly_and_an_unknown_community_is_said(double, export_dir):
+def test_a_curators_token_includes_directly_and_an_unknown_community_stops_the_run_before_any_draft(double, export_dir, monkeypatch):
     double.state.add_community("open-one", review_policy="open", curator=True)
     summary = run_deposit(export_dir, api_for(double), CURATED.model_copy(update={"communities": ("open-one",)}), only=["SRCH:4A7C19E2"])
     assert [r.action for r in summary.results] == ["deposited"] and stored(double, "SRCH:4A7C19E2").communities
-    missing = run_deposit(export_dir, api_for(double), CURATED.model_copy(update={"communities": ("nobody",)}), only=["SRCH:2B9E4410"])
-    assert [r.action for r in missing.results] == ["failed"] and "[community-missing]" in missing.results[0].detail
+    creates = double.state.counters["create"]
+    with pytest.raises(ArchiverError) as missing:
+        run_deposit(export_dir, api_for(double), CURATED.model_copy(update={"communities": ("nobody",)}), only=["SRCH:2B9E4410"])
+    assert missing.value.code == "community-missing" and double.state.counters["create"] == creates
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    config = export_dir.parent / "archiver.toml"
+    config.write_text('api = "records"\ncommunities = ["nobody"]\n')
+    run = run_cli("deposit", export_dir, "--config", config, "--zenodo-url", double.api_url)
+    assert run.code == 2 and run.err.strip().endswith("[community-missing]") and "Traceback" not in run.err
+
+
+def test_a_submission_that_never_went_is_sent_by_the_next_run(double, export_dir, monkeypatch):
+    double.state.add_community("assignee-research")
+    policy = CURATED.model_copy(update={"communities": ("assignee-research",)})
+    real = RecordsClient.set_review
+
+    def refused(self, *args, **kwargs):
+        raise ZenodoError("set review: no answer", code="no-answer")
+
+    monkeypatch.setattr(RecordsClient, "set_review", refused)
+    first = run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in first.results] == ["failed"]
+    monkeypatch.setattr(RecordsClient, "set_review", real)
+    second = run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in second.results] == ["in-review"]
+    dep = stored(double, "SRCH:4A7C19E2")
+    assert dep.review is not None and dep.review["status"] == "submitted" and double.state.counters["create"] == 1
+    assert double_records.decide_review(double.state, dep.id, True)
+    assert [r.action for r in run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"]).results] == ["deposited"]
+
+
+@pytest.mark.parametrize("api_name", ["deposit", "records"])
+def test_a_draft_made_earlier_is_published_with_the_metadata_of_now(double, export_dir, api_name):
+    """--draft-only (or a kill) leaves a described draft; the policy changes; the publish that
+    follows carries what the plan of now says, not what the draft was given then."""
+    before = CURATED.model_copy(update={"api": api_name})
+    assert run_deposit(export_dir, api_for(double, api_name), before, only=["SRCH:4A7C19E2"], draft_only=True).exit_code == 0
+    after = before.model_copy(update={"license": "cc0-1.0", "publisher": "New Publisher Org"})
+    summary = run_deposit(export_dir, api_for(double, api_name), after, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in summary.results] == ["resumed"], [r.as_dict() for r in summary.results]
+    dep = stored(double, "SRCH:4A7C19E2")
+    assert dep.submitted
+    if api_name == "records":
+        assert dep.rdm["rights"] == [{"id": "cc0-1.0"}] and dep.rdm["publisher"] == "New Publisher Org"
+        assert dep.rdm["creators"][0]["person_or_org"]["name"] == "New Publisher Org"
+    else:
+        assert dep.metadata["license"] == "cc-zero" and dep.metadata["creators"] == [{"name": "New Publisher Org"}]
+
+
+def test_switching_api_after_a_draft_publishes_it_once_with_the_new_apis_metadata(double, export_dir):
+    assert run_deposit(export_dir, api_for(double, "deposit"), Policy(), only=["SRCH:4A7C19E2"], draft_only=True).exit_code == 0
+    summary = run_deposit(export_dir, api_for(double, "records"), CURATED, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in summary.results] == ["resumed"], [r.as_dict() for r in summary.results]
+    dep = stored(double, "SRCH:4A7C19E2")
+    assert dep.submitted and double.state.counters["create"] == 1
+    assert dep.rdm["creators"][0]["person_or_org"]["type"] == "organizational" and dep.rdm["publisher"] == "Assignee Research"
+
+
+def test_a_new_version_draft_of_another_concept_is_refused(double, export_dir, monkeypatch):
+    assert run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"]).exit_code == 0
+    manifest = export_dir / "manifests" / "SRCH_4A7C19E2.json"
+    document = json.loads(manifest.read_text())
+    document["correction_record"].update(status="CORRECTED", correction_count=1,
+                                          corrections=[{"sequence": 1, "date": "2026-11-01", "description": "Fixed a claim count."}])
+    manifest.write_text(json.dumps(document, indent=2))
+    real = RecordDeposits.new_version
+    monkeypatch.setattr(RecordDeposits, "new_version", lambda self, previous: real(self, previous).model_copy(update={"conceptrecid": "1"}))
+    summary = run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"], new_versions=True)
+    (result,) = summary.results
+    assert result.action == "failed" and "[answer-mismatch]" in result.detail
+    assert double.state.counters["publish"] == 1 and double.state.counters["update"] == 0
 
 
 def test_the_legacy_path_reads_communities_back_after_publish(double, export_dir):

@@ -42,11 +42,11 @@ def test_json_gathers_the_items_into_one_document(capsys):
 
 def test_status_in_both_forms(capsys):
     rows = [{"id": "SRCH:00000001", "environment": "sandbox", "attempt": 1, "state": "registered",
-             "deposition_id": 7, "doi": "10.5072/zenodo.7", "last_error": None}]
+             "deposition_id": 7, "doi": "10.5072/zenodo.7", "last_error": None, "api": "records"}]
     drift = [{"id": "SRCH:00000001", "remote": "DOI differs"}]
     TextReporter().status(rows, drift)
     text = capsys.readouterr().out.splitlines()
-    assert text == ["SRCH:00000001  sandbox  attempt 1  registered  deposition 7  10.5072/zenodo.7", "drift: SRCH:00000001: DOI differs"]
+    assert text == ["SRCH:00000001  sandbox  attempt 1  registered  deposition 7  10.5072/zenodo.7  records API", "drift: SRCH:00000001: DOI differs"]
     JsonReporter().status(rows, drift)
     assert json.loads(capsys.readouterr().out) == {"records": rows, "drift": drift}
     TextReporter().status([], [])

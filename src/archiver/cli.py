@@ -244,7 +244,12 @@ def cmd_deposit(args: argparse.Namespace) -> int:
             f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
             f"was started: check {target.token_variable} and its scopes (deposit:write, deposit:actions) [token-refused]"
         )
-    if summary.unreachable:
+    if summary.unreachable and summary.rate_limited:
+        _print_err(
+            f"archiver deposit: Zenodo kept refusing for its rate limit ({summary.unreachable}); no further record was started: "
+            "run again later (it resumes) [rate-limited]"
+        )
+    elif summary.unreachable:
         _print_err(
             f"archiver deposit: Zenodo did not answer ({summary.unreachable}); no further record was started: check {target.api_url} and "
             "the network, then run again (it resumes) [no-answer]"

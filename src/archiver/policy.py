@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
@@ -12,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from archiver.findings import ArchiverError, json_path
 from archiver.vocabulary import DIMENSION_NAMES, LICENSES, ORCID_PATTERN, DimensionLevel
 from archiver.zenodo import vocabularies
+
+RECORD_ID = re.compile(r"SRCH:[0-9A-Fa-f]{8}")
 
 # A ROR id as the records API takes it in an affiliation or identifier: 0, six base-32 characters, two check digits.
 ROR_PATTERN = r"^0[a-hj-km-np-tv-z0-9]{6}[0-9]{2}$"
@@ -36,6 +39,8 @@ class CreatorPolicy(BaseModel):
     affiliation: Annotated[str, Field(min_length=1)] | None = None
     # The affiliation's ROR id (records API: the affiliation by id; the legacy API keeps only the name).
     affiliation_ror: Annotated[str, Field(pattern=ROR_PATTERN)] | None = None
+    # An organisation's own ROR id (records API: its identifier).
+    ror: Annotated[str, Field(pattern=ROR_PATTERN)] | None = None
 
     @field_validator("orcid")
     @classmethod
@@ -49,6 +54,8 @@ class CreatorPolicy(BaseModel):
     def _person_or_organisation(self) -> CreatorPolicy:
         if self.type == "organizational" and self.orcid is not None:
             raise ValueError("an organisation has no ORCID")
+        if self.type == "personal" and self.ror is not None:
+            raise ValueError("a person has no ROR id (affiliation_ror names the affiliation's)")
         return self
 
 
@@ -61,7 +68,8 @@ class Policy(BaseModel):
     doi_min_score: Annotated[float, Field(ge=0, le=10)] = 7.0
     doi_min_verified_claims: Annotated[int, Field(ge=0, strict=True)] = 5
     license: str = "cc-by-4.0"
-    publisher: Annotated[str, Field(min_length=1)] = "Assignee Research"
+    # at least 3 characters: Zenodo refuses a shorter publisher at publish
+    publisher: Annotated[str, Field(min_length=3)] = "Assignee Research"
     require_gate_verified: bool = False
     minimum_dimensions: dict[str, DimensionLevel] = {}
     keywords: tuple[str, ...] = ("machine-generated literature synthesis",)
@@ -77,10 +85,35 @@ class Policy(BaseModel):
     # The publisher's ROR id: the identifier of the organisational creator on the records API.
     publisher_ror: Annotated[str, Field(pattern=ROR_PATTERN)] | None = None
     # Languages of the records, as Zenodo's three-letter ids (ISO 639-3).
-    languages: tuple[str, ...] = ("eng",)
+    languages: Annotated[tuple[str, ...], Field(min_length=1)] = ("eng",)
     # Zenodo communities (slugs) the records belong in: the first reviews each new record on the
     # records API; on the legacy API every one is asked for at publish and read back.
     communities: tuple[Annotated[str, Field(pattern=COMMUNITY_PATTERN)], ...] = ()
+
+    @field_validator("license")
+    @classmethod
+    def _zenodo_licence(cls, value: str) -> str:
+        if value in LICENSES and not vocabularies.is_license(vocabularies.legacy_license_as_stored(value)):
+            raise ValueError(f"license {value!r} is not in Zenodo's licence vocabulary")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _zenodo_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [language for language in value if language not in vocabularies.ids("languages")]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not in Zenodo's language vocabulary (three-letter ids such as eng)")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _no_record_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # a record is found on Zenodo by its id among the keywords: one record's id on every deposit
+        # would make each of them look like that record's
+        ids = [keyword for keyword in value if RECORD_ID.fullmatch(keyword.strip())]
+        if ids:
+            raise ValueError(f"{', '.join(ids)} is a record id: archiver adds each record's own id, and finds records on Zenodo by it")
+        return value
 
     @model_validator(mode="after")
     def _thresholds_are_ordered(self) -> Policy:
@@ -90,11 +123,6 @@ class Policy(BaseModel):
             )
         if self.license not in LICENSES:
             raise ValueError(f"license {self.license!r} is not one of: {', '.join(sorted(LICENSES))}")
-        if not vocabularies.is_license(vocabularies.legacy_license_as_stored(self.license)):
-            raise ValueError(f"license {self.license!r} is not in Zenodo's licence vocabulary")
-        unknown_languages = [language for language in self.languages if language not in vocabularies.ids("languages")]
-        if unknown_languages:
-            raise ValueError(f"languages: {', '.join(unknown_languages)} not in Zenodo's language vocabulary (three-letter ids such as eng)")
         unknown = set(self.minimum_dimensions) - set(DIMENSION_NAMES)
         if unknown:
             raise ValueError(f"minimum_dimensions names unknown dimensions: {', '.join(sorted(unknown))}")

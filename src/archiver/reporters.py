@@ -107,7 +107,7 @@ class TextReporter:
                 state += " (waits for the community's review; no DOI yet)"
             print(
                 f"{row['id']}  {row['environment']}  attempt {row['attempt']}  {state:<10}  "
-                f"deposition {row['deposition_id'] or '-'}  {doi}{error}"
+                f"deposition {row['deposition_id'] or '-'}  {doi}  {row.get('api', 'deposit')} API{error}"
             )
         for item in drift:
             print(f"drift: {item['id']}: {item['remote']}")

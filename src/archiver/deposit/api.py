@@ -86,6 +86,9 @@ class DepositAPI(Protocol):
     def minted(self, deposition: Deposition) -> Deposition:
         """``deposition`` when it is published under the DOI the server mints for it; answer-mismatch otherwise."""
 
+    def community_id(self, slug: str) -> str:
+        """Records API: the id of the community ``slug``; a ``community-missing`` error when there is none."""
+
     def submit_for_review(self, deposition_id: int, slug: str, message: str) -> Deposition:
         """Records API: submit the draft to the community's review; the draft as it is afterwards
         (``review`` submitted, or published when the token may include directly)."""

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,7 @@ class DepositSummary:
     interrupted: bool = False
     token_refused: str | None = None
     unreachable: str | None = None  # Zenodo gave no answer: the run stopped starting records
+    rate_limited: bool = False  # ... because its rate limit never let up (the transport's waits are spent)
 
     @property
     def failed(self) -> int:
@@ -189,6 +191,7 @@ class DepositSummary:
             "interrupted": self.interrupted,
             "token_refused": self.token_refused,
             "unreachable": self.unreachable,
+            "rate_limited": self.rate_limited,
             "exit_code": self.exit_code,
         }
 
@@ -261,6 +264,7 @@ class Depositor:
         self.files_root = state_dir_for(self.export_dir) / "files"
         self.token_refused: str | None = None  # Zenodo's 401/403: the run stops starting records
         self.unreachable: str | None = None  # no answer after the transport's attempts: likewise
+        self.rate_limited = False
 
     # ------------------------------------------------------------------ decisions
 
@@ -292,8 +296,10 @@ class Depositor:
             self.ledger.update(job.row, last_error=message)
         if isinstance(exc, ZenodoError) and exc.code == "token-refused":
             self.token_refused = self.api.scrub(exc.message)  # every other record would be refused alike
-        if isinstance(exc, ZenodoError) and exc.code == "no-answer":
-            self.unreachable = self.api.scrub(exc.message)  # every other record would wait out the same silence
+        if isinstance(exc, ZenodoError) and exc.code in ("no-answer", "rate-limited"):
+            # every other record would wait out the same silence, or the same refusal to serve
+            self.unreachable = self.api.scrub(exc.message)
+            self.rate_limited = exc.code == "rate-limited"
         job.result = RecordResult(job.record.id, "failed", message, None, job.row.deposition_id if job.row else None)
 
     @property
@@ -302,7 +308,7 @@ class Depositor:
         if self.token_refused is not None:
             return "Zenodo refused the token"
         if self.unreachable is not None:
-            return "Zenodo did not answer"
+            return "Zenodo did not answer, or kept refusing for its rate limit"
         return None
 
     def wait(self, seconds: float, why: str) -> None:
@@ -357,6 +363,8 @@ class Depositor:
         )
         try:
             manifest = json.loads(self.api.download(deposition, RECORD_MANIFEST_FILE))
+            if manifest.get("id") != record.id:  # another record's deposition that names this id too
+                raise unreadable
             return correction_hash(manifest["correction_record"])
         except ZenodoError as exc:
             if exc.status == 404:
@@ -495,7 +503,7 @@ class Depositor:
                 self.ledger.forget_files(row)
                 row = job.row = self.ledger.update(row, api=self.api.name, bucket_url=None)
             if row is not None and row.state == "in-review":
-                self._reviewed(job, self.api.read(row.remote_id))
+                self._reviewed(job, self.api.read(row.remote_id))  # submitted again if it never went
                 return
             if job.action == "register" and row is not None:
                 updated = self._register(row, job.path, record)
@@ -523,6 +531,11 @@ class Depositor:
                 if not described:  # resumed or a new version: send the record's metadata now
                     self._described(self.api.set_metadata(row.remote_id, record, self.api.payload(record, self.policy)))
                 row = job.row = self.ledger.update(row, state="described")
+            elif row.state == "described" and not described:
+                # Described by an earlier run (--draft-only, a kill, the other API): the policy or the
+                # record may have changed since, so the draft gets the metadata of now (one PUT, read
+                # back) and the DOI says what this run's plan says.
+                self._described(self.api.set_metadata(row.remote_id, record, self.api.payload(record, self.policy)))
             if self.draft_only:
                 job.result = RecordResult(record.id, "drafted", "draft ready, not published (--draft-only)", None, row.deposition_id)
         except ZenodoError as exc:
@@ -644,10 +657,8 @@ class Depositor:
         try:
             if self.policy.communities and self.api.name == "records" and row.version == 1:
                 # a first deposit goes to the community's review; it is published when accepted
-                slug = self.policy.communities[0]
-                row = job.row = self.ledger.update(row, state="in-review", attempts=row.attempts + 1)
-                message = f"<p>{job.record.id}: {job.record.archival_title}</p><p>Deposited by archiver for {self.policy.publisher}.</p>"
-                self._reviewed(job, self.api.submit_for_review(row.remote_id, slug, message))
+                job.row = self.ledger.update(row, state="in-review", attempts=row.attempts + 1)
+                self._reviewed(job, None)
                 return
             published = self._publish(row)  # checked: this deposition, published, its own DOI
             job.why += self._communities_read_back(published)
@@ -663,11 +674,20 @@ class Depositor:
         except (ArchiverError, OSError) as exc:
             self._fail(job, exc)
 
-    def _reviewed(self, job: Job, draft: Deposition) -> None:
-        """A draft submitted to its community: registered once the community accepted it (it is
-        then published), failed when declined, else still waiting (``in-review``, no DOI yet)."""
+    def _reviewed(self, job: Job, draft: Deposition | None) -> None:
+        """A draft for its community's review (``draft`` as read, None when about to be submitted):
+        submitted when it has not gone yet (a first try, or one that failed, was cancelled or
+        expired), registered once the community accepted it (it is then published), failed when
+        declined, else still waiting (``in-review``, no DOI yet)."""
         assert job.row is not None
         slug = self.policy.communities[0] if self.policy.communities else "its community"
+        if draft is None or (not draft.submitted and draft.review in (None, "created", "cancelled", "expired")):
+            if not self.policy.communities:
+                raise ArchiverError(f"{job.record.id}: draft {job.row.deposition_id} was to be reviewed, but the policy names no community "
+                                    "now: name it again, or publish the draft by hand", code="community-missing")
+            message = f"<p>{html_escape(job.record.id)}: {html_escape(job.record.archival_title)}</p>" \
+                      f"<p>Deposited by archiver for {html_escape(self.policy.publisher)}.</p>"
+            draft = self.api.submit_for_review(job.row.remote_id, slug, message)
         if draft.submitted:
             published = self.api.minted(draft)
             job.row = self.ledger.update(
@@ -788,6 +808,7 @@ class Depositor:
 
         On a resume the open draft of the concept is looked for first; a server that says a draft
         is open without naming it (``draft-open``) is also answered by looking for it."""
+        concept = self.api.read(previous_id).conceptrecid  # the answer's draft must be of this concept
         resuming = row.state == "creating"
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         draft = self._find_open_draft(previous_id) if resuming else None
@@ -807,6 +828,12 @@ class Depositor:
                             code="draft-not-listed",
                         ) from None
                     draft = self.api.new_version(previous_id)
+        if draft.conceptrecid != concept:
+            raise ZenodoError(
+                f"{row.record_id}: the new-version draft {draft.id} is of concept {draft.conceptrecid}, not {concept} "
+                f"(that of deposition {previous_id}): refused, nothing sent to it",
+                code="answer-mismatch",
+            )
         return self._created(row, draft), draft
 
     def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition | None, bool]:
@@ -953,6 +980,8 @@ def run_deposit(
         ledger = Ledger(ledger_path(export_dir))
         try:
             check_server(ledger, api.target.environment, api.target.api_url)
+            if policy.communities and api.name == "records" and not draft_only:
+                api.community_id(policy.communities[0])  # one that does not exist stops the run before any draft is made
             depositor = Depositor(export_dir, api, ledger, policy, draft_only=draft_only, new_versions=new_versions)
             selected = (p for p in iter_manifests(export_dir) if not wanted or p.stem.replace("_", ":", 1) in wanted)
 
@@ -1025,6 +1054,7 @@ def run_deposit(
                 summary.interrupted = stop is not None and stop.is_set()
                 summary.token_refused = depositor.token_refused
                 summary.unreachable = depositor.unreachable
+                summary.rate_limited = depositor.rate_limited
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
                 registrations = registered_dois(ledger, api.target.environment)
@@ -1076,6 +1106,10 @@ def plan_deposit(
             if action == "new-version" and row is not None:
                 steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT, read back)", *publish]
                 kind = "new-version"
+            elif row is not None and row.state == "in-review":
+                steps = [f"ask whether community {policy.communities[0] if policy.communities else '?'!r} has decided on draft "
+                         f"{row.deposition_id} (submit it again if it never went); register DOI in manifest once accepted"]
+                kind = "in-review"
             elif row is not None and row.deposition_id is not None:
                 steps = [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
                          "set metadata (one PUT, read back)", check, *publish]

@@ -92,5 +92,8 @@ class LegacyDeposits:
     def minted(self, deposition: Deposition) -> Deposition:
         return self.client.minted(deposition)
 
+    def community_id(self, slug: str) -> str:
+        return slug  # the legacy API names communities by slug, and checks nothing before publish
+
     def submit_for_review(self, deposition_id: int, slug: str, message: str) -> Deposition:
         raise ZenodoError("the legacy deposit API asks for communities at publish, it has no review to submit", code="usage")

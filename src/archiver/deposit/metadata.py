@@ -77,7 +77,7 @@ def describe(record: Record, policy: Policy) -> Description:
         lines.append(f"<p><strong>Quality tier:</strong> {html.escape(tier.tier)}{basis}</p>")
     lines.append(f"<p>{html.escape(SYNTHESIS_NOTE)}</p>")
     creators = tuple(
-        Creator(c.name, c.type == "organizational", c.orcid, c.affiliation, c.affiliation_ror) for c in policy.creators
+        Creator(c.name, c.type == "organizational", c.orcid, c.affiliation, c.affiliation_ror, c.ror) for c in policy.creators
     ) or (Creator(policy.publisher, True, ror=policy.publisher_ror),)
     return Description(
         record_id=record.id,

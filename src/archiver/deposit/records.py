@@ -8,7 +8,10 @@ save compares the stored metadata with the body sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
+
+from pydantic import ValidationError
 
 from archiver.deposit.metadata import describe, records_payload, unkept
 from archiver.findings import printable
@@ -52,12 +55,19 @@ class RecordDeposits:
 
     def view(self, record: RdmRecord, *, files: tuple | None = None) -> Deposition:
         """The neutral view of a records-API answer (see deposit/api.py)."""
-        if not record.id.isdigit():
+        if not re.fullmatch(r"[0-9]{1,18}", record.id):  # ASCII digits: str.isdigit() takes "²" and "١٠"
             raise ZenodoError(
                 f"record id {printable(record.id, 40)!r} is not a number: archiver deposits to servers whose record ids are numbers, as Zenodo's",
                 code="answer-invalid",
             )
         number = int(record.id)
+        try:
+            return self._view_of(record, number, files)
+        except ValidationError as exc:
+            first = printable(str(exc).splitlines()[1].strip(), 120)
+            raise ZenodoError(f"record {number}: the answer is not a record archiver can read ({first})", code="answer-invalid") from None
+
+    def _view_of(self, record: RdmRecord, number: int, files: tuple | None) -> Deposition:
         doi = record.pids.get("doi")
         concept = record.parent.pids.get("doi")
         entries = files if files is not None else (record.files.entries if record.files is not None else ())
@@ -89,7 +99,7 @@ class RecordDeposits:
         dropped = list(unkept(sent["metadata"], answer.metadata))
         # what the lenient save reported (only with the UI JSON Accept): a field it did not store
         # ("files.enabled" says only that no file is committed yet: the files come after the metadata)
-        dropped += [str(error["field"]) for error in answer.errors
+        dropped += [printable(error["field"], 80) for error in answer.errors  # server text: escaped, cut short
                     if isinstance(error, dict) and isinstance(error.get("field"), str) and error["field"].startswith("metadata")]
         return view.model_copy(update={"unkept": tuple(dict.fromkeys(dropped))})
 
