@@ -125,7 +125,7 @@ def test_faults_together_still_give_exactly_one_deposition_per_record(export_dir
             summary = run_deposit(export_dir, client_for(double, backoff=0.0), DEFAULT_POLICY)
             if summary.exit_code == 0:
                 break
-        assert summary.exit_code == 0, [r.as_dict() for r in summary.results if r.action == "failed"]
+        assert summary.exit_code == 0, [r.as_dict() for r in summary.results if r.action in ("failed", "deferred", "drifted")]
         assert_each_eligible_record_published_once(double, export_dir)
         assert double.state.counters["faults"] > 0 and double.state.counters["429"] > 0
 

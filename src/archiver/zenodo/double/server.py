@@ -325,7 +325,9 @@ class DoubleState:
         with self.lock:
             if dep.indexed_at <= self.clock():
                 dep.stale_view = self.view(dep, with_bucket=False)
-            dep.indexed_at = self.clock() + self.index_lag
+                dep.indexed_at = self.clock() + self.index_lag
+            # else a refresh is pending already: the next one shows the deposition as it is then
+            # (the index refreshes on a schedule; a later write does not hold back an earlier one)
 
     def search(self, query: str, *, all_versions: bool = False) -> list[dict]:
         """What the list endpoint finds (zenodo_query has the syntax), as the index shows it:
