@@ -94,6 +94,20 @@ class DepositAPI(Protocol):
         (``review`` submitted, or published when the token may include directly)."""
 
 
+class ClientAdapter:
+    """What both adapters take from their client: the target, the counters, the sleep, the voice, the scrub."""
+
+    def __init__(self, client: ZenodoClient | RecordsClient) -> None:
+        self.client = client
+        self.target = client.target
+        self.stats = client.stats
+        self.sleep = client.sleep
+        self.announce = client.announce
+
+    def scrub(self, text: str) -> str:
+        return self.client.scrub(text)
+
+
 def adapter_for(client: DepositAPI | ZenodoClient | RecordsClient) -> DepositAPI:
     """The interface over a client: the legacy adapter for a ZenodoClient, the records adapter for
     a RecordsClient; an adapter is returned as it is."""
@@ -117,5 +131,5 @@ def open_api(name: str, target: Target, **client_options: object) -> DepositAPI:
     from archiver.zenodo.records_api import RecordsClient
 
     if name == "records":
-        return RecordDeposits(RecordsClient(target, **client_options))  # type: ignore[arg-type]
-    return LegacyDeposits(ZenodoClient(target, **client_options))  # type: ignore[arg-type]
+        return RecordDeposits(RecordsClient(target, **client_options))
+    return LegacyDeposits(ZenodoClient(target, **client_options))

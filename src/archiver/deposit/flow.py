@@ -225,6 +225,7 @@ class Job:
     kind: str = "deposited"  # how a success is reported: deposited, resumed, new-version
     current: Deposition | None = None  # the deposition as this run last read it, when it has
     rivals: tuple[int, ...] = ()  # drafts of the record that lost the check to this one's
+    concept: str | None = None  # a new version's concept, as read from the published version
     result: RecordResult | None = None  # set once the record is done, at whichever stage
 
 
@@ -510,9 +511,11 @@ class Depositor:
                 job.result = RecordResult(record.id, "registered", job.why, updated.doi, row.deposition_id)
                 return
             if job.action == "new-version" and row is not None and row.state == "registered":
-                behind = self._behind(record, self.api.read(row.remote_id))
+                published = self.api.read(row.remote_id)
+                behind = self._behind(record, published)
                 if behind is not None:
                     raise behind
+                job.concept = published.conceptrecid
                 row = self.begin_row(record, version=row.version + 1)
                 job.kind = "new-version"
             elif row is None:
@@ -522,7 +525,7 @@ class Depositor:
             job.row = row
             described = False
             if not row.reached("uploaded"):
-                row, current, described = self._adopt_or_create(row, record)
+                row, current, described = self._adopt_or_create(row, record, job.concept)
                 current = current or job.current
                 job.row = row
                 files = build_files(record, self.policy, self.export_dir, self.files_root / safe_stem(record.id) / f"v{row.version}")
@@ -803,12 +806,12 @@ class Depositor:
         self._described(created)
         return row, created, True
 
-    def _open_new_version(self, row: Deposit, previous_id: int) -> tuple[Deposit, Deposition]:
+    def _open_new_version(self, row: Deposit, previous_id: int, concept: str | None = None) -> tuple[Deposit, Deposition]:
         """A new-version draft of the published deposition.
 
         On a resume the open draft of the concept is looked for first; a server that says a draft
         is open without naming it (``draft-open``) is also answered by looking for it."""
-        concept = self.api.read(previous_id).conceptrecid  # the answer's draft must be of this concept
+        concept = concept or self.api.read(previous_id).conceptrecid  # the answer's draft must be of this concept
         resuming = row.state == "creating"
         self.ledger.update(row, state="creating", attempts=row.attempts + 1)
         draft = self._find_open_draft(previous_id) if resuming else None
@@ -836,7 +839,7 @@ class Depositor:
             )
         return self._created(row, draft), draft
 
-    def _adopt_or_create(self, row: Deposit, record: Record) -> tuple[Deposit, Deposition | None, bool]:
+    def _adopt_or_create(self, row: Deposit, record: Record, concept: str | None = None) -> tuple[Deposit, Deposition | None, bool]:
         """The deposition to upload into: (row, its answer when this run has it, whether this run
         sent it the record's current metadata)."""
         if row.deposition_id is not None:
@@ -845,7 +848,7 @@ class Depositor:
             previous = self.ledger.get(record.id, self.environment, row.version - 1)
             if previous is None:
                 raise ArchiverError(f"{record.id}: the ledger lost version {row.version - 1}", code="ledger-corrupt")
-            row, draft = self._open_new_version(row, previous.remote_id)
+            row, draft = self._open_new_version(row, previous.remote_id, concept)
             return row, draft, False  # a new version keeps neither version nor publication date
         return self._create(row, record)
 

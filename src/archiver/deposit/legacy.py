@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from archiver.deposit.api import ClientAdapter
 from archiver.deposit.lookup import record_query
 from archiver.deposit.metadata import describe, legacy_payload, legacy_unkept
 from archiver.model import Record
@@ -11,20 +12,12 @@ from archiver.policy import Policy
 from archiver.zenodo.deposit_api import PAGE_SIZE, Deposition, DepositionFile, ZenodoClient, ZenodoError
 
 
-class LegacyDeposits:
+class LegacyDeposits(ClientAdapter):
     """Deposits through the legacy API: a bucket PUT per file, one PUT for all metadata, actions/publish."""
 
     name = "deposit"
 
-    def __init__(self, client: ZenodoClient) -> None:
-        self.client = client
-        self.target = client.target
-        self.stats = client.stats
-        self.sleep = client.sleep
-        self.announce = client.announce
-
-    def scrub(self, text: str) -> str:
-        return self.client.scrub(text)
+    client: ZenodoClient
 
     def payload(self, record: Record, policy: Policy) -> dict:
         return legacy_payload(describe(record, policy))

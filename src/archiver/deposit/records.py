@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
 
+from archiver.deposit.api import ClientAdapter
 from archiver.deposit.metadata import describe, records_payload, unkept
 from archiver.findings import printable
 from archiver.model import Record
@@ -29,21 +30,15 @@ def record_query(record_ids: Iterable[str]) -> str:
     return f"metadata.subjects.subject:({phrases})"
 
 
-class RecordDeposits:
+class RecordDeposits(ClientAdapter):
     """Deposits through the records API: drafts with full metadata, files initialised, uploaded and committed, publish."""
 
     name = "records"
+    client: RecordsClient
 
     def __init__(self, client: RecordsClient) -> None:
-        self.client = client
+        super().__init__(client)
         self.communities: dict[str, str] = {}  # slug -> id, asked once per run
-        self.target = client.target
-        self.stats = client.stats
-        self.sleep = client.sleep
-        self.announce = client.announce
-
-    def scrub(self, text: str) -> str:
-        return self.client.scrub(text)
 
     def payload(self, record: Record, policy: Policy) -> dict:
         return records_payload(describe(record, policy))

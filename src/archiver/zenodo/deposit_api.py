@@ -7,17 +7,14 @@ when its answer was lost; the deposit stage decides what to do after re-reading 
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from urllib.parse import quote
 
-import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from archiver.findings import printable
 from archiver.zenodo.target import USER_AGENT, Target
-from archiver.zenodo.transport import Answer, RateLimiter, Transport, TransportError, same_origin
+from archiver.zenodo.transport import Answer, ApiClient, TransportError, same_origin
 
 # The list endpoint's largest page for a logged-in user (ZenodoArgsSchema.validate_max_page_size),
 # and the most hits a search shows (OpenSearch's result window).
@@ -136,39 +133,14 @@ def minted_check(
 ZenodoError = TransportError
 
 
-class ZenodoClient:
+class ZenodoClient(ApiClient):
     """The legacy deposit API, one method per endpoint, over a Transport bound to the target's origin.
 
     Every answer is checked against what was asked: the deposition id, the links (same origin),
     a published deposition's DOI (the form Zenodo mints for its id), an upload's key."""
 
-    def __init__(
-        self,
-        target: Target,
-        *,
-        session: requests.Session | None = None,
-        limiter: RateLimiter | None = None,
-        deadline: float = 60.0,
-        max_attempts: int = 8,
-        backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        announce: Callable[[str], None] | None = None,
-    ) -> None:
-        self.target = target
-        self.transport = Transport(
-            target.api_url, target.token, USER_AGENT, session=session or requests.Session(), limiter=limiter, deadline=deadline,
-            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng,
-        )
-        self.session = self.transport.session
-        self.limiter = self.transport.limiter
-        self.stats = self.transport.stats
-        self.sleep = sleep
-        self.announce = announce
-
-    def scrub(self, text: str) -> str:
-        """Remove the token from any text that might be shown (servers can echo requests)."""
-        return self.transport.scrub(text)
+    def __init__(self, target: Target, **options) -> None:
+        super().__init__(target, USER_AGENT, **options)
 
     def send(self, method: str, path: str, *, retry: bool, expect: tuple[int, ...], **kwargs) -> Answer:
         return self.transport.send(method, path, retry=retry, expect=expect, **kwargs)

@@ -16,19 +16,16 @@ legacy API, a create or a publish is sent once; every answer is checked against 
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import requests
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from archiver.findings import printable
 from archiver.zenodo.deposit_api import MAX_RESULTS, PAGE_SIZE, minted_check
 from archiver.zenodo.target import USER_AGENT, Target
-from archiver.zenodo.transport import Answer, RateLimiter, Transport, TransportError, same_origin
+from archiver.zenodo.transport import Answer, ApiClient, TransportError, same_origin
 
 UI_JSON = "application/vnd.inveniordm.v1+json"
 
@@ -111,34 +108,11 @@ def _parse(model: type[_Answer], answer: Answer, what: str) -> Any:
         raise TransportError(f"{what}: the answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
 
 
-class RecordsClient:
+class RecordsClient(ApiClient):
     """The records API over a Transport bound to the target's origin; answers typed and checked."""
 
-    def __init__(
-        self,
-        target: Target,
-        *,
-        session: requests.Session | None = None,
-        limiter: RateLimiter | None = None,
-        deadline: float = 60.0,
-        max_attempts: int = 8,
-        backoff: float = 0.5,
-        sleep: Callable[[float], None] = time.sleep,
-        rng: random.Random | None = None,
-        announce: Callable[[str], None] | None = None,
-    ) -> None:
-        self.target = target
-        self.transport = Transport(
-            target.api_url, target.token, USER_AGENT, session=session or requests.Session(), limiter=limiter, deadline=deadline,
-            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng,
-        )
-        self.session = self.transport.session
-        self.stats = self.transport.stats
-        self.sleep = sleep
-        self.announce = announce
-
-    def scrub(self, text: str) -> str:
-        return self.transport.scrub(text)
+    def __init__(self, target: Target, **options) -> None:
+        super().__init__(target, USER_AGENT, **options)
 
     def send(self, method: str, path: str, *, retry: bool, expect: tuple[int, ...], **kwargs) -> Answer:
         """One request, asking for InvenioRDM's own JSON: on Zenodo plain ``application/json``

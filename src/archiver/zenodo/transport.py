@@ -13,6 +13,7 @@ with a code: never a library's exception.
 from __future__ import annotations
 
 import math
+import random
 import re
 import socket
 import threading
@@ -492,3 +493,37 @@ def error_message(answer: Answer) -> tuple[str, bool]:
         text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages or "")
         parts.append(f"{error.get('field', '?')}: {text}")
     return " | ".join(parts), True
+
+
+class ApiClient:
+    """What both API clients share: the target, one Transport bound to its origin, the counters,
+    the sleep and the voice for waits. Each client adds one method per endpoint of its API."""
+
+    def __init__(
+        self,
+        target,
+        user_agent: str,
+        *,
+        session: requests.Session | None = None,
+        limiter: RateLimiter | None = None,
+        deadline: float = 60.0,
+        max_attempts: int = 8,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        self.target = target
+        self.transport = Transport(
+            target.api_url, target.token, user_agent, session=session or requests.Session(), limiter=limiter, deadline=deadline,
+            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng,
+        )
+        self.session = self.transport.session
+        self.limiter = self.transport.limiter
+        self.stats = self.transport.stats
+        self.sleep = sleep
+        self.announce = announce
+
+    def scrub(self, text: str) -> str:
+        """Remove the token from any text that might be shown (servers can echo requests)."""
+        return self.transport.scrub(text)

@@ -27,7 +27,6 @@ Grounded in invenio-rdm-records (its metadata schema, resources and REST tests, 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
@@ -422,13 +421,22 @@ class RecordsRoutes:
         self.h._read_body()
         self.h._not_found()
 
-    def _create(self) -> None:
-        body = self.h._json_body()
+    def _saved(self, body: object) -> tuple[dict, list[dict]] | None:
+        """The lenient save of a draft body: (what is stored, its errors), or None when refused (answered)."""
         if not isinstance(body, dict):
-            return self.h._error(400, "A validation error occurred.", [_error("_schema", "Invalid input type.")])
+            self.h._error(400, "A validation error occurred.", [_error("_schema", "Invalid input type.")])
+            return None
         kept, errors, refusal = save(body.get("metadata", {}))
         if refusal:
-            return self.h._error(400, refusal)
+            self.h._error(400, refusal)
+            return None
+        return kept, errors
+
+    def _create(self) -> None:
+        saved = self._saved(self.h._json_body())
+        if saved is None:
+            return
+        kept, errors = saved
         with self.state.lock:
             dep = self.state.create(None)
             dep.rdm = kept
@@ -547,11 +555,10 @@ class RecordsRoutes:
         dep = self._draft()
         if dep is None:
             return self.h._not_found()
-        if not isinstance(body, dict):
-            return self.h._error(400, "A validation error occurred.", [_error("_schema", "Invalid input type.")])
-        kept, errors, refusal = save(body.get("metadata", {}))
-        if refusal:
-            return self.h._error(400, refusal)
+        saved = self._saved(body)
+        if saved is None:
+            return
+        kept, errors = saved
         with self.state.lock:
             self.state.reindex(dep)
             dep.rdm, dep.metadata, dep.modified = kept, legacy_from_rdm(kept), self.state.now()
@@ -562,8 +569,6 @@ class RecordsRoutes:
             return self._answer(200, dep, errors)
 
     def _content(self, key: str) -> None:
-        from archiver.zenodo.double.server import MAX_KEPT_BYTES
-
         state = self.state
         dep = self._draft()
         length = int(self.h.headers.get("Content-Length") or 0)
@@ -571,26 +576,12 @@ class RecordsRoutes:
         if dep is None or stored is None:
             self.h._read_body()
             return self.h._not_found()
-        with state.lock:
-            drop = state.rng.random() < state.faults.drop_upload_share
-        if drop:
-            self.h.rfile.read(length // 2)
-            self.h.close_connection = True
-            self.h.connection.shutdown(2)
+        received = self.h.receive_file(length)
+        if received is None:
             return
-        digest, size, left, chunks = hashlib.md5(usedforsecurity=False), 0, length, []
-        while left:
-            chunk = self.h.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if size + len(chunk) <= MAX_KEPT_BYTES:
-                chunks.append(chunk)
-            size += len(chunk)
-            left -= len(chunk)
         with state.lock:
-            stored.data_md5, stored.size, stored.pending = digest.hexdigest(), size, True
-            stored.data = b"".join(chunks) if size <= MAX_KEPT_BYTES else None
+            stored.data_md5, stored.size, stored.data = received
+            stored.pending = True
             state.counters["upload"] += 1
             return self.h._send(200, file_entry(state, dep, stored))
 

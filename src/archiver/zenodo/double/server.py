@@ -764,33 +764,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._read_body()
             return self._not_found()
         dep = state.depositions[dep_id]
-        with state.lock:
-            drop = state.rng.random() < state.faults.drop_upload_share
-        if drop:
-            self.rfile.read(length // 2)
-            self.close_connection = True
-            self.connection.shutdown(2)  # mid-upload: the client sees the connection go
+        received = self.receive_file(length)
+        if received is None:
             return
-        digest, size, left, chunks = hashlib.md5(usedforsecurity=False), 0, length, []
-        while left:
-            chunk = self.rfile.read(min(left, 1 << 20))
-            if not chunk:
-                break
-            digest.update(chunk)
-            if size + len(chunk) <= MAX_KEPT_BYTES:
-                chunks.append(chunk)
-            size += len(chunk)
-            left -= len(chunk)
+        checksum, size, kept = received
         if dep.state == "done":
             return self._send(403, {"status": 403, "message": "Bucket is locked."})
         if size == 0:  # RECORDS_RESOURCES_ALLOW_EMPTY_FILES = False
             return self._send(400, {"status": 400, "message": "Empty files are not accepted."})
         if len(dep.files) >= MAX_FILES and all(f.filename != filename for f in dep.files):
             return self._error(400, "A validation error occurred.", [{"field": "files", "messages": [f"Too many files (at most {MAX_FILES})."]}])
-        checksum = digest.hexdigest()
         with state.lock:
             dep.files = [f for f in dep.files if f.filename != filename]
-            kept = b"".join(chunks) if size <= MAX_KEPT_BYTES else None
             dep.files.append(StoredFile(str(uuid.UUID(int=state.rng.getrandbits(128))), filename, checksum, size, kept))
             state.counters["upload"] += 1
             now = state.now()
@@ -813,6 +798,29 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             },
         )
+
+    def receive_file(self, length: int) -> tuple[str, int, bytes | None] | None:
+        """The bytes of an upload as (md5, size, the bytes when at most MAX_KEPT_BYTES); None when
+        the drop-upload fault cut the connection mid-body (the client sees it go)."""
+        state = self.state
+        with state.lock:
+            drop = state.rng.random() < state.faults.drop_upload_share
+        if drop:
+            self.rfile.read(length // 2)
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
+        digest, size, left, chunks = hashlib.md5(usedforsecurity=False), 0, length, []
+        while left:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if size + len(chunk) <= MAX_KEPT_BYTES:
+                chunks.append(chunk)
+            size += len(chunk)
+            left -= len(chunk)
+        return digest.hexdigest(), size, b"".join(chunks) if size <= MAX_KEPT_BYTES else None
 
     def do_DELETE(self) -> None:
         if not self._gate():
