@@ -123,6 +123,15 @@ def assert_sane(run: Run, world: World, bound: float) -> None:
             assert TOKEN.encode() not in path.read_bytes(), f"the token is stored in {path}"
 
 
+def assert_no_lie_registered(world: World) -> None:
+    """The lie is never registered: whatever a manifest says is the deposition's own DOI."""
+    for path in (world.export / "manifests").glob("*.json"):
+        external = json.loads(path.read_text())["provenance"]["external_record"]
+        if external.get("deposition_id"):
+            assert external["doi"] == f"10.5072/zenodo.{external['deposition_id']}"
+    assert "10.5072/zenodo.987654" not in (world.export / "report.json").read_text()
+
+
 def settle(world: World) -> None:
     """The faults gone, reruns finish; one published deposition per eligible record, in the manifests."""
     world.proxy.clear()
@@ -239,12 +248,7 @@ def test_a_hostile_answer_costs_no_doi_no_hang_no_traceback_and_no_token(world, 
     if case == "create-gzip-bomb":
         assert "larger than 16 MiB" in run.out + run.err or run.code == 0
     if case.startswith("publish-"):
-        # the lie is never registered: whatever a manifest says is the deposition's own DOI
-        for path_ in (world.export / "manifests").glob("*.json"):
-            external = json.loads(path_.read_text())["provenance"]["external_record"]
-            if external.get("deposition_id"):
-                assert external["doi"] == f"10.5072/zenodo.{external['deposition_id']}"
-        assert "10.5072/zenodo.987654" not in (world.export / "report.json").read_text()
+        assert_no_lie_registered(world)
     settle(world)
 
 
@@ -348,9 +352,5 @@ def test_a_hostile_records_api_answer_costs_no_doi_no_hang_no_traceback_and_no_t
     if code is not None:
         assert f"[{code}]" in run.out + run.err, run.out + run.err
     if case.startswith("publish-") or case == "create-another-records-subjects":
-        for path_ in (world.export / "manifests").glob("*.json"):
-            external = json.loads(path_.read_text())["provenance"]["external_record"]
-            if external.get("deposition_id"):
-                assert external["doi"] == f"10.5072/zenodo.{external['deposition_id']}"
-        assert "10.5072/zenodo.987654" not in (world.export / "report.json").read_text()
+        assert_no_lie_registered(world)
     settle(world)

@@ -1,8 +1,10 @@
 """Deposit eligible records of an export to Zenodo exactly once, and register the DOI in their manifests.
 
-Per record: create a deposition, upload the files through the bucket (md5 compared after each),
-set the metadata with one PUT, publish, read the minted DOI, write the registration back. The
-ledger records every step before and after it is taken, so a rerun resumes the same deposition.
+Per record, through one DepositAPI (either Zenodo API, deposit/api.py): look the record up by its
+id, create a draft with its metadata (read back), upload the files (md5 compared after each), check
+for a rival deposition, publish (or submit for a community's review), read the minted DOI and write
+the registration back. The ledger records every step before and after it is taken, so a rerun
+resumes the same deposition. This module names no URL, API field or status other than "not found".
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def decide(record: Record, row: Deposit | None, policy: Policy, *, new_versions:
 class RecordResult:
     record_id: str
     # deposited, resumed, new-version, adopted (found published on Zenodo), registered, skipped, drafted,
-    # drifted, deferred (a concurrent run's deposition wins), failed, not-started, not-published
+    # drifted, deferred (a concurrent run's deposition wins), in-review (waits for its community),
+    # failed, not-started, not-published
     action: str
     detail: str = ""
     doi: str | None = None

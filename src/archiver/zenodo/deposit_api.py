@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from archiver.findings import printable
 from archiver.zenodo.target import USER_AGENT, Target
-from archiver.zenodo.transport import Answer, ApiClient, TransportError, same_origin
+from archiver.zenodo.transport import Answer, ApiClient, TransportError, parse_answer, same_origin
 
 # The list endpoint's largest page for a logged-in user (ZenodoArgsSchema.validate_max_page_size),
 # and the most hits a search shows (OpenSearch's result window).
@@ -104,13 +104,6 @@ class UploadedFile(_Answer):
         return self.checksum.removeprefix("md5:")
 
 
-def _parse(model: type[_Answer], answer: Answer, what: str) -> object:
-    document = answer.json()
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        first = printable(str(exc).splitlines()[1].strip(), 120)
-        raise ZenodoError(f"{what}: Zenodo's answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
 
 
 def minted_check(
@@ -176,7 +169,7 @@ class ZenodoClient(ApiClient):
     # ------------------------------------------------------------------ the API
 
     def _deposition(self, answer: Answer, what: str, *, asked: int | None = None) -> Deposition:
-        deposition: Deposition = _parse(Deposition, answer, what)  # type: ignore[assignment]
+        deposition: Deposition = parse_answer(Deposition, answer, what)
         if asked is not None and deposition.id != asked:
             raise self._mismatch(f"{what}: the answer is about deposition {deposition.id}, not {asked}")
         return self._own_links(deposition, what, strict=True)
@@ -223,7 +216,7 @@ class ZenodoClient(ApiClient):
         answer = self.send(
             "PUT", f"{bucket_url}/{quote(filename)}", retry=True, expect=(200, 201), body_factory=open_stream, size=size, headers=headers
         )
-        uploaded: UploadedFile = _parse(UploadedFile, answer, f"upload {filename}")  # type: ignore[assignment]
+        uploaded: UploadedFile = parse_answer(UploadedFile, answer, f"upload {filename}")
         if uploaded.key is not None and uploaded.key != filename:
             raise self._mismatch(f"upload {filename}: the answer is about {uploaded.key!r}")
         return uploaded

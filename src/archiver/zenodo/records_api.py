@@ -17,7 +17,6 @@ legacy API, a create or a publish is sent once; every answer is checked against 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from archiver.findings import printable
 from archiver.zenodo.deposit_api import MAX_RESULTS, PAGE_SIZE, minted_check
 from archiver.zenodo.target import USER_AGENT, Target
-from archiver.zenodo.transport import Answer, ApiClient, TransportError, same_origin
+from archiver.zenodo.transport import Answer, ApiClient, TransportError, parse_answer, same_origin
 
 UI_JSON = "application/vnd.inveniordm.v1+json"
 
@@ -99,13 +98,6 @@ class ReviewRequest(_Answer):
     is_closed: bool = False
 
 
-def _parse(model: type[_Answer], answer: Answer, what: str) -> Any:
-    document = answer.json()
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        first = printable(str(exc).splitlines()[1].strip(), 120)
-        raise TransportError(f"{what}: the answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
 
 
 class RecordsClient(ApiClient):
@@ -125,7 +117,7 @@ class RecordsClient(ApiClient):
         return TransportError(printable(self.scrub(message), 400), code="answer-mismatch")
 
     def _record(self, answer: Answer, what: str, *, asked: str | None = None) -> RdmRecord:
-        record: RdmRecord = _parse(RdmRecord, answer, what)
+        record: RdmRecord = parse_answer(RdmRecord, answer, what)
         if asked is not None and record.id != asked:
             raise self.mismatch(f"{what}: the answer is about record {record.id}, not {asked}")
         html = record.links.self_html
@@ -203,7 +195,7 @@ class RecordsClient(ApiClient):
     def init_files(self, record_id: str, keys: list[str]) -> None:
         """Initialise file keys in the draft (one request for all). A key that exists is a 400."""
         answer = self.send("POST", f"records/{quote(record_id)}/draft/files", retry=False, expect=(201,), json=[{"key": key} for key in keys])
-        listed = {entry.key for entry in _parse(FileList, answer, f"files of {record_id}").entries}
+        listed = {entry.key for entry in parse_answer(FileList, answer, f"files of {record_id}").entries}
         if not set(keys) <= listed:
             raise self.mismatch(f"files of {record_id}: the answer does not list {sorted(set(keys) - listed)}")
 
@@ -216,14 +208,14 @@ class RecordsClient(ApiClient):
 
     def commit_file(self, record_id: str, key: str) -> FileEntry:
         answer = self.send("POST", f"records/{quote(record_id)}/draft/files/{quote(key)}/commit", retry=True, expect=(200,))
-        entry: FileEntry = _parse(FileEntry, answer, f"commit {key}")
+        entry: FileEntry = parse_answer(FileEntry, answer, f"commit {key}")
         if entry.key != key:
             raise self.mismatch(f"commit {key}: the answer is about {entry.key!r}")
         return entry
 
     def list_files(self, record_id: str) -> tuple[FileEntry, ...]:
         answer = self.send("GET", f"records/{quote(record_id)}/draft/files", retry=True, expect=(200,))
-        listed: FileList = _parse(FileList, answer, f"files of {record_id}")
+        listed: FileList = parse_answer(FileList, answer, f"files of {record_id}")
         return listed.entries
 
     def delete_file(self, record_id: str, key: str) -> None:
@@ -236,7 +228,7 @@ class RecordsClient(ApiClient):
 
     def community(self, slug: str) -> Community:
         answer = self.send("GET", f"communities/{quote(slug)}", retry=True, expect=(200,))
-        found: Community = _parse(Community, answer, f"community {slug}")
+        found: Community = parse_answer(Community, answer, f"community {slug}")
         if found.slug != slug:
             raise self.mismatch(f"community {slug}: the answer is about {found.slug!r}")
         return found
@@ -244,19 +236,19 @@ class RecordsClient(ApiClient):
     def set_review(self, record_id: str, community_id: str) -> ReviewRequest:
         body = {"receiver": {"community": community_id}, "type": "community-submission"}
         answer = self.send("PUT", f"records/{quote(record_id)}/draft/review", retry=True, expect=(200,), json=body)
-        request: ReviewRequest = _parse(ReviewRequest, answer, f"review of {record_id}")
+        request: ReviewRequest = parse_answer(ReviewRequest, answer, f"review of {record_id}")
         return request
 
     def submit_review(self, record_id: str, message: str) -> ReviewRequest:
         """Submit the draft to its community's review (sent once: the caller reads the review back after a lost answer)."""
         body = {"payload": {"content": message, "format": "html"}}
         answer = self.send("POST", f"records/{quote(record_id)}/draft/actions/submit-review", retry=False, expect=(200, 202), json=body)
-        request: ReviewRequest = _parse(ReviewRequest, answer, f"submit review of {record_id}")
+        request: ReviewRequest = parse_answer(ReviewRequest, answer, f"submit review of {record_id}")
         return request
 
     def read_review(self, record_id: str) -> ReviewRequest | None:
         answer = self.send("GET", f"records/{quote(record_id)}/draft/review", retry=True, expect=(200, 404))
-        return None if answer.status == 404 else _parse(ReviewRequest, answer, f"review of {record_id}")
+        return None if answer.status == 404 else parse_answer(ReviewRequest, answer, f"review of {record_id}")
 
     def minted_doi(self, record: RdmRecord) -> None:
         """Raise answer-mismatch unless ``record`` is published under the DOI the server mints for its id."""

@@ -527,3 +527,15 @@ class ApiClient:
     def scrub(self, text: str) -> str:
         """Remove the token from any text that might be shown (servers can echo requests)."""
         return self.transport.scrub(text)
+
+
+def parse_answer(model: type, answer: Answer, what: str) -> Any:
+    """``answer``'s JSON as the typed ``model`` (a pydantic model), or answer-invalid naming the first problem."""
+    from pydantic import ValidationError
+
+    document = answer.json()
+    try:
+        return model.model_validate(document)  # type: ignore[attr-defined]
+    except ValidationError as exc:
+        first = printable(str(exc).splitlines()[1].strip(), 120)
+        raise TransportError(f"{what}: the answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
