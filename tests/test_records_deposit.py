@@ -16,6 +16,7 @@ from archiver.deposit.flow import run_deposit
 from archiver.deposit.records import RecordDeposits
 from archiver.findings import ArchiverError
 from archiver.policy import Policy
+from archiver.zenodo.deposit_api import ZenodoClient
 from archiver.zenodo.double import ZenodoDouble
 from archiver.zenodo.double import records as double_records
 from archiver.zenodo.records_api import RecordsClient
@@ -268,3 +269,93 @@ def test_the_dry_run_plan_holds_the_exact_body_the_path_sends(double, export_dir
         sent = entry["metadata"]
         assert {k: dep.metadata[k] for k in ("title", "keywords", "notes", "version", "creators")} == {
             k: sent[k] for k in ("title", "keywords", "notes", "version", "creators")}
+
+
+class Crash(Exception):
+    pass
+
+
+def _edit_manifest(export_dir, record_id, **changes):
+    path = export_dir / "manifests" / f"{record_id.replace(':', '_')}.json"
+    document = json.loads(path.read_text())
+    document.update(changes)
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+@pytest.mark.parametrize("api_name", ["deposit", "records"])
+def test_a_record_changed_since_its_draft_is_published_with_its_files_of_now(double, export_dir, api_name):
+    policy = CURATED.model_copy(update={"api": api_name})
+    assert run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"], draft_only=True).exit_code == 0
+    _edit_manifest(export_dir, "SRCH:4A7C19E2", abstract="A corrected abstract, re-exported after the draft was made.")
+    summary = run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in summary.results] == ["resumed"], [r.as_dict() for r in summary.results]
+    dep = stored(double, "SRCH:4A7C19E2")
+    (manifest_file,) = [f for f in dep.files if f.filename == "manifest.json"]
+    assert b"A corrected abstract" in manifest_file.data and double.state.counters["create"] == 1
+    assert "A corrected abstract" in (dep.rdm["description"] if api_name == "records" else dep.metadata["description"])
+
+
+@pytest.mark.parametrize("api_name", ["deposit", "records"])
+def test_a_publish_killed_before_it_went_is_published_with_the_metadata_of_now(double, export_dir, monkeypatch, api_name):
+    owner, name = (RecordsClient, "publish") if api_name == "records" else (ZenodoClient, "publish")
+
+    def killed(self, *args, **kwargs):
+        raise Crash("killed before the publish was sent")
+
+    monkeypatch.setattr(owner, name, killed)
+    policy = CURATED.model_copy(update={"api": api_name})
+    with pytest.raises(Crash):
+        run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"])
+    monkeypatch.undo()
+    changed = policy.model_copy(update={"publisher": "Changed Publisher"})
+    summary = run_deposit(export_dir, api_for(double, api_name), changed, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in summary.results] == ["resumed"], [r.as_dict() for r in summary.results]
+    dep = stored(double, "SRCH:4A7C19E2")
+    assert dep.submitted and double.state.counters["publish"] == 1
+    assert (dep.rdm["publisher"] if api_name == "records" else dep.metadata["creators"][0]["name"]) == "Changed Publisher"
+
+
+def test_a_review_submitted_again_carries_the_metadata_of_now(double, export_dir, monkeypatch):
+    double.state.add_community("assignee-research")
+    policy = CURATED.model_copy(update={"communities": ("assignee-research",)})
+    monkeypatch.setattr(RecordsClient, "set_review", lambda self, *a, **k: (_ for _ in ()).throw(ZenodoError("no answer", code="no-answer")))
+    first = run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"])
+    assert [r.action for r in first.results] == ["failed"]
+    monkeypatch.undo()
+    changed = policy.model_copy(update={"publisher": "Changed Publisher"})
+    assert [r.action for r in run_deposit(export_dir, api_for(double), changed, only=["SRCH:4A7C19E2"]).results] == ["in-review"]
+    dep = stored(double, "SRCH:4A7C19E2")
+    assert dep.rdm["publisher"] == "Changed Publisher" and dep.review["status"] == "submitted"
+    switched = run_deposit(export_dir, api_for(double, "deposit"), Policy(communities=("assignee-research",)), only=["SRCH:4A7C19E2"])
+    (result,) = switched.results
+    assert result.action == "failed" and 'api = "records"' in result.detail and "[usage]" in result.detail
+
+
+def test_reconcile_that_fails_for_a_record_keeps_its_ledger_rows(double, export_dir, monkeypatch):
+    from archiver.deposit import flow
+    from archiver.deposit.reconcile import reconcile
+
+    assert run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"]).exit_code == 0
+    before = [r for r in run_cli("status", export_dir, "--json").json()["records"] if r["id"] == "SRCH:4A7C19E2"]
+
+    def failing(self, job, found):
+        job.result = flow.RecordResult(job.record.id, "failed", "the manifest could not be read [zenodo-error]")
+
+    monkeypatch.setattr(flow.Depositor, "settle", failing)
+    double.state.clock.advance(5)
+    results = {r.record_id: r for r in reconcile(export_dir, api_for(double), CURATED)}
+    assert results["SRCH:4A7C19E2"].state == "failed"
+    after = [r for r in run_cli("status", export_dir, "--json").json()["records"] if r["id"] == "SRCH:4A7C19E2"]
+    assert [(r["state"], r["doi"], r["deposition_id"]) for r in after] == [(r["state"], r["doi"], r["deposition_id"]) for r in before]
+
+
+def test_a_registered_manifest_unknown_to_the_ledger_says_reconcile(double, export_dir):
+    from archiver.exportdir import state_dir_for
+
+    assert run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"]).exit_code == 0
+    import shutil
+
+    shutil.rmtree(state_dir_for(export_dir))
+    (result,) = run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"], new_versions=True).results
+    assert result.action == "skipped" and "`archiver reconcile`" in result.detail

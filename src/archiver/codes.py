@@ -144,6 +144,7 @@ _CODES = (
     Code("ledger-too-new", "run", "the deposit ledger was written by a newer archiver"),
     Code("draft-open", "run", "Zenodo says a new-version draft is open without naming it; it is looked for"),
     Code("metadata-not-kept", "run", "a save's answer does not hold the metadata as sent (Zenodo's lenient save dropped or changed a field): nothing is published"),
+    Code("review-not-submitted", "run", "a draft's submission to its community's review did not go through; the next run submits it again"),
     Code("review-declined", "run", "the community declined the record's review request: it is not published; decide, then deposit again"),
     Code("community-missing", "run", "a community of the policy does not exist, or the record is not in it after publish (legacy API)"),
 )

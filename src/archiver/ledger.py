@@ -274,6 +274,13 @@ class Ledger:
         for table in ("files", "deposits"):
             self._execute(f"DELETE FROM {table} WHERE record_id = ? AND environment = ?", (record_id, environment))  # noqa: S608 - table names are ours
 
+    def restore(self, record_id: str, environment: str, rows: list[Deposit]) -> None:
+        """Put back a record's rows as they were (``rows``, read before a rebuild that failed); their
+        files' upload notes are not kept, so a resume reads the draft for them."""
+        self.drop(record_id, environment)
+        for row in rows:
+            self._execute(_INSERT_DEPOSIT, {name: getattr(row, name) for name in _DEPOSIT_COLUMNS})
+
     def servers(self, environment: str) -> set[str]:
         """The API URLs the ledger's deposits in ``environment`` went to."""
         return {row["api_url"] for row in self._execute("SELECT DISTINCT api_url FROM deposits WHERE environment = ?", (environment,))}

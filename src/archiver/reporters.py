@@ -103,7 +103,7 @@ class TextReporter:
             doi = row["doi"] or "-"
             error = f"  last error: {row['last_error']}" if row["last_error"] else ""
             state = row["state"] + (", drifted" if row.get("drifted") else "")
-            if row["state"] == "in-review":
+            if row["state"] == "in-review" and not row["last_error"]:
                 state += " (waits for the community's review; no DOI yet)"
             print(
                 f"{row['id']}  {row['environment']}  attempt {row['attempt']}  {state:<10}  "

@@ -129,6 +129,9 @@ def decide(record: Record, row: Deposit | None, policy: Policy, *, new_versions:
         return "register", "published; the manifest does not carry the DOI yet"
     if row is not None and row.state == "published":
         return "register", "published; registration not yet written"
+    if row is None and record.doi is not None and record.provenance.external_record.deposition_id is not None:
+        return "skip", (f"registered in its manifest as {record.doi}, but unknown to the ledger (a lost state directory?): "
+                        "`archiver reconcile` rebuilds the ledger from Zenodo, and a deposit then sees any correction since")
     if row is not None and not (row.state == "planned" and row.version == 1):
         return "deposit", f"resume from {row.state}"
     verdict = assess(Facts.of_record(record), policy)
@@ -500,6 +503,11 @@ class Depositor:
         published already. Leaves ``job.result`` unset when the draft waits for the check."""
         record, row = job.record, job.row
         try:
+            if row is not None and row.state == "in-review" and self.api.name != "records":
+                raise ArchiverError(
+                    f"{record.id}: draft {row.deposition_id} waits for its community's review, which only the records API "
+                    "follows: run with api = \"records\" until the community has decided", code="usage",
+                )
             if row is not None and row.api != self.api.name and not row.reached("published"):
                 # Begun through the other API (or rebuilt by a reconcile through it): on Zenodo both
                 # APIs see the same draft, but the link where files go is the other API's, and so is
@@ -507,8 +515,29 @@ class Depositor:
                 self.ledger.forget_files(row)
                 row = job.row = self.ledger.update(row, api=self.api.name, bucket_url=None)
             if row is not None and row.state == "in-review":
-                self._reviewed(job, self.api.read(row.remote_id))  # submitted again if it never went
-                return
+                draft = self.api.read(row.remote_id)
+                if draft.submitted or draft.review not in (None, "created", "cancelled", "expired"):
+                    self._reviewed(job, draft)
+                    return
+                # the submission never went: the draft goes through the stages again (its metadata
+                # and files made current, the check), and the publish stage submits it
+                row = job.row = self.ledger.update(row, state="described")
+            if row is not None and row.state == "publishing":
+                # a publish whose outcome this run does not know: published (register it), or not
+                # (the draft is described again and published with the metadata of now)
+                held = self.api.read(row.remote_id)
+                if held.submitted:
+                    row = job.row = self._remember(job, held, state="published")
+                    job.action = "register"
+                else:
+                    row = job.row = self.ledger.update(row, state="described")
+            if row is not None and row.deposition_id is not None and not row.reached("in-review") and row.content_hash != content_hashes(record)[0]:
+                # The record changed since its draft was made (a re-export after --draft-only or a
+                # kill): the draft's files are the old record's. They are compared and replaced, and
+                # the draft described again, so that what is published is this record as it is now.
+                self.ledger.forget_files(row)
+                content, corrections = content_hashes(record)
+                row = job.row = self.ledger.update(row, state="created", content_hash=content, correction_hash=corrections)
             if job.action == "register" and row is not None:
                 updated = self._register(row, job.path, record)
                 job.result = RecordResult(record.id, "registered", job.why, updated.doi, row.deposition_id)
@@ -569,11 +598,12 @@ class Depositor:
         except ZenodoError as exc:
             if exc.status != 404:
                 return False
+            gone = row.deposition_id
             self._forget_deposition(job)
             job.result = RecordResult(
                 job.record.id, "deferred",
-                f"draft {row.deposition_id} is gone from Zenodo (a concurrent run's deposition of this record won and "
-                "deleted it); the next run registers that deposition",
+                f"draft {gone} is gone from Zenodo (deleted: by a concurrent run whose deposition of this record won, or by "
+                "hand); the next run registers that deposition, or deposits the record afresh",
             )
             return True
         if not current.submitted:
@@ -707,7 +737,13 @@ class Depositor:
                 f"{job.record.id}: community {slug!r} declined draft {draft.id}; it is not published. Delete the draft or "
                 "submit it elsewhere by hand, then deposit again", code="review-declined",
             ))
+        elif draft.review in (None, "created", "cancelled", "expired"):
+            self._fail(job, ArchiverError(
+                f"{job.record.id}: the submission of draft {draft.id} to community {slug!r} did not go through (its review "
+                f"is {draft.review or 'not set'}); the next run submits it again", code="review-not-submitted",
+            ))
         else:
+            self.ledger.update(job.row, last_error=None)
             job.result = RecordResult(
                 job.record.id, "in-review", f"draft {draft.id} waits for community {slug!r} to review it; its DOI is "
                 "registered by the first run after the community accepts it", None, draft.id,
@@ -1107,7 +1143,7 @@ def plan_deposit(
             if records and policy.communities and not (action == "new-version" and row is not None):
                 publish = [f"submit the draft to community {policy.communities[0]!r} for review (published when accepted)",
                            "register DOI in manifest once the community has accepted it"]
-            elif policy.communities:
+            elif policy.communities and not records:
                 publish = ["publish", f"read back the communities {', '.join(policy.communities)}", "register DOI in manifest"]
             if action == "new-version" and row is not None:
                 steps = [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT, read back)", *publish]

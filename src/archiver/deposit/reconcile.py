@@ -57,12 +57,14 @@ def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
     ledger, environment, record = depositor.ledger, depositor.environment, job.record
     known = [row.deposition_id for row in ledger.all(environment) if row.record_id == record.id and row.deposition_id]
     found = _confirmed(depositor.api, found, known)
+    before = [row for row in ledger.all(environment) if row.record_id == record.id]
     ledger.drop(record.id, environment)
     job.row, job.result, job.action = None, None, "deposit"
     if not found.depositions:
         return Reconciled(record.id, "none", "Zenodo holds no deposition of this record")
     depositor.settle(job, found)
     if job.result is not None and job.result.action == "failed":
+        ledger.restore(record.id, environment, before)  # a rebuild that failed takes nothing away
         return Reconciled(record.id, "failed", job.result.detail)
     row = job.row
     assert row is not None
