@@ -359,3 +359,26 @@ def test_a_registered_manifest_unknown_to_the_ledger_says_reconcile(double, expo
     shutil.rmtree(state_dir_for(export_dir))
     (result,) = run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"], new_versions=True).results
     assert result.action == "skipped" and "`archiver reconcile`" in result.detail
+
+
+def test_status_remote_compares_only_rows_of_the_server_it_asks(double, export_dir, monkeypatch):
+    from archiver.deposit.flow import remote_drift, status
+
+    assert run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"]).exit_code == 0
+    rows = status(export_dir)
+    assert remote_drift(rows, api_for(double)) == []
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as other:
+        drift = remote_drift(rows, api_for(other))
+        assert [item["remote"].split(":")[0] for item in drift] == ["deposited to http"]
+        assert "not compared" in drift[0]["remote"] and other.state.counters["requests"] == 0
+
+
+def test_reconcile_names_a_draft_waiting_for_its_review(double, export_dir):
+    from archiver.deposit.reconcile import reconcile
+
+    double.state.add_community("assignee-research")
+    policy = CURATED.model_copy(update={"communities": ("assignee-research",)})
+    assert [r.action for r in run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"]).results] == ["in-review"]
+    double.state.clock.advance(5)
+    results = {r.record_id: r for r in reconcile(export_dir, api_for(double), policy)}
+    assert results["SRCH:4A7C19E2"].state == "draft" and "waits for its community's review" in results["SRCH:4A7C19E2"].detail

@@ -1188,7 +1188,7 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
             # version); "version" is Zenodo's word, for the version number it shows
             {"id": row.record_id, "environment": row.environment, "attempt": row.version, "state": row.state,
              "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error,
-             "correction_hash": row.correction_hash, "api": row.api}
+             "correction_hash": row.correction_hash, "api": row.api, "server": row.api_url}
             for row in ledger.all(environment)
         ]
     finally:
@@ -1232,6 +1232,10 @@ def remote_drift(rows: list[dict], client: DepositAPI | ZenodoClient | RecordsCl
     drift = []
     for row in rows:
         if row["deposition_id"] is None:
+            continue
+        if row.get("server") and row["server"] != api.target.api_url:
+            # another server's deposition ids name other depositions here: nothing to compare
+            drift.append({**row, "remote": f"deposited to {row['server']}, not to {api.target.api_url}: not compared"})
             continue
         try:
             remote = api.read(row["deposition_id"])

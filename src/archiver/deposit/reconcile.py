@@ -70,6 +70,9 @@ def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
     assert row is not None
     published = found.published
     if published is None:
+        if row.state == "in-review":
+            return Reconciled(record.id, "draft", f"draft {row.deposition_id} waits for its community's review: a deposit "
+                              "registers it once accepted", None, row.deposition_id)
         return Reconciled(record.id, "draft", f"open draft {row.deposition_id} on Zenodo: a deposit resumes it", None, row.deposition_id)
     # an open new version of the record's concept: the next deposit resumes it instead of opening another
     opened = [d for d in found.depositions if not d.submitted and d.conceptrecid == published.conceptrecid and d.id > published.id]
