@@ -319,7 +319,10 @@ def test_status_remote_checks_the_deposition_is_the_records_and_stops_at_a_silen
         dep.metadata["keywords"] = ["SRCH:FFFFFFFF"]
     run = run_cli("status", out, "--remote", "--zenodo-url", double.api_url, "--json")
     assert run.code == 1 and sum("is not this record's" in item["remote"] for item in run.json()["drift"]) == len(ELIGIBLE)
-    silent = run_cli("status", out, "--remote", "--zenodo-url", "http://127.0.0.1:9/api", "--timeout", "1")
+    elsewhere = run_cli("status", out, "--remote", "--zenodo-url", "http://127.0.0.1:9/api", "--timeout", "1", "--json")
+    assert elsewhere.code == 1 and all("not compared" in item["remote"] for item in elsewhere.json()["drift"])  # another server's ids
+    double.stop()  # the same server, gone silent
+    silent = run_cli("status", out, "--remote", "--zenodo-url", double.api_url, "--timeout", "1")
     assert silent.code == 2 and silent.err.count("[no-answer]") == 1
 
 

@@ -26,6 +26,8 @@ def test_built_wheel_validates_manifests_in_a_fresh_venv(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for schema in ("paper-manifest-v1.1", "correction-record-v1", "source-provenance-v1"):
         assert f"archiver/schemas/{schema}.schema.json" in names
+    for vocabulary in ("licenses", "languages", "resource_types", "relation_types", "description_types", "identifier_schemes"):
+        assert f"archiver/zenodo/vocabulary_data/{vocabulary}.json" in names  # Zenodo's vocabularies, checked before sending
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
