@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # archiver afresh (pre-commit try-repo, the built wheel in a new venv) run offline.
 WHEELHOUSE := $(VENV)/wheelhouse
 
-.PHONY: install test export bench soak fuzz clean record-double record-sandbox
+.PHONY: install test export bench soak fuzz mutate clean record-double record-sandbox
 
 install: $(STAMP)
 
@@ -36,6 +36,12 @@ bench: $(STAMP)
 # hypothesis-driven fuzzing of readers, validator and policy loader; figures to docs/fuzz.json
 fuzz: $(STAMP)
 	$(PY) benchmarks/fuzz.py --examples 20000 --json docs/fuzz.json
+
+# Mutation testing of the core modules against their own tests; figures to docs/reliability.md.
+# One module while working on it: make mutate MODULES=rules (a few minutes each on two cores).
+MODULES ?= eligibility rules policy validation ledger
+mutate: $(STAMP)
+	$(PY) benchmarks/mutate.py $(MODULES) --doc docs/reliability.md
 
 # 200 eligible records, every fault on, the deposit SIGKILLed 20 times, through each API; figures to docs/soak*.json
 soak: $(STAMP)

@@ -28,7 +28,6 @@ def test_the_base_record_is_eligible():
 @pytest.mark.parametrize(
     ("rule", "bad", "code"),
     [
-        (el.rule_manifest_valid, {"valid": False}, "manifest-invalid"),
         (el.rule_declared_tier_agrees, {"declared_tier": "Watchlist"}, "declared-tier-disagrees"),
         (el.rule_not_retracted, {"correction_status": "RETRACTED"}, "retracted"),
         (el.rule_not_retracted, {"correction_status": "WITHDRAWN"}, "withdrawn"),

@@ -116,11 +116,9 @@ def compute_tier(score: float | None, claims: int | None, policy: Policy) -> Tie
 # --------------------------------------------------------------------------- rules
 # Each rule returns a reason code when the record may not be deposited, else None.
 
-Rule = Callable[[Facts, TierDecision, Policy], "str | None"]
+# Only a valid record is judged by them: assess() refuses an invalid one before any rule runs.
 
-
-def rule_manifest_valid(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
-    return None if facts.valid else "manifest-invalid"
+Rule = Callable[[Facts, TierDecision, Policy], str | None]
 
 
 def rule_computed_doi_grade(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
@@ -163,13 +161,13 @@ def rule_gate_verified_if_required(facts: Facts, decision: TierDecision, policy:
 def rule_minimum_dimensions(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
     for dimension, minimum in policy.minimum_dimensions.items():
         level = facts.dimensions.get(dimension)
-        if level is None or DIMENSION_RANK.get(level, -1) < DIMENSION_RANK[minimum.value]:
+        rank = DIMENSION_RANK.get(level) if level is not None else None  # None: not stated, or not a level
+        if rank is None or rank < DIMENSION_RANK[minimum.value]:
             return "dimension-below-minimum"
     return None
 
 
 RULES: tuple[Rule, ...] = (
-    rule_manifest_valid,
     rule_computed_doi_grade,
     rule_declared_tier_agrees,
     rule_not_retracted,
@@ -218,10 +216,8 @@ def assess(facts: Facts, policy: Policy) -> Eligibility:
     reasons = tuple([code for rule in RULES if (code := rule(facts, decision, policy))])
     if not reasons:
         action = "deposit"
-    elif "manifest-invalid" in reasons:  # fixing the record comes first, whatever else it says
-        action = NEXT_ACTIONS["manifest-invalid"]
     elif "already-registered" in reasons:
         action = f"none: already registered as {facts.doi}"
     else:
-        action = NEXT_ACTIONS.get(reasons[0], "review the record")
+        action = NEXT_ACTIONS[reasons[0]]
     return Eligibility(facts.declared_tier, decision.tier, decision.basis, not reasons, reasons, action)

@@ -83,23 +83,20 @@ def ledger_registrations(export_dir: Path) -> Registrations:
     path = ledger_path(export_dir)
     if not path.is_file():
         return {}
-    ledger = Ledger(path)
-    try:
-        latest: dict[str, Deposit] = {}
-        for row in ledger.all():
-            is_later = row.record_id not in latest or row.updated_at >= latest[row.record_id].updated_at
-            if row.state == "registered" and row.doi and row.deposition_id and is_later:
-                latest[row.record_id] = row
-    finally:
-        ledger.close()
-    return {
-        record_id: Registration(
-            row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at),
-            row.concept_doi, row.correction_hash,
-        )
-        for record_id, row in latest.items()
-        if row.doi and row.deposition_id  # always so (chosen above); said again for the type checker
-    }
+    latest: Registrations = {}
+    written: dict[str, str] = {}  # record id -> when its registration kept so far was written
+    with Ledger(path) as ledger:
+        for row in ledger.all():  # by version: of two written in the same second, the later version wins
+            if row.state != "registered" or not row.doi or not row.deposition_id:
+                continue
+            if row.record_id in written and row.updated_at < written[row.record_id]:
+                continue
+            written[row.record_id] = row.updated_at
+            latest[row.record_id] = Registration(
+                row.doi, row.deposition_id, row.environment, dt.datetime.fromisoformat(row.published_at or row.updated_at),
+                row.concept_doi, row.correction_hash,
+            )
+    return latest
 
 
 @dataclass
@@ -169,7 +166,7 @@ class Ledger:
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) < SCHEMA_VERSION:
-            self._migrate(int(row[0]))
+            self._migrate()
         elif int(row[0]) > SCHEMA_VERSION:
             raise ArchiverError(
                 f"{self.path}: ledger schema version {row[0]} is newer than this archiver understands ({SCHEMA_VERSION}); upgrade archiver",
@@ -177,15 +174,16 @@ class Ledger:
             )
         os.chmod(self.path, 0o600)
 
-    def _migrate(self, version: int) -> None:
+    def _migrate(self) -> None:
         """Bring a ledger of an older archiver to this schema, in one transaction."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 columns = {row["name"] for row in self.db.execute("PRAGMA table_info(deposits)")}
-                if version < 2 and "concept_doi" not in columns:
+                # by the columns themselves: a ledger whose migration was cut short gets what it lacks
+                if "concept_doi" not in columns:  # schema 2
                     self.db.execute("ALTER TABLE deposits ADD COLUMN concept_doi TEXT")
-                if version < 3 and "api" not in columns:
+                if "api" not in columns:  # schema 3
                     self.db.execute("ALTER TABLE deposits ADD COLUMN api TEXT NOT NULL DEFAULT 'deposit'")
                 self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
                 self.db.execute("COMMIT")
@@ -196,6 +194,12 @@ class Ledger:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def _execute(self, sql: str, args: tuple | dict = ()) -> list[sqlite3.Row]:
         with self.lock:
@@ -290,7 +294,7 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
     """Refuse a ledger whose deposits in this environment went to another server (a trial against
     the local double, then the real sandbox): its DOIs are not that server's, and the run would
     skip records as registered that it never deposited there."""
-    others = sorted(server for server in ledger.servers(environment) if server.rstrip("/") != api_url.rstrip("/"))
+    others = sorted(server for server in ledger.servers(environment) if server.removesuffix("/") != api_url.removesuffix("/"))
     if others:
         raise ArchiverError(
             f"{ledger.path}: this export's {environment} deposits went to {', '.join(others)}, not {api_url}: its manifests "

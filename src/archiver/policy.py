@@ -144,7 +144,7 @@ def _policy_from(table: dict, source: str) -> Policy:
     try:
         return Policy.model_validate(table)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
+        first = exc.errors()[0]
         where = json_path(first["loc"]) if first["loc"] else "$"
         raise ArchiverError(f"{source}:{where}: {first['msg']}", code="policy-invalid") from None
 

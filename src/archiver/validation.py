@@ -62,6 +62,8 @@ _BRANCH_RULES = {
     ),
 }
 
+# jsonschema-rs names an error by its keyword: each keyword the contracts use, with its registered
+# code (a keyword a future contract adds falls back to its name in lower case).
 _KIND_CODES = {
     "Required": "required",
     "AdditionalProperties": "additional-property",
@@ -70,8 +72,6 @@ _KIND_CODES = {
     "Pattern": "pattern",
     "Minimum": "range",
     "Maximum": "range",
-    "ExclusiveMinimum": "range",
-    "ExclusiveMaximum": "range",
     "Type": "type",
     "MinLength": "min-length",
 }
@@ -115,22 +115,15 @@ def _validators() -> dict:
 def _schema_finding(error) -> Finding:
     instance_path = list(error.instance_path)
     location = json_path(instance_path)
-    names = [
-        part
-        for part in error.schema_path
-        if isinstance(part, str) and part not in ("properties", "$ref", "allOf", "items")
-    ]
-    for index, part in enumerate(names):
-        if part in ("then", "else"):
-            if index:
-                rule = _BRANCH_RULES.get((names[index - 1], part))
-            else:
-                after = names[1] if len(names) > 1 else ""
-                rule = _BRANCH_RULES.get(("", part, after))
-            if rule:
-                code, message = rule
-                return Finding(code, message, location)
-            break
+    names = [part for part in error.schema_path if isinstance(part, str) and part not in ("properties", "allOf")]
+    branch = next((index for index, part in enumerate(names) if part in ("then", "else")), None)
+    if branch is not None:
+        # a branch below a property is known by it; one at a contract's root by what it constrains
+        key = (names[branch - 1], names[branch]) if branch else ("", names[0], next(iter(names[1:]), ""))
+        rule = _BRANCH_RULES.get(key)
+        if rule:
+            code, message = rule
+            return Finding(code, message, location)
     kind = type(error.kind).__name__
     code = _KIND_CODES.get(kind, kind.lower())
     # the record's identity gets its own codes, whichever command finds the defect
@@ -157,9 +150,9 @@ def _corrections_findings(record: dict, base: list) -> Iterator[Finding]:
     count = record.get("correction_count")
     if isinstance(count, int) and len(pairs) == len(corrections):
         public = record.get("corrections_public")
-        status = record.get("status")
-        for code, problem in rules.correction_problems(status if isinstance(status, str) else "", count, pairs, public if isinstance(public, bool) else None):
-            if code not in ("corrected-without-corrections", "corrections-not-public"):  # the schema states these
+        # no status is passed: the rule on CORRECTED is the schema's, as is corrections-not-public
+        for code, problem in rules.correction_problems("", count, pairs, public if isinstance(public, bool) else None):
+            if code != "corrections-not-public":
                 yield Finding(code, problem, json_path(base) if base else "$")
 
 
