@@ -7,6 +7,8 @@ manifest; each case changes the least that breaks one rule, so the case shows wh
 Equivalent mutants, left alive on purpose:
 - the keyword table's entries whose code is the keyword's own name in lower case (Required, Enum,
   Pattern, Type): the fallback for a keyword outside the table gives the same code;
+- the text standing for "nothing after the branch" when a contract's root branch is the whole
+  path: no rule is keyed by it, whatever it is;
 - a regular file's read (the size of the first read, the size of the next ones, whether more is
   read after the first): every variant reads the whole file, as long as it does not grow meanwhile.
 """
