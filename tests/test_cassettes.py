@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from archiver.deposit.flow import run_deposit
+from archiver.deposit.adapters import port_for
+from archiver.deposit.runner import run_deposit
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo.deposit_api import ZenodoClient
 from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.legacy_client import LegacyClient
 from archiver.zenodo.target import SANDBOX_API, resolve_target
 from conftest import EXAMPLES, run_cli
 
@@ -66,7 +67,7 @@ def _export(tmp_path):
 
 def _client(url, token):
     target = resolve_target(zenodo_url=url, environ={"ZENODO_SANDBOX_TOKEN": token})
-    return ZenodoClient(target, sleep=lambda seconds: None, backoff=0.0)
+    return port_for(LegacyClient(target, sleep=lambda seconds: None, backoff=0.0))
 
 
 @pytest.mark.vcr

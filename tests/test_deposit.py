@@ -11,14 +11,17 @@ from pathlib import Path
 import pytest
 import requests
 
-from archiver.deposit.flow import iter_manifests, run_deposit
+from archiver.deposit.adapters import port_for
+from archiver.deposit.ledger import Ledger
+from archiver.deposit.manifests import iter_manifests
+from archiver.deposit.runner import run_deposit
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
-from archiver.ledger import Ledger
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
 from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.legacy_client import LegacyClient
 from archiver.zenodo.target import resolve_target
+from archiver.zenodo.transport import TransportError
 from conftest import EXAMPLES, REPO, FakeClock, run_cli
 
 pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs the unit tests alone
@@ -43,9 +46,14 @@ def export_dir(tmp_path):
     return out
 
 
-def client_for(double, **kwargs):
+def legacy_client(double, **kwargs):
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    return ZenodoClient(target, sleep=getattr(double.state.clock, "advance", lambda s: None), **kwargs)
+    return LegacyClient(target, sleep=getattr(double.state.clock, "advance", lambda s: None), **kwargs)
+
+
+def client_for(double, **kwargs):
+    """The deposit port over the legacy client of ``double``."""
+    return port_for(legacy_client(double, **kwargs))
 
 
 def registered(export_dir):
@@ -136,33 +144,33 @@ class Crash(Exception):
 
 @pytest.mark.parametrize("step", ["create_deposition", "upload", "publish"])
 def test_a_crash_after_each_remote_step_resumes_the_same_deposition(double, export_dir, step, monkeypatch):
-    real = getattr(ZenodoClient, step)
+    real = getattr(LegacyClient, step)
 
     def crash_after(self, *args, **kwargs):
         real(self, *args, **kwargs)  # the server did it ...
         raise Crash(step)  # ... and the process died before hearing back
 
-    monkeypatch.setattr(ZenodoClient, step, crash_after)
+    monkeypatch.setattr(LegacyClient, step, crash_after)
     with pytest.raises(Crash):
         run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
-    monkeypatch.setattr(ZenodoClient, step, real)
+    monkeypatch.setattr(LegacyClient, step, real)
     summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY)
     assert summary.exit_code == 0
     assert_each_eligible_record_published_once(double, export_dir)
 
 
 def test_a_lost_create_answer_is_found_again_by_its_key(double, export_dir, monkeypatch):
-    real = ZenodoClient.create_deposition
+    real = LegacyClient.create_deposition
     calls = []
 
     def lost_answer(self, metadata=None):
         calls.append(1)
         if len(calls) == 1:
             real(self, metadata)
-            raise ZenodoError("POST: no answer", status=None, code="no-answer")
+            raise TransportError("POST: no answer", status=None, code="no-answer")
         return real(self, metadata)
 
-    monkeypatch.setattr(ZenodoClient, "create_deposition", lost_answer)
+    monkeypatch.setattr(LegacyClient, "create_deposition", lost_answer)
     assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
     assert_each_eligible_record_published_once(double, export_dir)
 
@@ -201,9 +209,9 @@ def test_token_goes_only_to_the_configured_host(double):
             return super().send(request, **kwargs)
 
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    client = ZenodoClient(target, session=Recorder(), sleep=lambda s: None, max_attempts=1)
+    client = LegacyClient(target, session=Recorder(), sleep=lambda s: None, max_attempts=1)
     client.list_depositions()
-    with pytest.raises(ZenodoError) as elsewhere:
+    with pytest.raises(TransportError) as elsewhere:
         client.send("GET", "http://localhost:9/elsewhere", retry=False, expect=(200,))
     assert elsewhere.value.code == "foreign-link"  # another origin is never requested at all
     assert seen == [(f"{double.api_url}/deposit/depositions?size=100&page=1", f"Bearer {TOKEN}")]
@@ -242,8 +250,8 @@ def test_token_never_appears_in_output_ledger_plans_or_errors(tmp_path):
 
 def test_server_echoing_the_request_does_not_leak_the_token(export_dir):
     with ZenodoDouble(tokens={TOKEN}, faults=Faults(error_share=1.0, echo_request=True, seed=1)) as double:
-        client = client_for(double, max_attempts=1)
-        with pytest.raises(ZenodoError) as caught:
+        client = legacy_client(double, max_attempts=1)
+        with pytest.raises(TransportError) as caught:
             client.update_metadata(1, {"title": "x"})
     assert "***" in str(caught.value) or "Authorization" not in str(caught.value)
     assert TOKEN not in str(caught.value)
@@ -412,16 +420,16 @@ def test_a_corrected_registered_record_is_drifted_or_gets_a_new_version(double, 
 def test_a_new_version_interrupted_after_newversion_resumes_the_same_draft(double, export_dir, monkeypatch):
     assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
     _add_correction(export_dir / "manifests" / "SRCH_2B9E4410.json")
-    real = ZenodoClient.new_version
+    real = LegacyClient.new_version
 
     def lost(self, deposition_id):
         real(self, deposition_id)
         raise Crash("after newversion")
 
-    monkeypatch.setattr(ZenodoClient, "new_version", lost)
+    monkeypatch.setattr(LegacyClient, "new_version", lost)
     with pytest.raises(Crash):
         run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
-    monkeypatch.setattr(ZenodoClient, "new_version", real)
+    monkeypatch.setattr(LegacyClient, "new_version", real)
     summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
     assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
     records = [d for d in double.state.depositions.values() if record_of(d) == "SRCH:2B9E4410"]
@@ -432,7 +440,7 @@ def test_status_remote_reports_drift_between_ledger_and_zenodo(double, export_di
     assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
     ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite")
     row = ledger.get("SRCH:4A7C19E2", "sandbox")
-    ledger.update(row, doi="10.5072/zenodo.1")  # the ledger and Zenodo now disagree
+    ledger._write(row, doi="10.5072/zenodo.1")  # the ledger and Zenodo now disagree
     ledger.close()
     monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
     run = run_cli("status", export_dir, "--remote", "--zenodo-url", double.api_url)
@@ -445,16 +453,16 @@ def test_a_crash_after_each_step_of_a_new_version_resumes_without_a_second_draft
     assert run_deposit(export_dir, client_for(double), DEFAULT_POLICY).exit_code == 0
     path = export_dir / "manifests" / "SRCH_2B9E4410.json"
     _add_correction(path)
-    real = getattr(ZenodoClient, step)
+    real = getattr(LegacyClient, step)
 
     def crash_after(self, *args, **kwargs):
         real(self, *args, **kwargs)  # Zenodo did it ...
         raise Crash(step)  # ... and archiver died before hearing back
 
-    monkeypatch.setattr(ZenodoClient, step, crash_after)
+    monkeypatch.setattr(LegacyClient, step, crash_after)
     with pytest.raises(Crash):
         run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
-    monkeypatch.setattr(ZenodoClient, step, real)
+    monkeypatch.setattr(LegacyClient, step, real)
     summary = run_deposit(export_dir, client_for(double), DEFAULT_POLICY, new_versions=True, only=["SRCH:2B9E4410"])
     assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
     versions = sorted((d for d in double.state.depositions.values() if record_of(d) == "SRCH:2B9E4410"), key=lambda d: d.id)
@@ -466,10 +474,10 @@ def test_a_crash_after_each_step_of_a_new_version_resumes_without_a_second_draft
 
 
 def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
-    from archiver.deposit.metadata import describe, legacy_payload
+    from archiver.deposit.adapters.metadata import describe, legacy_payload
     from archiver.policy import Policy
 
-    record = next(r for r in map(__import__("archiver.deposit.flow", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")
+    record = next(r for r in map(__import__("archiver.deposit.manifests", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")
     default = legacy_payload(describe(record, DEFAULT_POLICY))
     assert default["related_identifiers"] == []  # a bare SRCH id has no scheme Zenodo recognises
     assert "SRCH:4A7C19E2" in default["keywords"] and "SRCH:4A7C19E2" in default["notes"]
@@ -493,7 +501,7 @@ def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
 
 def test_a_wrong_token_then_the_right_one_reports_plain_first_deposits(double, export_dir):
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": "wrong-token-0123456789"})
-    refused = run_deposit(export_dir, ZenodoClient(target, sleep=lambda s: None), DEFAULT_POLICY, workers=1)
+    refused = run_deposit(export_dir, port_for(LegacyClient(target, sleep=lambda s: None)), DEFAULT_POLICY, workers=1)
     assert refused.exit_code == 2 and "403" in refused.token_refused  # could not start
     # the first request is the batched lookup: refused, it settles every record of the group at once
     assert {r.action for r in refused.results if r.record_id in ELIGIBLE} == {"failed"}
@@ -552,7 +560,8 @@ def test_the_first_ctrl_c_finishes_the_record_in_progress_and_leaves_the_export_
 def test_the_deposited_data_package_is_one_deterministic_zip_frictionless_validates(tmp_path, export_dir):
     import zipfile
 
-    from archiver.deposit.flow import build_files, load_record
+    from archiver.deposit.files import build_files
+    from archiver.deposit.manifests import load_record
 
     record = load_record(export_dir / "manifests" / "SRCH_4A7C19E2.json")
     first = build_files(record, DEFAULT_POLICY, export_dir, tmp_path / "a")

@@ -14,14 +14,17 @@ import threading
 
 import pytest
 
-from archiver.deposit.api import open_api
-from archiver.deposit.flow import Depositor, iter_manifests, run_deposit
+from archiver.deposit import runner
+from archiver.deposit.adapters import open_port as open_api
+from archiver.deposit.adapters import port_for
+from archiver.deposit.manifests import iter_manifests
+from archiver.deposit.runner import run_deposit
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo.deposit_api import ZenodoClient
 from archiver.zenodo.double import ZenodoDouble
-from archiver.zenodo.records_api import RecordsClient
+from archiver.zenodo.legacy_client import LegacyClient
+from archiver.zenodo.records_client import RecordsClient
 from archiver.zenodo.target import resolve_target
 from conftest import EXAMPLES, REPO, FakeClock, run_cli
 
@@ -45,7 +48,7 @@ def client_for(double, **kwargs):
 
 
 # the one request that creates a draft, per API (a test kills the run right after it)
-CREATE = {"deposit": (ZenodoClient, "create_deposition"), "records": (RecordsClient, "create_draft")}
+CREATE = {"deposit": (LegacyClient, "create_deposition"), "records": (RecordsClient, "create_draft")}
 
 
 def export(tmp_path, name, source=EXAMPLES):
@@ -157,13 +160,13 @@ def test_two_runs_at_once_from_two_folders_make_one_doi_per_record(double, tmp_p
     other's draft, the lower id wins, the loser deletes its draft and defers to its next run."""
     one, two = export(tmp_path, "one"), export(tmp_path, "two")
     barrier = threading.Barrier(2, timeout=60)
-    real_check = Depositor.check
+    real_check = runner.check
 
-    def check_together(self, jobs):
+    def check_together(run, jobs):
         barrier.wait()
-        return real_check(self, jobs)
+        return real_check(run, jobs)
 
-    monkeypatch.setattr(Depositor, "check", check_together)
+    monkeypatch.setattr(runner, "check", check_together)
     summaries = {}
 
     def run(folder):
@@ -178,7 +181,7 @@ def test_two_runs_at_once_from_two_folders_make_one_doi_per_record(double, tmp_p
     assert actions.count("deposited") == len(ELIGIBLE), actions  # one winner per record ...
     assert actions.count("deferred") == len(ELIGIBLE), actions  # ... and the other run gave way
     assert double.state.counters["publish"] == len(ELIGIBLE)
-    monkeypatch.setattr(Depositor, "check", real_check)
+    monkeypatch.setattr(runner, "check", real_check)
     double.state.clock.advance(5)
     for folder in (one, two):  # the loser's next run registers the winner's DOI
         assert run_deposit(folder, client_for(double), DEFAULT_POLICY).exit_code == 0
@@ -307,7 +310,7 @@ def test_a_ledger_of_another_server_is_refused_before_anything_is_sent(double, t
     with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as other:
         target = resolve_target(zenodo_url=other.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
         with pytest.raises(ArchiverError) as refused:
-            run_deposit(out, ZenodoClient(target), DEFAULT_POLICY)
+            run_deposit(out, port_for(LegacyClient(target)), DEFAULT_POLICY)
         assert refused.value.code == "ledger-other-server" and other.state.counters["requests"] == 0
 
 

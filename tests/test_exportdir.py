@@ -17,11 +17,8 @@ from archiver.exportdir import (
     ExportLock,
     ReportJsonReader,
     ReportJsonWriter,
-    refresh_after_deposit,
-    state_dir_for,
 )
 from archiver.findings import ArchiverError
-from archiver.policy import DEFAULT_POLICY
 from conftest import EXAMPLES, run_cli
 
 CREATED = "2026-11-22T00:00:00Z"
@@ -176,24 +173,3 @@ def test_report_json_reader_with_no_entries_and_with_a_foreign_file(tmp_path):
     path.write_text('{"records": []}')
     with pytest.raises(ArchiverError, match="not a report.json archiver wrote"):
         list(ReportJsonReader(path).entries())
-
-
-def test_refresh_after_a_deposit_registers_the_export_once(tmp_path):
-    out = tmp_path / "export"
-    assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED, "--quiet").code == 0
-    record_id = "SRCH:4A7C19E2"
-    state_dir_for(out).mkdir()
-    refresh_after_deposit(out, {record_id: ("10.5072/zenodo.42", "10.5072/zenodo.41", None)}, DEFAULT_POLICY)
-    reader = ReportJsonReader(out / REPORT_JSON)
-    entries = {e["id"]: e for e in reader.entries()}
-    assert entries[record_id]["doi"] == "10.5072/zenodo.42"
-    assert entries[record_id]["reasons"] == ["already-registered"]
-    # the example SRCH:9A0B1C2D arrived registered; this one joins it
-    assert reader.tail["totals"]["already_registered"] == 2
-    records_csv = (out / "data" / "records.csv").read_text()
-    assert "10.5072/zenodo.42,10.5072/zenodo.41," in records_csv  # the version DOI, then the concept DOI
-    first = snapshot(out)
-    inode = os.stat(out / REPORT_JSON).st_ino
-    refresh_after_deposit(out, {record_id: ("10.5072/zenodo.42", "10.5072/zenodo.41", None)}, DEFAULT_POLICY)
-    assert snapshot(out) == first
-    assert os.stat(out / REPORT_JSON).st_ino == inode  # the stamp says it was applied: not even rewritten

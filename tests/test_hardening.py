@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from archiver.deposit.flow import run_deposit
+from archiver.deposit.adapters import port_for
+from archiver.deposit.runner import run_deposit
 from archiver.policy import DEFAULT_POLICY
-from archiver.zenodo.deposit_api import ZenodoClient
 from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.legacy_client import LegacyClient
 from archiver.zenodo.target import resolve_target
 from conftest import EXAMPLES, REPO, base_manifest, run_cli
 
@@ -81,7 +82,7 @@ def test_without_production_no_request_goes_to_zenodo_org(tmp_path):
     session.mount("https://", RecordingAdapter(hosts))
     session.mount("http://", RecordingAdapter(hosts))
     target = resolve_target(environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    summary = run_deposit(out, ZenodoClient(target, session=session, sleep=lambda s: None, max_attempts=2), DEFAULT_POLICY)
+    summary = run_deposit(out, port_for(LegacyClient(target, session=session, sleep=lambda s: None, max_attempts=2)), DEFAULT_POLICY)
     assert summary.exit_code == 2 and summary.unreachable  # no answer: the run stops, nothing more is started
     assert set(hosts) == {"sandbox.zenodo.org"}
 

@@ -17,18 +17,18 @@ import stat
 
 import pytest
 
-from archiver.exportdir import state_dir_for
-from archiver.findings import ArchiverError
-from archiver.ledger import (
+from archiver.deposit.ledger import (
     SCHEMA_VERSION,
     STATES,
-    Deposit,
     Ledger,
-    Registration,
+    LedgerRow,
     check_server,
     ledger_registrations,
     registered_dois,
 )
+from archiver.exportdir import state_dir_for
+from archiver.findings import ArchiverError
+from archiver.model import Registration
 
 SANDBOX = "https://sandbox.zenodo.org/api"
 
@@ -44,15 +44,15 @@ class Ticking:
         return self.at
 
 
-def _row(record_id: str = "SRCH:4A7C19E2", version: int = 1, **changes) -> Deposit:
+def _row(record_id: str = "SRCH:4A7C19E2", attempt: int = 1, **changes) -> LedgerRow:
     values = dict(
-        record_id=record_id, environment="sandbox", version=version, api_url=SANDBOX,
-        content_hash="c" * 64, correction_hash="r" * 64, marker=f"archiver:{record_id}:v{version}", state="planned",
-        deposition_id=None, bucket_url=None, doi=None, record_url=None, published_at=None, attempts=0,
+        record_id=record_id, environment="sandbox", attempt=attempt, api_url=SANDBOX,
+        content_hash="c" * 64, correction_hash="r" * 64, marker=f"archiver:{record_id}:v{attempt}", state="planned",
+        deposition_id=None, files_at=None, doi=None, record_url=None, published_at=None, tries=0,
         last_error=None, updated_at="",
     )
     values.update(changes)
-    return Deposit(**values)
+    return LedgerRow(**values)
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def test_the_clock_is_read_to_the_second_in_utc(ledger):
     row = _row()
     ledger.begin(row)
     assert row.updated_at == "2026-03-01T12:00:01+00:00"
-    ledger.update(row, state="creating")
-    assert row.updated_at == "2026-03-01T12:00:02+00:00" and row.state == "creating"
+    ledger.creating(row)
+    assert row.updated_at == "2026-03-01T12:00:02+00:00" and row.state == "creating" and row.tries == 1
     assert ledger.get(row.record_id, "sandbox").updated_at == "2026-03-01T12:00:02+00:00"
 
 
@@ -115,7 +115,7 @@ def test_an_older_ledger_is_migrated_in_place_and_keeps_its_rows(tmp_path, versi
     row = ledger.get("SRCH:4A7C19E2", "sandbox")
     assert (row.state, row.deposition_id, row.doi, row.concept_doi, row.api) == ("registered", 7, "10.5072/zenodo.7", None, "deposit")
     assert ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
-    ledger.update(row, concept_doi="10.5072/zenodo.6", api="records")
+    ledger._write(row, concept_doi="10.5072/zenodo.6", api="records")
     ledger.close()
     again = Ledger(path)  # opened again: nothing left to migrate, the new columns hold
     assert (again.get("SRCH:4A7C19E2", "sandbox").concept_doi, again.get("SRCH:4A7C19E2", "sandbox").api) == (
@@ -180,32 +180,33 @@ def test_a_step_that_needs_a_deposition_refuses_a_row_without_one():
 
 
 def test_get_reads_the_latest_version_or_the_one_asked(ledger):
-    ledger.begin(_row(version=1, state="registered"))
-    ledger.begin(_row(version=2, state="created"))
-    ledger.begin(_row(version=1, environment="production", state="planned"))
-    assert ledger.get("SRCH:4A7C19E2", "sandbox").version == 2
+    ledger.begin(_row(attempt=1, state="registered"))
+    ledger.begin(_row(attempt=2, state="created"))
+    ledger.begin(_row(attempt=1, environment="production", state="planned"))
+    assert ledger.get("SRCH:4A7C19E2", "sandbox").attempt == 2
     assert ledger.get("SRCH:4A7C19E2", "sandbox", 1).state == "registered"
     assert ledger.get("SRCH:4A7C19E2", "sandbox", 3) is None
     assert ledger.get("SRCH:4A7C19E2", "production").state == "planned"
     assert ledger.get("SRCH:00000000", "sandbox") is None
-    assert sorted((r.environment, r.version) for r in ledger.all()) == [("production", 1), ("sandbox", 1), ("sandbox", 2)]
-    assert [(r.environment, r.version) for r in ledger.all("sandbox")] == [("sandbox", 1), ("sandbox", 2)]
-    assert [r.version for r in ledger.all("production")] == [1]
+    assert sorted((r.environment, r.attempt) for r in ledger.all()) == [("production", 1), ("sandbox", 1), ("sandbox", 2)]
+    assert [(r.environment, r.attempt) for r in ledger.all("sandbox")] == [("sandbox", 1), ("sandbox", 2)]
+    assert [r.attempt for r in ledger.all("production")] == [1]
 
 
 def test_update_writes_only_the_row_it_names(ledger):
     first, second = _row(), _row("SRCH:2B9E4410")
     ledger.begin(first)
     ledger.begin(second)
-    ledger.update(first, state="created", deposition_id=5, attempts=1, last_error="timeout")
+    ledger.created(ledger.creating(first), 5, None)
+    ledger.failed(first, "timeout")
     assert ledger.get("SRCH:2B9E4410", "sandbox").state == "planned"
     stored = ledger.get("SRCH:4A7C19E2", "sandbox")
-    assert (stored.state, stored.deposition_id, stored.attempts, stored.last_error) == ("created", 5, 1, "timeout")
+    assert (stored.state, stored.deposition_id, stored.tries, stored.last_error) == ("created", 5, 1, "timeout")
 
 
 def test_file_plans_uploads_and_forgetting(ledger):
     row = _row()
-    other = _row(version=2)
+    other = _row(attempt=2)
     ledger.begin(row)
     ledger.begin(other)
     ledger.plan_file(row, "manifest.json", 10, "a" * 32)
@@ -236,7 +237,7 @@ def test_restore_puts_rows_back_as_they_were(ledger):
     ledger.begin(row)
     ledger.plan_file(row, "manifest.json", 10, "a" * 32)
     before = ledger.all("sandbox")
-    ledger.update(row, state="registered", doi="10.5072/zenodo.5")
+    ledger._write(row, state="registered", doi="10.5072/zenodo.5")
     ledger.restore("SRCH:4A7C19E2", "sandbox", before)
     assert ledger.all("sandbox") == before
     assert ledger.files(row) == {}  # upload notes are not kept: a resume reads the draft
@@ -257,9 +258,9 @@ def test_servers_and_the_check_against_another(ledger):
 
 
 def test_registered_dois_keep_the_latest_registered_version(ledger):
-    ledger.begin(_row(version=1, state="registered", doi="10.5072/zenodo.1", concept_doi="10.5072/zenodo.0"))
-    ledger.begin(_row(version=2, state="registered", doi="10.5072/zenodo.2", concept_doi="10.5072/zenodo.0", correction_hash="s" * 64))
-    ledger.begin(_row(version=3, state="published", doi="10.5072/zenodo.3"))
+    ledger.begin(_row(attempt=1, state="registered", doi="10.5072/zenodo.1", concept_doi="10.5072/zenodo.0"))
+    ledger.begin(_row(attempt=2, state="registered", doi="10.5072/zenodo.2", concept_doi="10.5072/zenodo.0", correction_hash="s" * 64))
+    ledger.begin(_row(attempt=3, state="published", doi="10.5072/zenodo.3"))
     ledger.begin(_row("SRCH:2B9E4410", state="registered", doi=None))
     ledger.begin(_row("SRCH:99999999", environment="production", state="registered", doi="10.5281/zenodo.9"))
     assert registered_dois(ledger, "sandbox") == {"SRCH:4A7C19E2": ("10.5072/zenodo.2", "10.5072/zenodo.0", "s" * 64)}
@@ -290,9 +291,9 @@ def test_the_registration_written_last_is_the_one_a_manifest_carries(tmp_path):
     export_dir = tmp_path / "export"
     export_dir.mkdir()
     ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite", clock=Ticking())
-    ledger.begin(_row(version=2, state="registered", deposition_id=2, doi="10.5072/zenodo.2"))
-    ledger.begin(_row(version=1, state="registered", deposition_id=1, doi="10.5072/zenodo.1"))  # written later
-    ledger.begin(_row(version=3, state="registered", environment="production", deposition_id=3, doi="10.5281/zenodo.3"))
+    ledger.begin(_row(attempt=2, state="registered", deposition_id=2, doi="10.5072/zenodo.2"))
+    ledger.begin(_row(attempt=1, state="registered", deposition_id=1, doi="10.5072/zenodo.1"))  # written later
+    ledger.begin(_row(attempt=3, state="registered", environment="production", deposition_id=3, doi="10.5281/zenodo.3"))
     ledger.close()
     assert ledger_registrations(export_dir)["SRCH:4A7C19E2"].doi == "10.5281/zenodo.3"
 
@@ -383,7 +384,7 @@ def test_a_row_is_the_deposit_apis_unless_it_says_otherwise_and_update_returns_i
     row = _row()
     assert row.api == "deposit"
     ledger.begin(row)
-    assert ledger.update(row, api="records") is row and row.api == "records"
+    assert ledger.api_switched(row, "records") is row and row.api == "records"
 
 
 def test_of_two_registrations_written_in_the_same_second_the_later_version_wins(tmp_path):
@@ -391,8 +392,8 @@ def test_of_two_registrations_written_in_the_same_second_the_later_version_wins(
     export_dir.mkdir()
     still = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     with Ledger(state_dir_for(export_dir) / "ledger.sqlite", clock=lambda: still) as ledger:
-        ledger.begin(_row(version=1, state="registered", deposition_id=1, doi="10.5072/zenodo.1"))
-        ledger.begin(_row(version=2, state="registered", deposition_id=2, doi="10.5072/zenodo.2"))
+        ledger.begin(_row(attempt=1, state="registered", deposition_id=1, doi="10.5072/zenodo.1"))
+        ledger.begin(_row(attempt=2, state="registered", deposition_id=2, doi="10.5072/zenodo.2"))
     assert ledger_registrations(export_dir)["SRCH:4A7C19E2"].doi == "10.5072/zenodo.2"
 
 
@@ -409,8 +410,8 @@ def test_a_later_version_written_earlier_gives_way_to_the_one_written_last(tmp_p
     export_dir = tmp_path / "export"
     export_dir.mkdir()
     with Ledger(state_dir_for(export_dir) / "ledger.sqlite", clock=Ticking()) as ledger:
-        ledger.begin(_row(version=2, state="registered", deposition_id=2, doi="10.5072/zenodo.2"))
-        ledger.begin(_row(version=1, state="registered", deposition_id=1, doi="10.5072/zenodo.1"))
+        ledger.begin(_row(attempt=2, state="registered", deposition_id=2, doi="10.5072/zenodo.2"))
+        ledger.begin(_row(attempt=1, state="registered", deposition_id=1, doi="10.5072/zenodo.1"))
     assert ledger_registrations(export_dir)["SRCH:4A7C19E2"].doi == "10.5072/zenodo.1"
 
 

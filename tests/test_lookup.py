@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from archiver.deposit.lookup import Found, record_query
-from archiver.zenodo.deposit_api import Deposition
+from archiver.deposit.adapters.legacy import record_query
+from archiver.deposit.lookup import Found
+from archiver.deposit.port import RemoteDeposition
 from archiver.zenodo.double import query as zenodo_query
+from archiver.zenodo.legacy_client import LegacyDeposition
 
 
-def dep(id, concept, submitted, keywords=("SRCH:0123ABCD",)):
-    return Deposition.model_validate(
-        {"id": id, "conceptrecid": str(concept), "submitted": submitted, "metadata": {"keywords": list(keywords)}}
-    )
+def dep(id, concept, published, record_ids=("SRCH:0123ABCD",)):
+    return RemoteDeposition(id=id, concept=str(concept), published=published, record_ids=tuple(record_ids))
 
 
 def test_one_query_asks_for_many_records_and_the_double_reads_it_as_zenodo_does():
@@ -37,6 +37,6 @@ def test_the_record_is_its_first_concept_and_drafts_of_published_concepts_are_ne
 
 
 def test_keywords_that_are_not_texts_are_no_keywords():
-    odd = Deposition.model_validate({"id": 1, "metadata": {"keywords": ["SRCH:0123ABCD", 7, None]}})
+    odd = LegacyDeposition.model_validate({"id": 1, "metadata": {"keywords": ["SRCH:0123ABCD", 7, None]}})
     assert odd.metadata.keywords == ("SRCH:0123ABCD",)
-    assert Deposition.model_validate({"id": 1, "metadata": {"keywords": "SRCH:0123ABCD"}}).metadata.keywords == ()
+    assert LegacyDeposition.model_validate({"id": 1, "metadata": {"keywords": "SRCH:0123ABCD"}}).metadata.keywords == ()

@@ -11,17 +11,17 @@ import json
 
 import pytest
 
-from archiver.deposit.api import open_api
-from archiver.deposit.flow import run_deposit
-from archiver.deposit.records import RecordDeposits
+from archiver.deposit.adapters import open_port as open_api
+from archiver.deposit.adapters.records import RecordDeposits
+from archiver.deposit.runner import run_deposit
 from archiver.findings import ArchiverError
 from archiver.policy import Policy
-from archiver.zenodo.deposit_api import ZenodoClient
 from archiver.zenodo.double import ZenodoDouble
-from archiver.zenodo.double import records as double_records
-from archiver.zenodo.records_api import RecordsClient
+from archiver.zenodo.double import rdm_mapping as double_records
+from archiver.zenodo.legacy_client import LegacyClient
+from archiver.zenodo.records_client import RecordsClient
 from archiver.zenodo.target import resolve_target
-from archiver.zenodo.transport import TransportError as ZenodoError
+from archiver.zenodo.transport import TransportError
 from conftest import EXAMPLES, FakeClock, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -125,10 +125,10 @@ def test_a_field_the_save_did_not_keep_stops_the_record_before_publish(double, e
         monkeypatch.setattr(double_records, "save", drop_languages)
         missing = "metadata.languages"
     else:
-        from archiver.zenodo.double import server
+        from archiver.zenodo.double import store
 
-        real_stored = server.stored_metadata
-        monkeypatch.setattr(server, "stored_metadata", lambda metadata: {k: v for k, v in real_stored(metadata).items() if k != "notes"})
+        real_stored = store.stored_metadata
+        monkeypatch.setattr(store, "stored_metadata", lambda metadata: {k: v for k, v in real_stored(metadata).items() if k != "notes"})
         missing = "metadata.notes"
     policy = CURATED.model_copy(update={"api": api_name})
     summary = run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"])
@@ -186,7 +186,7 @@ def test_a_submission_that_never_went_is_sent_by_the_next_run(double, export_dir
     real = RecordsClient.set_review
 
     def refused(self, *args, **kwargs):
-        raise ZenodoError("set review: no answer", code="no-answer")
+        raise TransportError("set review: no answer", code="no-answer")
 
     monkeypatch.setattr(RecordsClient, "set_review", refused)
     first = run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"])
@@ -235,7 +235,7 @@ def test_a_new_version_draft_of_another_concept_is_refused(double, export_dir, m
                                           corrections=[{"sequence": 1, "date": "2026-11-01", "description": "Fixed a claim count."}])
     manifest.write_text(json.dumps(document, indent=2))
     real = RecordDeposits.new_version
-    monkeypatch.setattr(RecordDeposits, "new_version", lambda self, previous: real(self, previous).model_copy(update={"conceptrecid": "1"}))
+    monkeypatch.setattr(RecordDeposits, "new_version", lambda self, previous: real(self, previous).model_copy(update={"concept": "1"}))
     summary = run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"], new_versions=True)
     (result,) = summary.results
     assert result.action == "failed" and "[answer-mismatch]" in result.detail
@@ -298,7 +298,7 @@ def test_a_record_changed_since_its_draft_is_published_with_its_files_of_now(dou
 
 @pytest.mark.parametrize("api_name", ["deposit", "records"])
 def test_a_publish_killed_before_it_went_is_published_with_the_metadata_of_now(double, export_dir, monkeypatch, api_name):
-    owner, name = (RecordsClient, "publish") if api_name == "records" else (ZenodoClient, "publish")
+    owner, name = (RecordsClient, "publish") if api_name == "records" else (LegacyClient, "publish")
 
     def killed(self, *args, **kwargs):
         raise Crash("killed before the publish was sent")
@@ -319,7 +319,7 @@ def test_a_publish_killed_before_it_went_is_published_with_the_metadata_of_now(d
 def test_a_review_submitted_again_carries_the_metadata_of_now(double, export_dir, monkeypatch):
     double.state.add_community("assignee-research")
     policy = CURATED.model_copy(update={"communities": ("assignee-research",)})
-    monkeypatch.setattr(RecordsClient, "set_review", lambda self, *a, **k: (_ for _ in ()).throw(ZenodoError("no answer", code="no-answer")))
+    monkeypatch.setattr(RecordsClient, "set_review", lambda self, *a, **k: (_ for _ in ()).throw(TransportError("no answer", code="no-answer")))
     first = run_deposit(export_dir, api_for(double), policy, only=["SRCH:4A7C19E2"])
     assert [r.action for r in first.results] == ["failed"]
     monkeypatch.undo()
@@ -333,16 +333,17 @@ def test_a_review_submitted_again_carries_the_metadata_of_now(double, export_dir
 
 
 def test_reconcile_that_fails_for_a_record_keeps_its_ledger_rows(double, export_dir, monkeypatch):
-    from archiver.deposit import flow
+    from archiver.deposit import reconcile as reconciling
     from archiver.deposit.reconcile import reconcile
+    from archiver.deposit.results import RecordResult
 
     assert run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"]).exit_code == 0
     before = [r for r in run_cli("status", export_dir, "--json").json()["records"] if r["id"] == "SRCH:4A7C19E2"]
 
-    def failing(self, job, found):
-        job.result = flow.RecordResult(job.record.id, "failed", "the manifest could not be read [zenodo-error]")
+    def failing(run, job, found):
+        job.result = RecordResult(job.record.id, "failed", "the manifest could not be read [zenodo-error]")
 
-    monkeypatch.setattr(flow.Depositor, "settle", failing)
+    monkeypatch.setattr(reconciling, "apply_found", failing)
     double.state.clock.advance(5)
     results = {r.record_id: r for r in reconcile(export_dir, api_for(double), CURATED)}
     assert results["SRCH:4A7C19E2"].state == "failed"
@@ -362,7 +363,7 @@ def test_a_registered_manifest_unknown_to_the_ledger_says_reconcile(double, expo
 
 
 def test_status_remote_compares_only_rows_of_the_server_it_asks(double, export_dir, monkeypatch):
-    from archiver.deposit.flow import remote_drift, status
+    from archiver.deposit.status import remote_drift, status
 
     assert run_deposit(export_dir, api_for(double), CURATED, only=["SRCH:4A7C19E2"]).exit_code == 0
     rows = status(export_dir)

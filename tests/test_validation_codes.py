@@ -339,41 +339,44 @@ def test_the_contracts_missing_in_so_many_words(monkeypatch, tmp_path):
     assert caught.value.message == "the JSON Schema contracts are missing from this installation"
 
 
-def _fifo_with(tmp_path, data: bytes):
+def _stream_with(data: bytes):
+    """A pipe whose writer sends ``data`` and closes, named by a path (/proc/self/fd/N) as a FIFO
+    would be: the pipe's own read end stays open here, so nothing is lost before the reader opens."""
     import threading
 
-    fifo = tmp_path / "stream.json"
-    os.mkfifo(fifo)
+    read_end, write_end = os.pipe()
 
     def write() -> None:
-        with open(fifo, "wb") as handle:
+        with os.fdopen(write_end, "wb") as handle:
             handle.write(data)
 
     writer = threading.Thread(target=write)
     writer.start()
-    return fifo, writer
+    return f"/proc/self/fd/{read_end}", writer, read_end
 
 
-def test_a_stream_at_the_limit_is_read_and_one_byte_more_is_not(tmp_path):
+def test_a_stream_at_the_limit_is_read_and_one_byte_more_is_not():
     limit = 64 * 1024 * 1024  # the documented limit of a stream named as a manifest
-    fifo, writer = _fifo_with(tmp_path, b" " * limit)
-    result = validation.validate_file(str(fifo))
+    path, writer, read_end = _stream_with(b" " * limit)
+    result = validation.validate_file(path)
     writer.join()
+    os.close(read_end)
     assert [(f.code, f.location) for f in result.findings] == [("empty-input", "$")]  # read whole: all blanks
-    os.unlink(fifo)
-    fifo, writer = _fifo_with(tmp_path, b" " * (limit + 1))
-    result = validation.validate_file(str(fifo))
+    path, writer, read_end = _stream_with(b" " * (limit + 1))
+    result = validation.validate_file(path)
     writer.join()
+    os.close(read_end)
     assert not result.readable
     assert [(f.code, f.message) for f in result.findings] == [("unreadable", "a stream larger than 64 MiB is not a manifest")]
 
 
-def test_a_manifest_from_a_stream_is_validated(tmp_path, seed_manifest):
+def test_a_manifest_from_a_stream_is_validated(seed_manifest):
     import json
 
-    fifo, writer = _fifo_with(tmp_path, json.dumps(seed_manifest).encode())
-    result = validation.validate_file(str(fifo))
+    path, writer, read_end = _stream_with(json.dumps(seed_manifest).encode())
+    result = validation.validate_file(path)
     writer.join()
+    os.close(read_end)
     assert result.valid
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
 from archiver.zenodo.double import Faults, ZenodoDouble
+from archiver.zenodo.legacy_client import LegacyClient
+from archiver.zenodo.pacing import RateLimiter
 from archiver.zenodo.target import resolve_target
-from archiver.zenodo.transport import RateLimiter
+from archiver.zenodo.transport import TransportError
 
 TOKEN = "client-test-token"
 
@@ -47,7 +48,7 @@ def test_pacer_waits_as_a_429_says_and_until_the_reset_when_nothing_is_left():
 
 def client(double, **kwargs):
     target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    return ZenodoClient(target, **kwargs)
+    return LegacyClient(target, **kwargs)
 
 
 def test_429_is_retried_after_at_least_retry_after():
@@ -63,7 +64,7 @@ def test_429_is_retried_after_at_least_retry_after():
 def test_5xx_on_a_safe_request_is_retried_and_gives_up_clearly():
     with ZenodoDouble(tokens={TOKEN}, faults=Faults(error_share=1.0, seed=4)) as double:
         api = client(double, sleep=lambda s: None, max_attempts=3, limiter=RateLimiter(sleep=lambda s: None))
-        with pytest.raises(ZenodoError) as caught:
+        with pytest.raises(TransportError) as caught:
             api.list_depositions()
     assert api.stats["requests"] == 3
     assert caught.value.status in (500, 502, 503)
@@ -73,7 +74,7 @@ def test_5xx_on_a_safe_request_is_retried_and_gives_up_clearly():
 def test_a_lost_publish_answer_is_not_repeated_by_the_client():
     with ZenodoDouble(tokens={TOKEN}, faults=Faults(publish_504_share=1.0)) as double:
         api = client(double, sleep=lambda s: None)
-        with pytest.raises(ZenodoError) as caught:
+        with pytest.raises(TransportError) as caught:
             api.publish(12345)
     assert caught.value.status == 404 and api.stats["requests"] == 1  # unknown id: refused, not retried
 
@@ -92,33 +93,33 @@ def _reference_body(name: str) -> dict:
 
 
 def test_real_sandbox_answers_read_as_typed_models():
-    from archiver.zenodo.deposit_api import Deposition, UploadedFile
+    from archiver.zenodo.legacy_client import LegacyDeposition, LegacyUpload
 
-    sandbox = ZenodoClient(resolve_target(environ={"ZENODO_SANDBOX_TOKEN": TOKEN}))
-    created = Deposition.model_validate(_reference_body("01-create-deposition.json"))
+    sandbox = LegacyClient(resolve_target(environ={"ZENODO_SANDBOX_TOKEN": TOKEN}))
+    created = LegacyDeposition.model_validate(_reference_body("01-create-deposition.json"))
     assert created.id == 412011 and created.conceptrecid == "412010" and created.links.bucket
-    with pytest.raises(ZenodoError, match="not published"):
+    with pytest.raises(TransportError, match="not published"):
         sandbox.minted(created)  # a draft has no DOI to register
-    draft = Deposition.model_validate(_reference_body("03-get-deposition-with-files.json"))
-    with pytest.raises(ZenodoError) as reserved:
+    draft = LegacyDeposition.model_validate(_reference_body("03-get-deposition-with-files.json"))
+    with pytest.raises(TransportError) as reserved:
         sandbox.minted(draft)  # a reserved DOI is not a registration
     assert draft.doi and reserved.value.code == "answer-mismatch"
     assert all(f.id and f.filename for f in draft.files)
-    published = Deposition.model_validate(_reference_body("07-publish.json"))
+    published = LegacyDeposition.model_validate(_reference_body("07-publish.json"))
     assert sandbox.minted(published).doi == "10.5072/zenodo.143439" and published.conceptdoi == "10.5072/zenodo.143438"
     assert published.links.html
-    old_newversion = Deposition.model_validate(_reference_body("90-newversion-pre-2023-migration.json"))
+    old_newversion = LegacyDeposition.model_validate(_reference_body("90-newversion-pre-2023-migration.json"))
     assert old_newversion.links.latest_draft
-    uploaded = UploadedFile.model_validate(_reference_body("02-bucket-upload.json"))
+    uploaded = LegacyUpload.model_validate(_reference_body("02-bucket-upload.json"))
     assert uploaded.md5 == "cc624d72ede85ef061afa494d9951f6f"
 
 
 def test_an_answer_without_what_archiver_reads_is_a_coded_error():
     with ZenodoDouble(tokens={TOKEN}) as double:
         api = client(double)
-        with pytest.raises(ZenodoError) as refused:
+        with pytest.raises(TransportError) as refused:
             api._deposition(api.send("GET", "deposit/depositions", retry=True, expect=(200,)), "a list read as one")
-    assert refused.value.code == "answer-invalid" and "Deposition" in refused.value.message
+    assert refused.value.code == "answer-invalid" and "LegacyDeposition" in refused.value.message
 
 
 def test_legacy_and_current_error_shapes_are_both_read():

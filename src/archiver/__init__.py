@@ -7,7 +7,7 @@ that ``import archiver`` (and the pre-commit hook's ``archiver validate``) stays
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from archiver.version import __version__ as __version__
 
 __all__ = ["ArchiverError", "Finding", "assess", "deposit_records", "export_records", "load_policy", "read_records", "validate"]
 

@@ -1,6 +1,7 @@
 """The Python API: what the commands do, as calls that return the typed results the CLI renders.
 
-For pipelines (Airflow, Prefect, a notebook) that would otherwise reach into internal modules::
+The CLI is a shell over these calls and nothing else; pipelines (Airflow, Prefect, a notebook)
+use them too::
 
     import archiver
 
@@ -22,18 +23,24 @@ cannot run at all raises ArchiverError (``code``, ``message``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the imports happen in each call, so that `import archiver` stays cheap
-    from archiver.deposit.flow import DepositSummary
+    from archiver.deposit.port import DepositPort
+    from archiver.deposit.reconcile import Reconciled
+    from archiver.deposit.results import DepositSummary, RecordResult
     from archiver.eligibility import Eligibility
-    from archiver.export import ExportSummary
+    from archiver.export import ExportSummary, Outcome
+    from archiver.findings import Finding
     from archiver.model import Record
     from archiver.policy import Policy
     from archiver.readers import ReadResult
     from archiver.validation import FileResult
+
+OnSkip = Callable[[str, str, str], None]  # (path, code, message) of a file a folder walk leaves alone
 
 
 def load_policy(path: str | os.PathLike | None = None) -> Policy:
@@ -44,20 +51,46 @@ def load_policy(path: str | os.PathLike | None = None) -> Policy:
     return load(path)[0]
 
 
-def read_records(sources: Iterable[str | os.PathLike]) -> Iterator[ReadResult]:
+def read_records(sources: Iterable[str | os.PathLike], *, on_skip: OnSkip | None = None) -> Iterator[ReadResult]:
     """Every record of the sources (record pages of either layout, JSON, JSONL, directories of
     them; "-" for standard input), in order: each with its Record (or None) and its findings."""
     from archiver.readers import read_records as read
 
-    return read(str(source) for source in sources)
+    return read((str(source) for source in sources), on_skip=on_skip)
 
 
-def validate(paths: Iterable[str | os.PathLike]) -> Iterator[FileResult]:
+def estimate_records(sources: Iterable[str | os.PathLike]) -> int | None:
+    """A quick guess of how many records the sources hold, for a progress bar (None: no guess)."""
+    from archiver.readers import estimate_records as estimate
+
+    return estimate([str(source) for source in sources])
+
+
+def validate(
+    paths: Iterable[str | os.PathLike], *, on_skip: OnSkip | None = None, on_note: Callable[[str], None] | None = None
+) -> Iterator[FileResult]:
     """Every manifest file of ``paths`` (directories searched for *.json; of an export, its
     manifests only) validated against the contract it names."""
     from archiver.validation import validate_paths
 
-    return validate_paths(str(path) for path in paths)
+    return validate_paths((str(path) for path in paths), on_skip, on_note)
+
+
+def manifest_errors(result: ReadResult) -> list[Finding]:
+    """A record's errors: those found reading it, then its manifest's against the contract."""
+    from archiver.manifest import build_manifest
+
+    errors = list(result.errors)
+    if result.record is not None and not errors:
+        errors.extend(build_manifest(result.record)[1])
+    return errors
+
+
+def write_manifest(directory: str | os.PathLike, record: Record) -> Path:
+    """The record's manifest written as ``<record-id>.json`` into ``directory``."""
+    from archiver.manifest import write_manifest as write
+
+    return write(Path(directory), record)
 
 
 def assess(record: Record, policy: Policy | None = None) -> Eligibility:
@@ -68,6 +101,16 @@ def assess(record: Record, policy: Policy | None = None) -> Eligibility:
     return judge(Facts.of_record(record), policy or load_policy())
 
 
+def judge(result: ReadResult, errors: list[Finding], policy: Policy) -> Eligibility:
+    """The verdict on a record as read: a valid one assessed, an invalid one judged by nothing but its errors."""
+    from archiver.eligibility import Facts
+    from archiver.eligibility import assess as decide
+
+    valid = result.record is not None and not errors
+    facts = Facts.of_record(result.record) if valid else Facts.of_raw(result.raw, result.declared_tier)  # type: ignore[arg-type]
+    return decide(facts, policy)
+
+
 def export_records(
     sources: Iterable[str | os.PathLike],
     out: str | os.PathLike,
@@ -76,17 +119,52 @@ def export_records(
     created: str | None = None,
     package_check: str = "auto",
     jobs: int | str = "auto",
+    on_record: Callable[[Outcome], None] | None = None,
 ) -> ExportSummary:
     """Export the records of ``sources`` into the directory ``out`` (atomically: manifests, the
     data package, report.json and report.html), as `archiver export` does. ``created`` pins the
-    package's timestamp (ISO 8601), else SOURCE_DATE_EPOCH, else now."""
+    package's timestamp (ISO 8601), else SOURCE_DATE_EPOCH, else now. What earlier deposits of
+    the same folder registered is kept in the new manifests."""
+    from archiver.deposit.ledger import ledger_registrations
     from archiver.export import created_timestamp
     from archiver.export import export as run
 
     return run(
         [str(source) for source in sources], out, policy=policy or load_policy(), created=created_timestamp(created),
-        package_check=package_check, jobs=jobs,
+        package_check=package_check, jobs=jobs, on_record=on_record, registrations=ledger_registrations,
     )
+
+
+def export_folder(path: str | os.PathLike) -> Path:
+    """``path`` once it is known to be an archiver export (what deposit, status and reconcile take)."""
+    from archiver.exportdir import REPORT_JSON
+    from archiver.findings import ArchiverError
+
+    export_dir = Path(path)
+    if not export_dir.exists():
+        raise ArchiverError(f"{export_dir} does not exist", code="usage")
+    if not (export_dir / REPORT_JSON).is_file():
+        raise ArchiverError(f"{export_dir} is not an archiver export (no {REPORT_JSON}); run archiver export first", code="usage")
+    return export_dir
+
+
+def open_repository(
+    api: str = "deposit",
+    *,
+    production: bool = False,
+    zenodo_url: str | None = None,
+    doi_prefix: str | None = None,
+    timeout: float = 60.0,
+    announce: Callable[[str], None] | None = None,
+) -> DepositPort:
+    """The port to the repository through the API ``api``: the sandbox unless ``production``, the
+    token from ZENODO_SANDBOX_TOKEN (ZENODO_TOKEN for production), ``timeout`` seconds per request,
+    waits said to ``announce``."""
+    from archiver.deposit.adapters import open_port
+    from archiver.zenodo.target import resolve_target
+
+    target = resolve_target(production=production, zenodo_url=zenodo_url, doi_prefix=doi_prefix)
+    return open_port(api, target, deadline=timeout, announce=announce)
 
 
 def deposit_records(
@@ -94,21 +172,78 @@ def deposit_records(
     *,
     production: bool = False,
     zenodo_url: str | None = None,
+    doi_prefix: str | None = None,
     policy: Policy | None = None,
     draft_only: bool = False,
     new_versions: bool = False,
     only: Iterable[str] | None = None,
+    limit: int | None = None,
+    workers: int = 4,
     timeout: float = 60.0,
+    on_record: Callable[[RecordResult], None] | None = None,
+    stop: threading.Event | None = None,
+    in_progress: set[str] | None = None,
+    announce: Callable[[str], None] | None = None,
+    repository: DepositPort | None = None,
 ) -> DepositSummary:
-    """Deposit the eligible records of an export to Zenodo exactly once, as `archiver deposit`
-    does: the sandbox unless ``production``, the token from ZENODO_SANDBOX_TOKEN (ZENODO_TOKEN for
-    production). The summary's results say what happened to each record."""
-    from archiver.deposit.api import open_api
-    from archiver.deposit.flow import run_deposit
-    from archiver.zenodo.target import resolve_target
+    """Deposit the eligible records of an export exactly once, as `archiver deposit` does, and
+    register each DOI in its manifest. ``repository`` is a port opened already (else one is
+    opened as ``open_repository`` does); ``on_record`` hears each result in the export's order;
+    once ``stop`` is set no further record starts; ``in_progress`` holds the ids being worked on."""
+    from archiver.deposit.runner import run_deposit
 
     policy = policy or load_policy()
-    client = open_api(policy.api, resolve_target(production=production, zenodo_url=zenodo_url), deadline=timeout)
-    return run_deposit(
-        Path(export_dir), client, policy, only=only, draft_only=draft_only, new_versions=new_versions
+    port = repository or open_repository(
+        policy.api, production=production, zenodo_url=zenodo_url, doi_prefix=doi_prefix, timeout=timeout, announce=announce
     )
+    return run_deposit(
+        Path(export_dir), port, policy, only=only, limit=limit, draft_only=draft_only, new_versions=new_versions,
+        workers=workers, on_record=on_record, stop=stop, in_progress=in_progress,
+    )
+
+
+def plan_deposit(
+    export_dir: str | os.PathLike,
+    *,
+    production: bool = False,
+    zenodo_url: str | None = None,
+    policy: Policy | None = None,
+    only: Iterable[str] | None = None,
+    limit: int | None = None,
+    new_versions: bool = False,
+) -> tuple[dict, Path]:
+    """What a deposit would do, per record, without sending anything; written to EXPORT_DIR/plan.json too."""
+    from archiver.deposit.adapters import adapter_class
+    from archiver.deposit.plan import plan_deposit as plan
+    from archiver.deposit.plan import write_plan
+    from archiver.zenodo.target import api_url_of, environment_of
+
+    policy = policy or load_policy()
+    planned = plan(
+        Path(export_dir), policy, adapter_class(policy.api), environment_of(production), api_url_of(production, zenodo_url),
+        only=only, limit=limit, new_versions=new_versions,
+    )
+    return planned, write_plan(Path(export_dir), planned)
+
+
+def deposit_status(export_dir: str | os.PathLike, *, environment: str | None = None) -> tuple[list[dict], list[dict], list[str]]:
+    """The ledger's rows (of ``environment``, or all), the drift seen without the network, and the
+    records whose manifests name deposits the ledger does not know."""
+    from archiver.deposit.status import local_drift, status, unknown_registrations
+
+    rows = status(Path(export_dir), environment)
+    return rows, local_drift(rows, Path(export_dir)), unknown_registrations(Path(export_dir), rows)
+
+
+def remote_drift(rows: list[dict], repository: DepositPort) -> list[dict]:
+    """Where the ledger's rows and what the repository holds disagree."""
+    from archiver.deposit.status import remote_drift as compare
+
+    return compare(rows, repository)
+
+
+def reconcile_export(export_dir: str | os.PathLike, repository: DepositPort, *, policy: Policy | None = None) -> list[Reconciled]:
+    """The export's ledger and registrations rebuilt from what the repository holds (no write sent)."""
+    from archiver.deposit.reconcile import reconcile
+
+    return reconcile(Path(export_dir), repository, policy or load_policy())

@@ -6,31 +6,25 @@ rename, so a crash at any moment leaves the previous export or the new one, neve
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import datetime as dt
 import json
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 from archiver import exportdir, jsontext
-from archiver.codes import NOTHING_READ
-from archiver.eligibility import NEXT_ACTIONS, Facts, assess
+from archiver.eligibility import NEXT_ACTIONS
 from archiver.findings import ArchiverError, Finding, one_line
-from archiver.fsutil import printable_path, safe_stem
+from archiver.fsutil import printable_path
 from archiver.idset import IdSet
-from archiver.ledger import Registrations, ledger_registrations
-from archiver.manifest import build_manifest
-from archiver.model import correction_hash, manifest_json
-from archiver.package import RESOURCE_ORDER, PackageWriter, check_resource, render_record
+from archiver.model import Registrations
+from archiver.outcomes import Outcome, init_worker, outcomes_of, resolve_jobs, worker_context
+from archiver.package import RESOURCE_ORDER, PackageWriter, check_resource
 from archiver.policy import Policy
-from archiver.readers import ReadResult, Unit, iter_units, parse_unit
+from archiver.readers import iter_units
 from archiver.report import HtmlReport
 
 AUTO_FULL_CHECK_LIMIT = 100_000  # above this many records, --package-check=auto checks a sample
@@ -123,91 +117,6 @@ def _note_errors(summary: ExportSummary, outcome: Outcome) -> None:
         summary.errors.append(finding.render(printable_path(outcome.source)))
 
 
-class Outcome(NamedTuple):
-    """Everything the writer needs of one processed record.
-
-    A plain tuple of plain values: workers send a chunk of these as bare tuples, which pickle
-    several times faster than objects or dicts. ``entry_json`` is the report.json entry, already
-    encoded by the worker; the other fields are what the writer reads for totals and the HTML table.
-    """
-
-    record_id: str | None
-    source: str
-    valid: bool
-    eligible: bool
-    reasons: tuple[str, ...]
-    next_action: str
-    declared_tier: str | None
-    computed_tier: str | None
-    warnings: tuple[tuple[str, str], ...]  # (code, message) of each warning, for the HTML table
-    score: float | None
-    claims: int | None
-    input_error_only: bool
-    manifest_name: str | None
-    manifest: bytes | None
-    rendered: tuple[str, ...] | None
-    entry_json: str
-    errors: tuple[tuple[str, str], ...]  # (code, message) of each error, for the HTML table
-
-
-def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None = None) -> list[Outcome]:
-    """Parse, model, build and check the manifest, and assess one unit's records. Pure: writes nothing.
-
-    A record the deposit ledger beside the export has registered gets its registration back, so a
-    re-export keeps its DOI and writes the very manifest the deposit wrote.
-    """
-    outcomes = []
-    for result in parse_unit(unit):
-        errors = list(result.errors)
-        record = result.record
-        name = path = manifest_bytes = rendered = None
-        drifted = False
-        if record is not None and not errors:
-            registration = registrations.get(record.id) if registrations else None
-            if registration is not None and record.doi is None:
-                drifted = registration.correction_hash not in (None, correction_hash(record.correction_record.model_dump(mode="json", exclude_none=True)))
-                record = result.record = record.registered(
-                    registration.doi, registration.deposition_id, registration.environment, registration.registered_at,
-                    registration.concept_doi,
-                )
-            manifest, findings = build_manifest(record)
-            errors.extend(findings)
-            if not errors:
-                name = f"{safe_stem(record.id)}.json"
-                path = f"manifests/{name}"
-                manifest_bytes = manifest_json(manifest)
-        valid = record is not None and not errors
-        facts = Facts.of_record(record) if record is not None and valid else Facts.of_raw(result.raw, result.declared_tier)
-        verdict = assess(facts, policy)
-        if drifted and valid:  # visible without the network: the corrections await a new version
-            verdict.reasons = (*verdict.reasons, "corrected-since-deposit")
-            verdict.next_action = NEXT_ACTIONS["corrected-since-deposit"]
-        if record is not None and path is not None:
-            rendered = render_record(record, path, verdict)
-        outcomes.append(
-            Outcome(
-                record_id=result.record_id,
-                source=result.source,
-                valid=valid,
-                eligible=verdict.eligible,
-                reasons=verdict.reasons,
-                next_action=verdict.next_action,
-                declared_tier=verdict.declared_tier,
-                computed_tier=verdict.computed_tier,
-                warnings=tuple((warning.code, warning.message) for warning in result.warnings),
-                score=facts.review_score,
-                claims=facts.verified_claims,
-                input_error_only=not valid and {e.code for e in errors} <= NOTHING_READ,
-                manifest_name=name,
-                manifest=manifest_bytes,
-                rendered=rendered,
-                entry_json=jsontext.compact(_entry(result, errors, verdict, path)),
-                errors=tuple((error.code, error.message) for error in errors),
-            )
-        )
-    return outcomes
-
-
 DUPLICATES_NAMED = 100  # duplicate ids whose earlier source is named
 
 
@@ -237,113 +146,6 @@ def _as_duplicate(outcome: Outcome, earlier: str | None = None) -> Outcome:
         entry_json=jsontext.compact(entry),
         errors=tuple((error["code"], error["message"]) for error in entry["errors"]),
     )
-
-
-# --------------------------------------------------------------------------- worker processes
-
-CHUNK = 256
-_worker_policy: Policy | None = None
-_worker_registrations: Registrations | None = None
-
-
-def _init_worker(policy: Policy | None, registrations: Registrations | None = None, export_pid: int | None = None) -> None:
-    global _worker_policy, _worker_registrations
-    _worker_policy = policy
-    _worker_registrations = registrations
-    try:  # die with the parent (the fork server): it dies with the export
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
-    except (OSError, AttributeError):
-        pass
-    if export_pid is not None:
-        # A worker waits on a queue whose writing end it holds itself, so the export's death is
-        # no end-of-file for it: it looks for the export process instead, and ends with it.
-        threading.Thread(target=_end_with, args=(export_pid,), name="end-with-export", daemon=True).start()
-
-
-def _end_with(pid: int) -> None:
-    while True:
-        time.sleep(0.5)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(1)
-        except PermissionError:
-            pass
-
-
-def _process_chunk(units: list[Unit]) -> list[tuple]:
-    """A chunk's outcomes as bare tuples (see Outcome)."""
-    if _worker_policy is None:
-        raise RuntimeError("a chunk reached a worker that _init_worker did not set up")
-    policy = _worker_policy
-    return [tuple(outcome) for unit in units for outcome in process_unit(unit, policy, _worker_registrations)]
-
-
-def resolve_jobs(jobs: int | str) -> int:
-    if jobs == "auto":
-        # One more than the cores: the main process mostly waits on the disk creating manifest files.
-        return max(1, min((os.cpu_count() or 1) + 1, 8))
-    return max(1, int(jobs))
-
-
-def worker_context():
-    """How worker processes start: from a fork server that has imported this module and started no
-    thread, never by forking this process. A fork of a process that has threads (the pool's own
-    manager thread, a progress line) can copy a lock some thread holds, and the child then waits on it
-    forever, even after its parent is killed; Python 3.12+ warns of exactly that, and 3.14 no longer
-    forks by default. The fork server's workers start as cheaply as forks (archiver is imported once,
-    in the server), and they and the server end when the parent does."""
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["archiver.export"])
-    return context
-
-
-def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int, registrations: Registrations | None = None) -> Iterable[Outcome]:
-    """Outcomes in input order. Work fans out to ``jobs`` processes once the input is larger than one
-    chunk; at most two chunks per worker are in flight, so memory does not grow with the batch."""
-    from itertools import islice
-
-    units = iter(units)
-    first = list(islice(units, CHUNK))
-    if jobs <= 1 or len(first) < CHUNK:
-        for unit in first:
-            yield from process_unit(unit, policy, registrations)
-        for unit in units:
-            yield from process_unit(unit, policy, registrations)
-        return
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
-
-    trim = _malloc_trim()
-    with ProcessPoolExecutor(
-        jobs, mp_context=worker_context(), initializer=_init_worker, initargs=(policy, registrations, os.getpid())
-    ) as pool:
-        inflight = deque([pool.submit(_process_chunk, first)])  # answers come back as bare tuples
-        for count, chunk in enumerate(iter(lambda: list(islice(units, CHUNK)), []), start=1):
-            inflight.append(pool.submit(_process_chunk, chunk))
-            while len(inflight) >= 2 * jobs:
-                yield from map(Outcome._make, inflight.popleft().result())
-            if count % 64 == 0:
-                trim()
-        while inflight:
-            yield from map(Outcome._make, inflight.popleft().result())
-
-
-def _malloc_trim() -> Callable[[], None]:
-    """Results are unpickled on the pool's manager thread and freed on this one; glibc keeps the
-    freed memory in that thread's arena, so peak RSS creeps up with the batch. Handing it back to
-    the system now and then keeps memory flat."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    return lambda: trim(0)
 
 
 class ManifestSpool:
@@ -405,7 +207,7 @@ class DirectManifests:
 
 
 def _check_in_child(descriptor: Path, mode: str, name: str, connection, export_pid: int | None = None) -> None:
-    _init_worker(None, None, export_pid)
+    init_worker(None, None, export_pid)
     try:
         connection.send(check_resource(descriptor, mode, name))
     except BaseException as exc:  # noqa: BLE001 - reported by the parent
@@ -445,23 +247,110 @@ def start_package_check(descriptor: Path, mode: str, resources: Iterable[str] = 
     return wait
 
 
-def _entry(result: ReadResult, errors: list[Finding], eligibility, manifest_path: str | None) -> dict:
-    """One report.json entry; keys in sorted order (written without re-sorting)."""
-    return {
-        "basis": eligibility.basis,
-        "doi": result.record.doi if result.record else None,
-        "eligible": eligibility.eligible,
-        "errors": [f.as_dict() for f in errors],
-        "id": result.record_id,
-        "layout": result.layout,
-        "manifest": manifest_path,
-        "next_action": eligibility.next_action,
-        "reasons": list(eligibility.reasons),
-        "source": result.source,
-        "tier": {"computed": eligibility.computed_tier, "declared": eligibility.declared_tier},
-        "valid": not errors,
-        "warnings": [f.as_dict() for f in result.warnings],
-    }
+class _Batch:
+    """One export being staged beside DIR: its writers, and what the records read so far add up to."""
+
+    def __init__(self, staged: Path, policy: Policy, package_check: str, summary: ExportSummary) -> None:
+        self.staged, self.summary = staged, summary
+        self.manifests = staged / exportdir.MANIFESTS
+        self.spool = DirectManifests(self.manifests) if package_check == "off" else ManifestSpool(staged / ".manifests.spool")
+        self.ids = IdSet()
+        self.package = PackageWriter(staged)
+        self.report = exportdir.ReportJsonWriter(staged / exportdir.REPORT_JSON)
+        self.html = HtmlReport(policy)
+        self.only_input_errors = True
+        self.unreadable: list[str] = []  # what "nothing readable" names, while nothing has been read
+        self.named = 0
+
+    def take(self, outcome: Outcome) -> Outcome:
+        """One record's outcome written and counted (a duplicate id is made invalid first)."""
+        summary = self.summary
+        if outcome.manifest is not None and outcome.record_id is not None and outcome.manifest_name is not None:
+            if self.ids.add(outcome.record_id):
+                self.spool.add(outcome.manifest_name, outcome.manifest)
+            else:
+                # rare: read back where the id came first (named for the first duplicates only:
+                # each look reads what the report holds so far)
+                self.named += 1
+                earlier = self.report.source_of(outcome.record_id) if self.named <= DUPLICATES_NAMED else None
+                outcome = _as_duplicate(outcome, earlier)
+        summary.records += 1
+        if outcome.valid and outcome.rendered is not None:
+            summary.valid += 1
+            self.only_input_errors = False
+            self.package.append(outcome.rendered)
+        else:
+            summary.invalid += 1
+            _note_errors(summary, outcome)
+            self.only_input_errors = self.only_input_errors and outcome.input_error_only
+            if self.only_input_errors and len(self.unreadable) < NOTHING_READABLE_SHOWN:
+                first = json.loads(outcome.entry_json)["errors"][0]
+                self.unreadable.append(f"{printable_path(outcome.source)} ({first['code']}: {first['message']})")
+        summary.eligible += outcome.eligible
+        summary.already_registered += "already-registered" in outcome.reasons
+        summary.warnings += len(outcome.warnings)
+        if outcome.valid:  # an invalid record has no computed tier to count
+            tier_key = outcome.computed_tier or "unknown"
+            summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
+        self.report.add_encoded(outcome.entry_json)
+        self.html.add_outcome(outcome)
+        return outcome
+
+    def nothing_readable(self) -> str | None:
+        """Why nothing of the sources could be read, when so: the export is then not written."""
+        summary = self.summary
+        if summary.records and not (summary.valid == 0 and self.only_input_errors):
+            return None
+        why = [*self.unreadable, *(f"{printable_path(s['source'])} ({s['code']}: {s['message']})" for s in summary.skipped)]
+        more = summary.invalid + len(summary.skipped) - len(why)
+        return one_line("nothing readable: " + (
+            "; ".join(why) + (f"; and {more} more" if more > 0 else "") if why else "the sources hold no files"
+        ))
+
+    def finish(self, *, created: str, policy: Policy, sources: list[str], package_check: str) -> list[str]:
+        """The package, report.json and report.html completed, the manifests written beside the
+        package check; the check's errors (none: the staged export may be swapped in)."""
+        summary = self.summary
+        descriptor = self.package.finish(
+            created=created, license_id=policy.license, publisher=policy.publisher, sources=sources, records=summary.valid,
+        )
+        tail = {
+            "skipped": summary.skipped,
+            "created": created,
+            "policy": policy.model_dump(mode="json"),
+            "totals": summary.totals(),
+            "package": {"path": exportdir.DESCRIPTOR, "resources": [r["name"] for r in descriptor["resources"]]},
+        }
+        self.report.finish(tail)
+        self.html.write(self.staged / exportdir.REPORT_HTML, summary.totals(), created)
+        mode = package_check
+        if mode == "auto":
+            mode = "full" if summary.valid <= AUTO_FULL_CHECK_LIMIT else "sample"
+        summary.package_check = mode
+        wait_for_check = start_package_check(self.staged / exportdir.DESCRIPTOR, mode)
+        self.spool.explode(self.manifests)  # the disk-bound part, side by side with the check
+        errors: list[str] = wait_for_check()
+        return errors
+
+    def abort(self) -> None:
+        for cleanup in (self.spool.close, self.package.abort, self.report.abort):
+            try:
+                cleanup()
+            except OSError:
+                pass  # the disk that failed us may fail the cleanup too; the staged dir goes with the caller
+        shutil.rmtree(self.staged, ignore_errors=True)
+
+
+def _staging(out: Path, shown_out: str) -> Path:
+    """A new staging directory beside ``out``, marked as an archiver export."""
+    staged = exportdir.staging_dir(out)
+    try:
+        (staged / exportdir.MANIFESTS).mkdir(parents=True)
+        exportdir.write_marker(staged)
+    except OSError as exc:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise ArchiverError(f"cannot write beside {shown_out}: {exc.strerror}; {shown_out} is unchanged", code="os-error") from None
+    return staged
 
 
 def export(
@@ -474,8 +363,13 @@ def export(
     jobs: int | str = 1,
     stdin=None,
     on_record: Callable[[Outcome], None] | None = None,
+    registrations: Callable[[Path], Registrations] | None = None,
 ) -> ExportSummary:
-    """Export every record of ``sources`` into ``out``; see ExportSummary.exit_code for the verdict."""
+    """Export every record of ``sources`` into ``out``; see ExportSummary.exit_code for the verdict.
+
+    ``registrations`` gives what earlier deposits registered for the records of an export folder
+    (the deposit side reads its ledger for it); it is asked under the export's lock, so a deposit
+    that registers meanwhile is waited for, never lost."""
     sources = list(sources)
     shown_out = str(out)
     out = exportdir.resolve_out(out, sources)
@@ -485,107 +379,31 @@ def export(
     with exportdir.ExportLock(out):
         exportdir.recover_interrupted(out)
         exportdir.resolve_out(out, sources)  # again under the lock: another run may have written it since
-        staged = exportdir.staging_dir(out)
-        manifests = staged / exportdir.MANIFESTS
-        try:
-            manifests.mkdir(parents=True)
-            exportdir.write_marker(staged)
-        except OSError as exc:
-            shutil.rmtree(staged, ignore_errors=True)
-            raise ArchiverError(f"cannot write beside {shown_out}: {exc.strerror}; {shown_out} is unchanged", code="os-error") from None
-        spool = DirectManifests(manifests) if package_check == "off" else ManifestSpool(staged / ".manifests.spool")
-        ids = IdSet()
-        package = PackageWriter(staged)
-        report = exportdir.ReportJsonWriter(staged / exportdir.REPORT_JSON)
-        html = HtmlReport(policy)
-        only_input_errors = True
-        unreadable: list[str] = []  # what "nothing readable" names, while nothing has been read
+        batch = _Batch(_staging(out, shown_out), policy, package_check, summary)
 
         def skipped(path: str, code: str, message: str) -> None:
             summary.skipped.append({"source": path, "code": code, "message": message})
-        named = 0
+
         try:
-            registrations = ledger_registrations(out)
-            for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs), registrations):
-                if outcome.manifest is not None and outcome.record_id is not None and outcome.manifest_name is not None:
-                    if ids.add(outcome.record_id):
-                        spool.add(outcome.manifest_name, outcome.manifest)
-                    else:
-                        # rare: read back where the id came first (named for the first duplicates only:
-                        # each look reads what the report holds so far)
-                        named += 1
-                        earlier = report.source_of(outcome.record_id) if named <= DUPLICATES_NAMED else None
-                        outcome = _as_duplicate(outcome, earlier)
-                summary.records += 1
-                if outcome.valid and outcome.rendered is not None:
-                    summary.valid += 1
-                    only_input_errors = False
-                    package.append(outcome.rendered)
-                else:
-                    summary.invalid += 1
-                    _note_errors(summary, outcome)
-                    only_input_errors = only_input_errors and outcome.input_error_only
-                    if only_input_errors and len(unreadable) < NOTHING_READABLE_SHOWN:
-                        first = json.loads(outcome.entry_json)["errors"][0]
-                        unreadable.append(f"{printable_path(outcome.source)} ({first['code']}: {first['message']})")
-                summary.eligible += outcome.eligible
-                summary.already_registered += "already-registered" in outcome.reasons
-                summary.warnings += len(outcome.warnings)
-                if outcome.valid:  # an invalid record has no computed tier to count
-                    tier_key = outcome.computed_tier or "unknown"
-                    summary.tiers[tier_key] = summary.tiers.get(tier_key, 0) + 1
-                report.add_encoded(outcome.entry_json)
-                html.add_outcome(outcome)
+            kept = registrations(out) if registrations is not None else {}
+            for outcome in outcomes_of(iter_units(sources, stdin, skipped), policy, resolve_jobs(jobs), kept):
+                outcome = batch.take(outcome)
                 if on_record:
                     on_record(outcome)
-            spool.close()
-            if summary.records == 0 or (summary.valid == 0 and only_input_errors):
-                why = [*unreadable, *(f"{printable_path(s['source'])} ({s['code']}: {s['message']})" for s in summary.skipped)]
-                more = summary.invalid + len(summary.skipped) - len(why)
-                summary.problem = one_line("nothing readable: " + (
-                    "; ".join(why) + (f"; and {more} more" if more > 0 else "") if why else "the sources hold no files"
-                ))
-                package.abort()
-                report.abort()
-                shutil.rmtree(staged, ignore_errors=True)
+            batch.spool.close()
+            summary.problem = batch.nothing_readable()
+            if summary.problem is None:
+                summary.package_errors = batch.finish(created=created, policy=policy, sources=sources, package_check=package_check)
+                if summary.package_errors:
+                    summary.problem = "the data package failed its check; the previous export is kept"
+            if summary.problem is not None:
+                batch.abort()
                 return summary
-            descriptor = package.finish(
-                created=created,
-                license_id=policy.license,
-                publisher=policy.publisher,
-                sources=sources,
-                records=summary.valid,
-            )
-            tail = {
-                "skipped": summary.skipped,
-                "created": created,
-                "policy": policy.model_dump(mode="json"),
-                "totals": summary.totals(),
-                "package": {"path": exportdir.DESCRIPTOR, "resources": [r["name"] for r in descriptor["resources"]]},
-            }
-            report.finish(tail)
-            html.write(staged / exportdir.REPORT_HTML, summary.totals(), created)
-            mode = package_check
-            if mode == "auto":
-                mode = "full" if summary.valid <= AUTO_FULL_CHECK_LIMIT else "sample"
-            summary.package_check = mode
-            wait_for_check = start_package_check(staged / exportdir.DESCRIPTOR, mode)
-            spool.explode(manifests)  # the disk-bound part, side by side with the check
-            summary.package_errors = wait_for_check()
-            if summary.package_errors:
-                summary.problem = "the data package failed its check; the previous export is kept"
-                shutil.rmtree(staged, ignore_errors=True)
-                return summary
-            exportdir.fsync_export(staged)
-            exportdir.swap_into_place(staged, out)
+            exportdir.fsync_export(batch.staged)
+            exportdir.swap_into_place(batch.staged, out)
             summary.written = True
         except BaseException as exc:
-            for cleanup in (spool.close, package.abort, report.abort):
-                try:
-                    cleanup()
-                except OSError:
-                    pass  # the disk that failed us may fail the cleanup too; the staged dir goes below
-            shutil.rmtree(staged, ignore_errors=True)
+            batch.abort()
             if isinstance(exc, OSError):
                 raise ArchiverError(
                     f"could not write the export ({exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}); "

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import hashlib
 import json
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, TypeAlias
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
@@ -264,3 +264,17 @@ def manifest_json(manifest: dict) -> bytes:
     """The bytes of a manifest file, from ``Record.to_manifest()`` data (the same bytes as
     model_dump_json(indent=2), from data a batch export has already made)."""
     return jsontext.indented(manifest)
+
+
+class Registration(NamedTuple):
+    """What a registered deposit wrote into its manifest (Record.registered takes these in order)."""
+
+    doi: str
+    deposition_id: int
+    environment: str
+    registered_at: dt.datetime
+    concept_doi: str | None = None
+    correction_hash: str | None = None  # of the correction record deposited: a different one has drifted
+
+
+Registrations = dict[str, Registration]

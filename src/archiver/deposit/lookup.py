@@ -1,34 +1,21 @@
-"""Find records on Zenodo by their public id: batched searches of the token owner's depositions.
+"""Find records in the repository by their public id: batched searches of the token owner's depositions.
 
-A record's identity on Zenodo is its id as a keyword (``SRCH:9DC75331``), which is public and the
-same from any folder or machine. The legacy list endpoint maps ``keywords`` to
-``metadata.subjects.subject`` and parses ``q`` as a query tree (zenodo-rdm's
-ZENODO_LEGACY_SEARCH_MAP and QueryParser), so one request asks for many records:
-``keywords:("SRCH:…" OR "SRCH:…")``. That field is analysed text, so a hit is a hint: a deposition
-counts for a record only when one of its keywords is exactly the record's id.
+A record's identity there is its id as a keyword or subject (``SRCH:9DC75331``), which is public
+and the same from any folder or machine; each adapter asks its API for many records in one query.
+That field is analysed text, so a hit is a hint: a deposition counts for a record only when one of
+its record ids is exactly the record's id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from archiver.zenodo.deposit_api import Deposition
-
-if TYPE_CHECKING:
-    from archiver.deposit.api import DepositAPI
+from archiver.deposit.port import DepositPort, RemoteDeposition
 
 # Record ids per search. Each record has a few depositions at most (its versions, a draft), so one
 # page of PAGE_SIZE hits usually answers a whole batch; the ids stay well inside any URL limit.
 LOOKUP_BATCH = 50
-
-
-def record_query(record_ids: Iterable[str]) -> str:
-    """The list query that finds every deposition carrying one of ``record_ids`` as a keyword.
-    Record ids are ``SRCH:`` and hex digits (the model's pattern), so a phrase holds them as they are."""
-    phrases = " OR ".join(f'"{record_id}"' for record_id in sorted(set(record_ids)))
-    return f"keywords:({phrases})"
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
@@ -41,42 +28,42 @@ class Found:
     """What Zenodo's search holds for one record: its depositions, lowest id first."""
 
     record_id: str
-    depositions: tuple[Deposition, ...] = ()
+    depositions: tuple[RemoteDeposition, ...] = ()
 
     def _concept_order(self, concept: str | None) -> int:
-        ids = [d.id for d in self.depositions if d.conceptrecid == concept]
+        ids = [d.id for d in self.depositions if d.concept == concept]
         return min(ids) if ids else 0
 
     @property
-    def published(self) -> Deposition | None:
+    def published(self) -> RemoteDeposition | None:
         """The latest published version of the record's first concept (a record deposited twice
         before archiver looked first has two concepts: the older one is the record's)."""
-        published = [d for d in self.depositions if d.submitted]
+        published = [d for d in self.depositions if d.published]
         if not published:
             return None
-        first = min(published, key=lambda d: self._concept_order(d.conceptrecid)).conceptrecid
-        return max((d for d in published if d.conceptrecid == first), key=lambda d: d.id)
+        first = min(published, key=lambda d: self._concept_order(d.concept)).concept
+        return max((d for d in published if d.concept == first), key=lambda d: d.id)
 
     @property
-    def first_drafts(self) -> tuple[Deposition, ...]:
+    def first_drafts(self) -> tuple[RemoteDeposition, ...]:
         """Open drafts of concepts never published (a first deposit under way), lowest id first."""
-        published_concepts = {d.conceptrecid for d in self.depositions if d.submitted}
-        return tuple(d for d in self.depositions if not d.submitted and d.conceptrecid not in published_concepts)
+        published_concepts = {d.concept for d in self.depositions if d.published}
+        return tuple(d for d in self.depositions if not d.published and d.concept not in published_concepts)
 
     @property
     def other_concepts(self) -> int:
         """How many published concepts beyond the record's own Zenodo holds (duplicates from before)."""
-        return max(len({d.conceptrecid for d in self.depositions if d.submitted}) - 1, 0)
+        return max(len({d.concept for d in self.depositions if d.published}) - 1, 0)
 
 
-def find_records(api: DepositAPI, record_ids: Iterable[str], batch: int = LOOKUP_BATCH) -> dict[str, Found]:
+def find_records(api: DepositPort, record_ids: Iterable[str], batch: int = LOOKUP_BATCH) -> dict[str, Found]:
     """Every deposition of each record (all versions, drafts included), in one search per
     ``batch`` records, page after page."""
     wanted = sorted(set(record_ids))
-    found: dict[str, list[Deposition]] = {record_id: [] for record_id in wanted}
+    found: dict[str, list[RemoteDeposition]] = {record_id: [] for record_id in wanted}
     for ids in _batches(wanted, batch):
         for hit in api.search(ids):
-            for keyword in hit.metadata.keywords:
+            for keyword in hit.record_ids:
                 if keyword in found and all(d.id != hit.id for d in found[keyword]):
                     found[keyword].append(hit)
     return {record_id: Found(record_id, tuple(sorted(deps, key=lambda d: d.id))) for record_id, deps in found.items()}

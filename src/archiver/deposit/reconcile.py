@@ -12,15 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from archiver.deposit.api import DepositAPI, adapter_for
-from archiver.deposit.flow import Depositor, Job, iter_manifests
+from archiver.deposit.context import DepositRun, Job
+from archiver.deposit.errors import Gone, RemoteError
+from archiver.deposit.ledger import Ledger, RemoteState, check_server, registered_dois
 from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
-from archiver.exportdir import ExportLock, ledger_path, refresh_after_deposit
+from archiver.deposit.manifests import iter_manifests
+from archiver.deposit.port import DepositPort
+from archiver.deposit.protocol import apply_found
+from archiver.deposit.refresh import refresh_after_deposit
+from archiver.deposit.runner import job_for
+from archiver.exportdir import ExportLock, ledger_path
 from archiver.findings import ArchiverError
-from archiver.ledger import Ledger, check_server, registered_dois
 from archiver.policy import Policy
-from archiver.zenodo.deposit_api import ZenodoClient, ZenodoError
-from archiver.zenodo.records_api import RecordsClient
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Reconciled:
         return {"id": self.record_id, "state": self.state, "detail": self.detail, "doi": self.doi, "deposition_id": self.deposition_id}
 
 
-def _confirmed(api: DepositAPI, found: Found, known_ids: list[int]) -> Found:
+def _confirmed(port: DepositPort, found: Found, known_ids: list[int]) -> Found:
     """What the search found, plus the depositions the ledger named that the search does not
     list (the index lags behind a create or publish): read one by one; a 404 is gone."""
     listed = {d.id for d in found.depositions}
@@ -46,23 +49,22 @@ def _confirmed(api: DepositAPI, found: Found, known_ids: list[int]) -> Found:
         if deposition_id in listed:
             continue
         try:
-            extra.append(api.read(deposition_id))
-        except ZenodoError as exc:
-            if exc.status != 404:
-                raise
+            extra.append(port.read(deposition_id))
+        except Gone:
+            continue
     return Found(found.record_id, tuple(sorted((*found.depositions, *extra), key=lambda d: d.id)))
 
 
-def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
-    ledger, environment, record = depositor.ledger, depositor.environment, job.record
+def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
+    ledger, environment, record = run.ledger, run.environment, job.record
     known = [row.deposition_id for row in ledger.all(environment) if row.record_id == record.id and row.deposition_id]
-    found = _confirmed(depositor.api, found, known)
+    found = _confirmed(run.port, found, known)
     before = [row for row in ledger.all(environment) if row.record_id == record.id]
     ledger.drop(record.id, environment)
     job.row, job.result, job.action = None, None, "deposit"
     if not found.depositions:
         return Reconciled(record.id, "none", "Zenodo holds no deposition of this record")
-    depositor.settle(job, found)
+    apply_found(run, job, found)
     if job.result is not None and job.result.action == "failed":
         ledger.restore(record.id, environment, before)  # a rebuild that failed takes nothing away
         return Reconciled(record.id, "failed", job.result.detail)
@@ -75,10 +77,10 @@ def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
                               "registers it once accepted", None, row.deposition_id)
         return Reconciled(record.id, "draft", f"open draft {row.deposition_id} on Zenodo: a deposit resumes it", None, row.deposition_id)
     # an open new version of the record's concept: the next deposit resumes it instead of opening another
-    opened = [d for d in found.depositions if not d.submitted and d.conceptrecid == published.conceptrecid and d.id > published.id]
+    opened = [d for d in found.depositions if not d.published and d.concept == published.concept and d.id > published.id]
     if opened:
-        following = depositor.begin_row(record, version=row.version + 1)
-        ledger.update(following, state="created", deposition_id=opened[0].id, correction_hash=row.correction_hash)
+        following = run.begin_row(record, attempt=row.attempt + 1)
+        ledger.adopted(following, RemoteState(opened[0].id, opened[0].files_at), "created", row.correction_hash)
     if job.result is not None and job.result.action == "adopted":
         return Reconciled(record.id, "registered", job.result.detail.replace("; registered, nothing deposited", ""), row.doi, published.id)
     return Reconciled(
@@ -88,33 +90,32 @@ def _reconcile_one(depositor: Depositor, job: Job, found: Found) -> Reconciled:
     )
 
 
-def reconcile(export_dir: Path, client: DepositAPI | ZenodoClient | RecordsClient, policy: Policy) -> list[Reconciled]:
+def reconcile(export_dir: Path, port: DepositPort, policy: Policy) -> list[Reconciled]:
     """Every deposit-worthy record of the export, looked up on Zenodo, with the ledger and the
     manifests rebuilt from what it holds (records that are skipped, not eligible and unknown to
     Zenodo, are left out)."""
     export_dir = Path(export_dir)
-    api = adapter_for(client)
     results: list[Reconciled] = []
     with ExportLock(export_dir):
         ledger = Ledger(ledger_path(export_dir))
         try:
-            check_server(ledger, api.target.environment, api.target.api_url)
-            depositor = Depositor(export_dir, api, ledger, policy, delete_orphans=False)
+            check_server(ledger, port.environment, port.server)
+            run = DepositRun(export_dir, port, ledger, policy, delete_orphans=False)
             batch: list[Job] = []
 
             def settle(jobs: list[Job]) -> None:
                 try:
-                    found = find_records(api, [job.record.id for job in jobs])
-                except ZenodoError as exc:
+                    found = find_records(port, [job.record.id for job in jobs])
+                except RemoteError as exc:
                     raise ArchiverError(f"Zenodo's search failed: {exc.message}", code=exc.code) from None
                 for job in jobs:
-                    known = ledger.get(job.record.id, depositor.environment) is not None
+                    known = ledger.get(job.record.id, run.environment) is not None
                     if not found[job.record.id].depositions and not known:
                         continue  # nothing to say about a record neither Zenodo nor the ledger knows
-                    results.append(_reconcile_one(depositor, job, found[job.record.id]))
+                    results.append(_reconcile_one(run, job, found[job.record.id]))
 
             for manifest_path in iter_manifests(export_dir):
-                batch.append(depositor.job(manifest_path))
+                batch.append(job_for(run, manifest_path))
                 if len(batch) >= LOOKUP_BATCH:
                     settle(batch)
                     batch = []
@@ -122,8 +123,7 @@ def reconcile(export_dir: Path, client: DepositAPI | ZenodoClient | RecordsClien
                 settle(batch)
         finally:
             try:
-                registrations = registered_dois(ledger, api.target.environment)
-                refresh_after_deposit(export_dir, registrations, policy)
+                refresh_after_deposit(export_dir, registered_dois(ledger, port.environment), policy)
             finally:
                 ledger.close()
     return results

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from archiver import __version__
 from archiver.findings import ArchiverError
+from archiver.version import __version__
 from archiver.vocabulary import Environment
 
 SANDBOX_API = "https://sandbox.zenodo.org/api"
@@ -18,6 +19,10 @@ TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environmen
 # Zenodo mints 10.5281/zenodo.<id>, its sandbox 10.5072/zenodo.<id> (another server: --doi-prefix)
 DOI_PREFIXES = {Environment.SANDBOX.value: "10.5072", Environment.PRODUCTION.value: "10.5281"}
 USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
+# The list endpoints' largest page for a logged-in user (ZenodoArgsSchema.validate_max_page_size),
+# and the most hits a search shows (OpenSearch's result window).
+PAGE_SIZE = 100
+MAX_RESULTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -68,3 +73,18 @@ def resolve_target(*, production: bool = False, zenodo_url: str | None = None, e
     if doi_prefix is not None and not re.fullmatch(r"10\.\d{4,9}", doi_prefix):
         raise ArchiverError(f"--doi-prefix {doi_prefix!r} is not a DOI prefix such as 10.5072", code="usage")
     return Target(api_url, environment, token, doi_prefix or "")
+
+
+def minted_check(
+    target: Target, record_id: object, concept_id: object, published: bool, doi: str | None, concept_doi: str | None,
+    mismatch: Callable[[str], Exception],
+) -> None:
+    """Both APIs: a published record's DOI is the one Zenodo mints for its id ({prefix}/zenodo.{id}),
+    its concept DOI (when given) the one of its concept; anything else is ``mismatch``."""
+    prefix = target.minted_prefix
+    if not published:
+        raise mismatch(f"deposition {record_id}: the answer says it is not published")
+    if doi != f"{prefix}/zenodo.{record_id}":
+        raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {prefix}/zenodo.{record_id}")
+    if concept_doi is not None and concept_doi != f"{prefix}/zenodo.{concept_id}":
+        raise mismatch(f"deposition {record_id}: concept DOI {concept_doi!r} is not that of concept {concept_id}")

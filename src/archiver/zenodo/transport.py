@@ -12,7 +12,6 @@ with a code: never a library's exception.
 
 from __future__ import annotations
 
-import math
 import random
 import re
 import socket
@@ -29,10 +28,9 @@ from requests.adapters import HTTPAdapter
 
 from archiver import jsontext
 from archiver.findings import ArchiverError, printable
+from archiver.zenodo.pacing import ANNOUNCE_AFTER, MAX_WAIT, RateLimiter, header_number
 
 MAX_ANSWER_BYTES = 16 << 20  # after decompression: Zenodo's largest answer (a list page) is far smaller
-MAX_WAIT = 300.0  # seconds: a Retry-After or X-RateLimit-Reset beyond this is not slept on
-ANNOUNCE_AFTER = 3.0  # seconds: waits this long or longer are said on stderr
 MIN_UPLOAD_RATE = 256 << 10  # bytes/s an upload is allowed beyond the deadline (a large file needs time)
 _CHUNK = 64 << 10
 
@@ -178,80 +176,6 @@ class _Watchdog:
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
         _current.watchdog = None
-
-
-# --------------------------------------------------------------------------- the pacer
-
-
-class RateLimiter:
-    """Spreads requests over the window the server announces, so a batch stays under the limit.
-
-    After each answer it knows how many requests are left (X-RateLimit-Remaining) until when
-    (X-RateLimit-Reset); the next request waits for its share of that time. A window that is not
-    finite or longer than MAX_WAIT is not a pacing instruction (it is a lie or a unit mistake).
-    """
-
-    def __init__(
-        self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-        announce: Callable[[str], None] | None = None,
-    ) -> None:
-        self.clock = clock
-        self.sleep = sleep
-        self.announce = announce
-        self.lock = threading.Lock()
-        self.next_at = 0.0
-        self.interval = 0.0
-        self.blocked_until = 0.0
-        self.in_flight = 0  # requests sent by any worker whose answer has not come back
-
-    def wait(self) -> None:
-        with self.lock:
-            now = self.clock()
-            start = max(now, self.next_at, self.blocked_until)
-            self.next_at = start + self.interval
-            self.in_flight += 1
-        if start > now:
-            if start - now >= ANNOUNCE_AFTER and self.announce:
-                self.announce(f"waiting {start - now:.0f} s: pacing requests to Zenodo's rate limit (X-RateLimit headers)")
-            self.sleep(start - now)
-
-    def release(self) -> None:
-        """A request ended without an answer to learn from."""
-        with self.lock:
-            self.in_flight = max(self.in_flight - 1, 0)
-
-    def observe(self, headers, status: int) -> None:
-        with self.lock:
-            self.in_flight = max(self.in_flight - 1, 0)
-        remaining = _number(headers.get("X-RateLimit-Remaining"))
-        reset = _number(headers.get("X-RateLimit-Reset"))
-        if remaining is None or reset is None:
-            return
-        with self.lock:
-            now = self.clock()
-            window = reset - now
-            if not 0.0 <= window <= MAX_WAIT:
-                return  # in the past, or beyond any window Zenodo keeps (a year away, milliseconds)
-            budget = int(remaining) - self.in_flight  # the other workers' requests are already on their way
-            self.interval = window / budget if budget > 0 else window
-            if budget <= 0:
-                self.blocked_until = max(self.blocked_until, reset)
-            if status == 429:
-                # Retry-After on a 429 is the server's instruction; elsewhere it only counts down the window
-                told = _number(headers.get("Retry-After"))
-                wait = told if told is not None and 0.0 <= told <= MAX_WAIT else window
-                self.blocked_until = max(self.blocked_until, now + wait)
-            elif remaining <= 0:
-                self.blocked_until = max(self.blocked_until, reset)
-
-
-def _number(value: object) -> float | None:
-    """A header's number, or None when absent, not a number, or not finite."""
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 # --------------------------------------------------------------------------- the transport
@@ -438,9 +362,9 @@ class Transport:
         if answer is not None and (answer.status == 429 or (answer.status == 503 and "X-RateLimit-Reset" not in answer.headers)):
             header = answer.headers.get("Retry-After")
             if header is not None:
-                value, why = _number(header), f"Retry-After: {printable(header, 30)}"
+                value, why = header_number(header), f"Retry-After: {printable(header, 30)}"
             else:
-                reset = _number(answer.headers.get("X-RateLimit-Reset"))
+                reset = header_number(answer.headers.get("X-RateLimit-Reset"))
                 value = None if reset is None else reset - time.time()
                 why = f"X-RateLimit-Reset: {printable(answer.headers.get('X-RateLimit-Reset', ''), 30)}"
             if value is None or not 0.0 <= value <= MAX_WAIT:

@@ -7,20 +7,20 @@ import sqlite3
 
 import pytest
 
+from archiver.deposit.ledger import Ledger, LedgerRow, ledger_registrations
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
-from archiver.ledger import Deposit, Ledger, ledger_registrations
 
 
-def _deposit(**changes) -> Deposit:
+def _deposit(**changes) -> LedgerRow:
     values = dict(
-        record_id="SRCH:4A7C19E2", environment="sandbox", version=1, api_url="https://sandbox.zenodo.org/api",
+        record_id="SRCH:4A7C19E2", environment="sandbox", attempt=1, api_url="https://sandbox.zenodo.org/api",
         content_hash="c" * 64, correction_hash="r" * 64, marker="archiver:SRCH:4A7C19E2:v1", state="planned",
-        deposition_id=None, bucket_url=None, doi=None, record_url=None, published_at=None, attempts=0,
+        deposition_id=None, files_at=None, doi=None, record_url=None, published_at=None, tries=0,
         last_error=None, updated_at="",
     )
     values.update(changes)
-    return Deposit(**values)
+    return LedgerRow(**values)
 
 
 def _clock():
@@ -45,7 +45,7 @@ def test_rows_round_trip_by_column_name(tmp_path):
     ledger = Ledger(tmp_path / "ledger.sqlite", clock=_clock)
     row = _deposit()
     ledger.begin(row)
-    ledger.update(row, state="registered", deposition_id=7, doi="10.5072/zenodo.7", published_at="2026-01-02T03:04:05+00:00")
+    ledger._write(row, state="registered", deposition_id=7, doi="10.5072/zenodo.7", published_at="2026-01-02T03:04:05+00:00")
     ledger.close()
     again = Ledger(tmp_path / "ledger.sqlite", clock=_clock).get("SRCH:4A7C19E2", "sandbox")
     assert again == _deposit(
@@ -88,7 +88,7 @@ def test_registrations_come_from_the_ledger_beside_the_export(tmp_path):
     ledger = Ledger(state_dir_for(export_dir) / "ledger.sqlite", clock=_clock)
     row = _deposit()
     ledger.begin(row)
-    ledger.update(row, state="registered", deposition_id=9, doi="10.5072/zenodo.9", published_at="2026-01-02T03:04:05+00:00")
+    ledger._write(row, state="registered", deposition_id=9, doi="10.5072/zenodo.9", published_at="2026-01-02T03:04:05+00:00")
     ledger.begin(_deposit(record_id="SRCH:2B9E4410", marker="m2", state="created", deposition_id=10))
     ledger.close()
     registrations = ledger_registrations(export_dir)

@@ -1,4 +1,4 @@
-"""The deposit interface over Zenodo's records API (``/api/records``, InvenioRDM), through RecordsClient.
+"""The deposit port over Zenodo's records API (``/api/records``, InvenioRDM), through RecordsClient.
 
 Record ids are numbers on Zenodo (``/records/123456``), and the flow and the ledger keep them as
 such; a server whose ids are not numbers is refused with ``answer-invalid`` before anything is
@@ -13,14 +13,21 @@ from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
 
-from archiver.deposit.api import ClientAdapter
-from archiver.deposit.metadata import describe, records_payload, unkept
+from archiver.deposit.adapters.base import ClientAdapter
+from archiver.deposit.adapters.metadata import describe, records_payload, unkept
+from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile, ReviewState
 from archiver.findings import printable
 from archiver.model import Record
 from archiver.policy import Policy
-from archiver.zenodo.deposit_api import Deposition, DepositionFile, ZenodoError, minted_check
-from archiver.zenodo.records_api import RdmRecord, RecordsClient
-from archiver.zenodo.transport import same_origin
+from archiver.zenodo.records_client import RdmRecord, RecordsClient
+from archiver.zenodo.target import minted_check
+from archiver.zenodo.transport import TransportError, same_origin
+
+# InvenioRDM's request statuses, in the stage's words: a request created but never submitted, or
+# cancelled or expired, may be submitted again; accepted publishes the draft.
+_REVIEW_STATES: dict[str, ReviewState] = {
+    "created": "unsent", "cancelled": "unsent", "expired": "unsent", "declined": "declined", "accepted": "accepted",
+}
 
 
 def record_query(record_ids: Iterable[str]) -> str:
@@ -34,24 +41,31 @@ class RecordDeposits(ClientAdapter):
     """Deposits through the records API: drafts with full metadata, files initialised, uploaded and committed, publish."""
 
     name = "records"
+    capabilities = Capabilities(follows_reviews=True, communities_at_publish=False, plan_body="rdm")
     client: RecordsClient
+    client_class = RecordsClient
 
     def __init__(self, client: RecordsClient) -> None:
         super().__init__(client)
         self.communities: dict[str, str] = {}  # slug -> id, asked once per run
 
-    def payload(self, record: Record, policy: Policy) -> dict:
+    @classmethod
+    def payload(cls, record: Record, policy: Policy) -> dict:
         return records_payload(describe(record, policy))
+
+    @classmethod
+    def upload_steps(cls, count: int) -> str:
+        return f"initialise {count} files (one POST), then upload and commit each (two requests per file)"
 
     # ------------------------------------------------------------------ the neutral view
 
     def files_url(self, record_id: int) -> str:
         return f"{self.target.api_url}/records/{record_id}/draft/files"
 
-    def view(self, record: RdmRecord, *, files: tuple | None = None) -> Deposition:
-        """The neutral view of a records-API answer (see deposit/api.py)."""
+    def view(self, record: RdmRecord, *, files: tuple | None = None) -> RemoteDeposition:
+        """The stage's view of a records-API answer (deposit/port.py)."""
         if not re.fullmatch(r"[0-9]{1,18}", record.id):  # ASCII digits: str.isdigit() takes "²" and "١٠"
-            raise ZenodoError(
+            raise TransportError(
                 f"record id {printable(record.id, 40)!r} is not a number: archiver deposits to servers whose record ids are numbers, as Zenodo's",
                 code="answer-invalid",
             )
@@ -60,9 +74,9 @@ class RecordDeposits(ClientAdapter):
             return self._view_of(record, number, files)
         except ValidationError as exc:
             first = printable(str(exc).splitlines()[1].strip(), 120)
-            raise ZenodoError(f"record {number}: the answer is not a record archiver can read ({first})", code="answer-invalid") from None
+            raise TransportError(f"record {number}: the answer is not a record archiver can read ({first})", code="answer-invalid") from None
 
-    def _view_of(self, record: RdmRecord, number: int, files: tuple | None) -> Deposition:
+    def _view_of(self, record: RdmRecord, number: int, files: tuple | None) -> RemoteDeposition:
         doi = record.pids.get("doi")
         concept = record.parent.pids.get("doi")
         entries = files if files is not None else (record.files.entries if record.files is not None else ())
@@ -70,27 +84,27 @@ class RecordDeposits(ClientAdapter):
         keywords = [s.get("subject") for s in subjects if isinstance(s, dict) and isinstance(s.get("subject"), str)] if isinstance(subjects, list) else []
         html = record.links.self_html
         review = record.parent.review
-        return Deposition.model_validate({
+        said = review.get("status") if isinstance(review, dict) else None
+        return RemoteDeposition.model_validate({
             "id": number,
-            "conceptrecid": record.parent.id,
-            "submitted": record.is_published,
-            "doi": doi.identifier if doi and record.is_published else None,
-            "conceptdoi": concept.identifier if concept else None,
-            "links": {
-                "bucket": None if record.is_published else self.files_url(number),
-                "html": same_origin(html, self.target.api_url, under_api=False) if html else None,
-            },
+            "concept": record.parent.id,
+            "published": record.is_published,
+            "doi": (doi.identifier or None) if doi and record.is_published else None,
+            "concept_doi": (concept.identifier or None) if concept else None,
+            "files_at": None if record.is_published else self.files_url(number),
+            "landing_page": same_origin(html, self.target.api_url, under_api=False) if html else None,
             # a key initialised but never committed is listed without a checksum: it is uploaded again
-            "files": [{"id": entry.key, "filename": entry.key, "checksum": "" if entry.status == "pending" else entry.md5} for entry in entries],
-            "metadata": {"keywords": keywords, "version": record.metadata.get("version")},
-            "stored_metadata": record.metadata,
-            "review": review.get("status") if isinstance(review, dict) else None,
+            "files": [{"id": entry.key, "name": entry.key, "md5": "" if entry.status == "pending" else entry.md5} for entry in entries],
+            "record_ids": keywords,
+            "version": record.metadata.get("version"),  # a version that is not text is an answer archiver cannot read
+            "review": None if not isinstance(said, str) else _REVIEW_STATES.get(said, "pending"),
+            "review_said": said if isinstance(said, str) else None,
         })
 
-    def _checked(self, record: Record, answer: RdmRecord, sent: dict, what: str) -> Deposition:
+    def _checked(self, record: Record, answer: RdmRecord, sent: dict, what: str) -> RemoteDeposition:
         view = self.view(answer)
-        if record.id not in view.metadata.keywords:
-            raise ZenodoError(f"{what}: the answer's record {answer.id} is not of {record.id}", code="answer-mismatch")
+        if record.id not in view.record_ids:
+            raise TransportError(f"{what}: the answer's record {answer.id} is not of {record.id}", code="answer-mismatch")
         dropped = list(unkept(sent["metadata"], answer.metadata))
         # what the lenient save reported (only with the UI JSON Accept): a field it did not store
         # ("files.enabled" says only that no file is committed yet: the files come after the metadata)
@@ -100,40 +114,40 @@ class RecordDeposits(ClientAdapter):
 
     # ------------------------------------------------------------------ operations
 
-    def create(self, record: Record, payload: dict) -> Deposition:
+    def create(self, record: Record, payload: dict) -> RemoteDeposition:
         return self._checked(record, self.client.create_draft(payload), payload, "create")
 
-    def read(self, deposition_id: int) -> Deposition:
+    def read(self, deposition_id: int) -> RemoteDeposition:
         """The draft when there is one, else the published record; a 404 when neither exists."""
         try:
             return self.view(self.client.read_draft(str(deposition_id)))
-        except ZenodoError as exc:
+        except TransportError as exc:
             if exc.status not in (404, 410):  # a published record's draft is gone (410 where the server says so)
                 raise
         return self.view(self.client.read_record(str(deposition_id)))
 
-    def search(self, record_ids: Iterable[str]) -> list[Deposition]:
+    def search(self, record_ids: Iterable[str]) -> list[RemoteDeposition]:
         found = []
         for hit in self.client.search_all(record_query(record_ids)):
             try:
                 found.append(self.view(hit))
-            except ZenodoError:
+            except TransportError:
                 continue  # a hit archiver cannot use is no record of its own
         return found
 
-    def open_draft_of(self, previous_id: int) -> Deposition | None:
-        concept = self.read(previous_id).conceptrecid
+    def open_draft_of(self, previous_id: int) -> RemoteDeposition | None:
+        concept = self.read(previous_id).concept
         for hit in self.client.search_all(f'parent.id:"{concept}"'):
             if hit.parent.id == concept and not hit.is_published and hit.id != str(previous_id):
                 return self.view(hit)
         return None
 
-    def new_version(self, previous_id: int) -> Deposition:
+    def new_version(self, previous_id: int) -> RemoteDeposition:
         """POST /versions answers with the new draft, or with the draft already open (InvenioRDM
         keeps one per concept). The previous files are not imported: this draft gets its own."""
         answer = self.view(self.client.new_version(str(previous_id)))
-        if answer.submitted or answer.id == previous_id:
-            raise ZenodoError(f"new version of {previous_id}: the answer is no new draft (record {answer.id})", code="answer-mismatch")
+        if answer.published or answer.id == previous_id:
+            raise TransportError(f"new version of {previous_id}: the answer is no new draft (record {answer.id})", code="answer-mismatch")
         return answer
 
     def begin_uploads(self, deposition_id: int, names: list[str], held: set[str] | None) -> None:
@@ -153,14 +167,14 @@ class RecordDeposits(ClientAdapter):
         self.client.put_content(record_id, name, open_stream, size)
         return self.client.commit_file(record_id, name).md5
 
-    def delete_file(self, deposition_id: int, stored: DepositionFile) -> None:
-        self.client.delete_file(str(deposition_id), stored.filename)
+    def delete_file(self, deposition_id: int, stored: RemoteFile) -> None:
+        self.client.delete_file(str(deposition_id), stored.name)
 
-    def set_metadata(self, deposition_id: int, record: Record, payload: dict) -> Deposition:
+    def set_metadata(self, deposition_id: int, record: Record, payload: dict) -> RemoteDeposition:
         answer = self.client.update_draft(str(deposition_id), payload)
         return self._checked(record, answer, payload, f"draft {deposition_id}")
 
-    def publish(self, deposition_id: int) -> Deposition:
+    def publish(self, deposition_id: int) -> RemoteDeposition:
         published = self.client.publish(str(deposition_id))
         self.client.minted_doi(published)
         return self.view(published)
@@ -168,38 +182,45 @@ class RecordDeposits(ClientAdapter):
     def delete_draft(self, deposition_id: int) -> bool:
         return self.client.delete_draft(str(deposition_id))
 
-    def download(self, deposition: Deposition, name: str) -> bytes:
+    def download(self, deposition: RemoteDeposition, name: str) -> bytes:
         return self.client.download(str(deposition.id), name)
 
-    def minted(self, deposition: Deposition) -> Deposition:
-        minted_check(self.target, deposition.id, deposition.conceptrecid, deposition.submitted, deposition.doi, deposition.conceptdoi,
+    def check_minted(self, deposition: RemoteDeposition) -> RemoteDeposition:
+        minted_check(self.target, deposition.id, deposition.concept, deposition.published, deposition.doi, deposition.concept_doi,
                      self.client.mismatch)
         return deposition
 
     # ------------------------------------------------------------------ communities
 
+    def check_community(self, slug: str) -> None:
+        self.community_id(slug)
+
     def community_id(self, slug: str) -> str:
         if slug not in self.communities:
             try:
                 self.communities[slug] = self.client.community(slug).id
-            except ZenodoError as exc:
+            except TransportError as exc:
                 if exc.status == 404:
-                    raise ZenodoError(f"community {slug!r} does not exist on {self.target.api_url}", status=404, code="community-missing") from None
+                    raise TransportError(f"community {slug!r} does not exist on {self.target.api_url}", status=404, code="community-missing") from None
                 raise
         return self.communities[slug]
 
-    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> Deposition:
+    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> RemoteDeposition:
         """Ask the community to include the draft: the review request set (a PUT, safe to repeat),
         then submitted once. A curator's token may include directly: the record is then published
         by the submission. The draft as it is afterwards (``review`` says submitted or accepted)."""
         community = self.community_id(slug)
         current = self.read(deposition_id)
-        if current.review in (None, "created", "cancelled", "expired"):
+        if current.review in (None, "unsent"):
             self.client.set_review(str(deposition_id), community)
             try:
                 self.client.submit_review(str(deposition_id), message)
-            except ZenodoError as exc:
+            except TransportError as exc:
                 if exc.refused:
                     raise
                 # a lost answer may hide a submission: the draft says whether it went
         return self.read(deposition_id)
+
+    def missing_communities(self, deposition_id: int, slugs: tuple[str, ...]) -> list[str]:
+        """The records API asks for a community by its review: nothing is asked at publish."""
+        return []

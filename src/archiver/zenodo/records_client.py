@@ -22,8 +22,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from archiver.findings import printable
-from archiver.zenodo.deposit_api import MAX_RESULTS, PAGE_SIZE, minted_check
-from archiver.zenodo.target import USER_AGENT, Target
+from archiver.zenodo.target import MAX_RESULTS, PAGE_SIZE, USER_AGENT, Target, minted_check
 from archiver.zenodo.transport import Answer, ApiClient, TransportError, parse_answer, same_origin
 
 UI_JSON = "application/vnd.inveniordm.v1+json"

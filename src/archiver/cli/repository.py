@@ -1,0 +1,138 @@
+"""The commands that talk to the repository: deposit, status, reconcile, and the local double."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from archiver.cli.common import EXIT_INVALID, EXIT_OK, policy_of, print_err, raise_usage
+from archiver.cli.interrupt import TwoStageInterrupt
+
+
+def _export_dir(args: argparse.Namespace):
+    from archiver.api import export_folder
+
+    return export_folder(args.export_dir)
+
+
+def _repository(args: argparse.Namespace, api: str):
+    """The repository a command talks to (the policy's ``api``): the per-request deadline, waits said on stderr."""
+    from archiver.api import open_repository
+    from archiver.findings import printable
+
+    quiet = getattr(args, "quiet", False)
+    return open_repository(
+        api, production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix, timeout=args.timeout,
+        announce=None if quiet else lambda text: print_err(f"archiver: {printable(text, 400)}"),
+    )
+
+
+def cmd_deposit(args: argparse.Namespace) -> int:
+    from archiver.api import deposit_records, plan_deposit
+    from archiver.progress import Progress
+    from archiver.reporters import reporter_for
+
+    export_dir = _export_dir(args)
+    policy = policy_of(args)
+    if args.dry_run:
+        plan, path = plan_deposit(
+            export_dir, production=args.production, zenodo_url=args.zenodo_url, policy=policy, only=args.only, limit=args.limit,
+            new_versions=args.new_versions,
+        )
+        print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
+        print_err(f"plan written to {path}; nothing was sent")
+        return EXIT_OK
+    repository = _repository(args, policy.api)
+    progress = Progress.for_terminal(None, quiet=args.quiet or args.json or args.verbose, label="records")
+
+    def show(result) -> None:
+        progress.advance()
+        if args.verbose or (not progress.enabled and not args.json and not args.quiet):
+            doi = f" {result.doi}" if result.doi else ""
+            print(f"{result.record_id}: {result.action}{doi} {('- ' + result.detail) if result.detail else ''}".rstrip())
+
+    interrupt = TwoStageInterrupt("archiver deposit")
+    try:
+        with interrupt:
+            summary = deposit_records(
+                export_dir, policy=policy, repository=repository, only=args.only, limit=args.limit, draft_only=args.draft_only,
+                new_versions=args.new_versions, workers=args.workers, on_record=show, stop=interrupt.stop,
+                in_progress=interrupt.in_progress,
+            )
+    finally:
+        progress.close()
+    reporter_for(args.json, quiet=args.quiet).deposited(summary, repository.environment)
+    _say_why_it_stopped(summary, repository)
+    return summary.exit_code
+
+
+def _say_why_it_stopped(summary, repository) -> None:
+    if summary.token_refused:
+        print_err(
+            f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
+            f"was started: check {repository.token_variable} and its scopes (deposit:write, deposit:actions) [token-refused]"
+        )
+    if summary.unreachable and summary.rate_limited:
+        print_err(
+            f"archiver deposit: Zenodo kept refusing for its rate limit ({summary.unreachable}); no further record was started: "
+            "run again later (it resumes) [rate-limited]"
+        )
+    elif summary.unreachable:
+        print_err(
+            f"archiver deposit: Zenodo did not answer ({summary.unreachable}); no further record was started: check {repository.server} and "
+            "the network, then run again (it resumes) [no-answer]"
+        )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from archiver.api import deposit_status, remote_drift
+    from archiver.reporters import reporter_for
+    from archiver.zenodo.target import environment_of
+
+    export_dir = _export_dir(args)
+    rows, drift, unknown = deposit_status(export_dir, environment=None if args.all and not args.production else environment_of(args.production))
+    if unknown:
+        print_err(
+            f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
+            f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {export_dir}` rebuilds it from Zenodo"
+        )
+    if args.remote:
+        drift += remote_drift(rows, _repository(args, policy_of(args).api))
+    reporter_for(args.json).status(rows, drift)
+    return EXIT_INVALID if drift else EXIT_OK
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from archiver.api import reconcile_export
+    from archiver.reporters import reporter_for
+
+    export_dir = _export_dir(args)
+    policy = policy_of(args)
+    repository = _repository(args, policy.api)
+    results = reconcile_export(export_dir, repository, policy=policy)
+    reporter_for(args.json).reconciled(results, repository.environment)
+    return EXIT_INVALID if any(r.state in ("drifted", "failed") for r in results) else EXIT_OK
+
+
+def cmd_zenodo_double(args: argparse.Namespace) -> int:
+    import time
+
+    from archiver.zenodo.double import Faults, ZenodoDouble
+
+    tokens = {t for t in os.environ.get("ZENODO_DOUBLE_TOKENS", "").split(",") if t}
+    if not tokens:
+        raise_usage("set ZENODO_DOUBLE_TOKENS (comma-separated) to the tokens the double accepts")
+    faults = Faults(**json.loads(args.faults)) if args.faults else None
+    double = ZenodoDouble(
+        tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window,
+        hourly_limit=args.hourly_limit or None, index_lag=args.index_lag,
+    ).start()
+    print(f"Zenodo double listening on {double.api_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        double.stop()
+    return EXIT_OK
+

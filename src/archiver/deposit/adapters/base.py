@@ -1,0 +1,76 @@
+"""What both adapters share: the client's target, counters, sleep and voice, and the one place
+where a transport error becomes an error the deposit stage acts on."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from archiver.deposit.errors import HALTING_CODES, UNTRUSTED_CODES, DraftOpen, Gone, Halting, RemoteError, Untrusted
+from archiver.zenodo.transport import ApiClient, TransportError
+
+# Every operation of the port (port.DepositPort): each is wrapped so that no transport error leaves an adapter.
+OPERATIONS = (
+    "create", "read", "search", "open_draft_of", "new_version", "begin_uploads", "upload", "delete_file", "set_metadata",
+    "publish", "delete_draft", "download", "check_minted", "check_community", "submit_for_review", "missing_communities",
+)
+
+
+def remote_error(exc: TransportError) -> RemoteError:
+    """The deposit's reading of a transport error: same code and message, its kind and two facts."""
+    kind: type[RemoteError] = RemoteError
+    if exc.code in HALTING_CODES:
+        kind = Halting
+    elif exc.code in UNTRUSTED_CODES:
+        kind = Untrusted
+    elif exc.code == "draft-open":
+        kind = DraftOpen
+    elif exc.status == 404:
+        kind = Gone
+    answered = exc.status is not None and exc.status < 500
+    return kind(exc.message, code=exc.code, refused=exc.refused, answered=answered)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _translated(operation: F) -> F:
+    @functools.wraps(operation)
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(self, *args, **kwargs)
+        except TransportError as exc:
+            raise remote_error(exc) from None
+
+    return call  # type: ignore[return-value]
+
+
+class ClientAdapter:
+    """An adapter over one client: its target's environment and server, its counters, sleep, voice and scrub."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in OPERATIONS:
+            if name in cls.__dict__:
+                setattr(cls, name, _translated(cls.__dict__[name]))
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+        self.target = client.target
+        self.environment = client.target.environment
+        self.server = client.target.api_url
+        self.token_variable = client.target.token_variable
+        self.sleep = client.sleep
+        self.announce = client.announce
+
+    @property
+    def requests(self) -> int:
+        return self.client.stats["requests"]
+
+    @property
+    def throttled(self) -> int:
+        return self.client.stats["429"]
+
+    def scrub(self, text: str) -> str:
+        return self.client.scrub(text)

@@ -1,0 +1,44 @@
+"""What to do with one record, given its latest ledger row and the policy: a pure decision, nothing sent."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from archiver.deposit.files import content_hashes
+from archiver.deposit.ledger import LedgerRow
+from archiver.eligibility import Facts, assess
+from archiver.model import Record
+from archiver.policy import Policy
+
+Action = Literal["deposit", "register", "skip", "drifted", "new-version"]
+
+
+def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_versions: bool) -> tuple[Action, str]:
+    """(what to do, why): deposit (afresh or resumed), register a DOI published already, skip,
+    drifted (its corrections await --new-versions) or new-version."""
+    if row is not None and row.state == "registered":
+        if row.correction_hash != content_hashes(record)[1]:
+            return ("new-version" if new_versions else "drifted"), "the correction record changed since the deposit"
+        if record.doi == row.doi:
+            return "skip", f"already registered as {row.doi}"
+        return "register", "published; the manifest does not carry the DOI yet"
+    if row is not None and row.state == "published":
+        return "register", "published; registration not yet written"
+    if row is None and record.doi is not None and record.provenance.external_record.deposition_id is not None:
+        return "skip", (f"registered in its manifest as {record.doi}, but unknown to the ledger (a lost state directory?): "
+                        "`archiver reconcile` rebuilds the ledger from Zenodo, and a deposit then sees any correction since")
+    if row is not None and not (row.state == "planned" and row.attempt == 1):
+        return "deposit", f"resume from {row.state}"
+    verdict = assess(Facts.of_record(record), policy)
+    if not verdict.eligible:
+        return "skip", "not eligible: " + ", ".join(verdict.reasons)
+    if row is not None and row.last_error:
+        answer = row.last_error.split(": ", 1)[-1]  # the repository's answer, without the request line
+        return "deposit", f"new deposit; an earlier attempt created nothing on Zenodo ({answer})"
+    return "deposit", "new deposit"
+
+
+def needs_lookup(action: str, row: LedgerRow | None) -> bool:
+    """A record to deposit that the ledger knows nothing remote of: no row, or a first attempt
+    that names no deposition. The repository is asked before anything is created."""
+    return action == "deposit" and (row is None or (row.attempt == 1 and row.deposition_id is None))

@@ -1,0 +1,152 @@
+"""The one interface the deposit stage talks to, whichever API is behind it, and what it reads back.
+
+The stage speaks in operations (create a draft with metadata, find by record id, open a new
+version, upload, publish, ...) and reads a neutral view of a remote deposition,
+``RemoteDeposition``. Each API has an adapter that implements ``DepositPort`` over its own client
+(``adapters/``); what differs between the APIs is asked of it as ``Capabilities``, never by its
+name. Failures arrive as the errors of ``errors.py``. Nothing here imports an adapter or a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from archiver.model import Record
+from archiver.policy import Policy
+
+# Where a draft stands with the community that reviews it: not asked (or the request was
+# cancelled or expired: it may be submitted again), waiting for a decision, declined or accepted.
+ReviewState = Literal["unsent", "pending", "declined", "accepted"]
+
+
+class RemoteFile(BaseModel):
+    """A file a deposition holds: its id (what it is deleted by), name and md5 ("" until committed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    md5: str = ""
+
+
+class RemoteDeposition(BaseModel):
+    """A deposition (draft or published) as the repository holds it, in the stage's words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    concept: str | None = None  # the id all versions share
+    published: bool = False
+    doi: str | None = None  # only a published deposition's DOI is ever registered
+    concept_doi: str | None = None
+    files_at: str | None = None  # where this draft's files go (None for a published one, or a search hint)
+    landing_page: str | None = None
+    files: tuple[RemoteFile, ...] = ()
+    record_ids: tuple[str, ...] = ()  # the record ids it carries (a hint until checked against the record)
+    version: str | None = None  # the version text archiver wrote: 1 + the number of corrections
+    review: ReviewState | None = None  # None: no community review asked for
+    review_said: str | None = None  # the repository's own word for the review's state, for messages
+    unkept: tuple[str, ...] = ()  # after a save: the fields not stored as they were sent
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an API can do that the other cannot, as the stage needs to know it."""
+
+    follows_reviews: bool  # a first deposit goes to its community's review, which a later run follows
+    communities_at_publish: bool  # communities are asked for with the metadata and read back after publish
+    plan_body: str  # the key under which plan.json shows the body this API is sent
+
+
+class ApiDescription(Protocol):
+    """What an API is and sends, known without a client (a dry run's plan asks only this)."""
+
+    name: str  # the API's name as the policy and the ledger write it ("deposit", "records")
+    capabilities: Capabilities
+
+    @classmethod
+    def payload(cls, record: Record, policy: Policy) -> dict:
+        """The metadata this API sends for ``record``, checked locally against the vocabularies."""
+
+    @classmethod
+    def upload_steps(cls, count: int) -> str:
+        """How ``count`` files are sent, in words for the plan."""
+
+
+class DepositPort(ApiDescription, Protocol):
+    """What the deposit stage needs from an API. Writes that create or publish are sent once; the
+    stage decides what to do after a lost answer by reading the repository again."""
+
+    environment: str  # where its deposits count: sandbox or production
+    server: str  # the API URL, as the ledger records it
+    token_variable: str  # the environment variable its token came from, for messages
+    sleep: Callable[[float], None]
+    announce: Callable[[str], None] | None
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far."""
+
+    @property
+    def throttled(self) -> int:
+        """Answers so far that asked to slow down."""
+
+    def scrub(self, text: str) -> str:
+        """``text`` without the token."""
+
+    def create(self, record: Record, payload: dict) -> RemoteDeposition:
+        """A new draft holding ``payload``; its ``unkept`` lists what the repository did not store as sent."""
+
+    def read(self, deposition_id: int) -> RemoteDeposition:
+        """The deposition (draft or published) as it is now; ``Gone`` when there is none."""
+
+    def search(self, record_ids: Iterable[str]) -> list[RemoteDeposition]:
+        """Every deposition (drafts, all versions) that may carry one of ``record_ids``: hints from
+        the search index, which the caller checks."""
+
+    def open_draft_of(self, previous_id: int) -> RemoteDeposition | None:
+        """The open new-version draft of the concept of ``previous_id``, as the search lists it."""
+
+    def new_version(self, previous_id: int) -> RemoteDeposition:
+        """A new-version draft of the published ``previous_id`` (``DraftOpen`` when one is open
+        that the answer does not name)."""
+
+    def begin_uploads(self, deposition_id: int, names: list[str], held: set[str] | None) -> None:
+        """Ready the draft for ``names`` (``held``: the names the draft holds, when known)."""
+
+    def upload(self, files_at: str, name: str, open_stream: Callable[[], object], size: int) -> str:
+        """Put one file into the draft whose files go to ``files_at`` (safe to repeat); the md5 the
+        repository holds for it."""
+
+    def delete_file(self, deposition_id: int, stored: RemoteFile) -> None:
+        """Remove a file from a draft (a new version may carry the previous files)."""
+
+    def set_metadata(self, deposition_id: int, record: Record, payload: dict) -> RemoteDeposition:
+        """Replace the draft's metadata with ``payload``; ``unkept`` as for create."""
+
+    def publish(self, deposition_id: int) -> RemoteDeposition:
+        """Publish the draft once; the answer is checked to be this deposition under its own DOI."""
+
+    def delete_draft(self, deposition_id: int) -> bool:
+        """Delete a draft never published: True when deleted now, False when there is none."""
+
+    def download(self, deposition: RemoteDeposition, name: str) -> bytes:
+        """The bytes of a published deposition's file."""
+
+    def check_minted(self, deposition: RemoteDeposition) -> RemoteDeposition:
+        """``deposition`` when it is published under the DOI the repository mints for it; ``Untrusted`` otherwise."""
+
+    def check_community(self, slug: str) -> None:
+        """Nothing when the community ``slug`` may be asked for; ``community-missing`` when it does not exist."""
+
+    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> RemoteDeposition:
+        """Submit the draft to the community's review (where the API follows reviews); the draft as
+        it is afterwards (``review`` pending, or published when the token may include directly)."""
+
+    def missing_communities(self, deposition_id: int, slugs: tuple[str, ...]) -> list[str]:
+        """Of ``slugs``, the communities the published deposition is not in (where the API asks
+        for communities at publish)."""
