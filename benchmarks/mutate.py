@@ -7,7 +7,7 @@ tests/test_<last part>.py and tests/test_<last part>_*.py (``--tests`` names oth
 one small change made in the module's syntax tree: a comparison flipped or loosened, ``and`` for
 ``or``, a condition negated, a ``not`` dropped, a number or string changed, a ``return`` made to
 return None, a statement (a call, a raise, a ``continue``, an assignment into an object) replaced by
-``pass``, ``+`` for ``-``. Docstrings, annotations and decorators are left alone. A change to a
+``pass``, ``+`` for ``-``. Docstrings, annotations, decorators and ``Literal[...]`` types are left alone. A change to a
 string with a blank in it (not an SQL statement), or to the text of an f-string, changes a message only: such mutants are
 counted apart ("message-only"), since what a message says is held by other means.
 
@@ -100,6 +100,8 @@ def _untouchable(tree: ast.Module) -> set[int]:
             cover(node.annotation)
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
             cover(node)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            cover(node.slice)  # the values of a type, read by the type checker only
     return skip
 
 

@@ -1,0 +1,134 @@
+"""decide: what a deposit does with a record, given its latest ledger row and the policy (pure).
+
+The record is seed page 003 (SRCH:08EA5386, DOI grade) before its deposit: external record Not
+registered and public provenance L3, the only values changed from the page.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from archiver.deposit.decide import decide, needs_lookup
+from archiver.deposit.files import content_hashes
+from archiver.deposit.ledger import LedgerRow
+from archiver.model import Record
+from archiver.policy import DEFAULT_POLICY
+from archiver.readers import read_file
+from conftest import SEED_DIR
+
+SEED_003 = "003_e8bdc2e24ab10b64.txt"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    if not SEED_DIR.is_dir():
+        pytest.skip(f"seed records not present at {SEED_DIR}")
+    [result] = list(read_file(str(SEED_DIR / SEED_003)))
+    manifest = result.record.to_manifest()
+    manifest["provenance"]["external_record"] = {"status": "Not registered"}
+    manifest["provenance"]["public_provenance"] = {"level": "L3", "label": "Claim aggregate record"}
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def record(manifest) -> Record:
+    return Record.model_validate(manifest)
+
+
+@pytest.fixture(scope="module")
+def registered(record) -> Record:
+    return record.registered("10.5072/zenodo.7", 7, "sandbox", record.gate.evaluated)
+
+
+def _row(record: Record, state: str, **changes) -> LedgerRow:
+    content, corrections = content_hashes(record)
+    values = dict(
+        record_id=record.id, environment="sandbox", attempt=1, api_url="https://sandbox.zenodo.org/api", content_hash=content,
+        correction_hash=corrections, marker="m", state=state, deposition_id=None, files_at=None, doi=None, record_url=None,
+        published_at=None, tries=0, last_error=None, updated_at="",
+    )
+    values.update(changes)
+    return LedgerRow(**values)
+
+
+def test_a_record_the_ledger_does_not_know_is_a_new_deposit(record):
+    assert decide(record, None, DEFAULT_POLICY, new_versions=False) == ("deposit", "new deposit")
+
+
+def test_a_registered_row_whose_manifest_says_so_is_skipped(registered):
+    row = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7")
+    assert decide(registered, row, DEFAULT_POLICY, new_versions=False) == ("skip", "already registered as 10.5072/zenodo.7")
+    assert decide(registered, row, DEFAULT_POLICY, new_versions=True) == ("skip", "already registered as 10.5072/zenodo.7")
+
+
+def test_a_registered_row_whose_manifest_lacks_the_doi_is_registered(record):
+    row = _row(record, "registered", deposition_id=7, doi="10.5072/zenodo.7")
+    assert decide(record, row, DEFAULT_POLICY, new_versions=False) == (
+        "register", "published; the manifest does not carry the DOI yet")
+
+
+def test_a_correction_since_the_deposit_is_drift_or_a_new_version(registered):
+    row = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7", correction_hash="0" * 64)
+    why = "the correction record changed since the deposit"
+    assert decide(registered, row, DEFAULT_POLICY, new_versions=False) == ("drifted", why)
+    assert decide(registered, row, DEFAULT_POLICY, new_versions=True) == ("new-version", why)
+
+
+def test_a_published_row_is_registered(record):
+    row = _row(record, "published", deposition_id=7, doi="10.5072/zenodo.7")
+    assert decide(record, row, DEFAULT_POLICY, new_versions=False) == ("register", "published; registration not yet written")
+
+
+def test_a_manifest_registered_elsewhere_points_to_reconcile(registered, record):
+    action, why = decide(registered, None, DEFAULT_POLICY, new_versions=True)
+    assert action == "skip"
+    assert why == ("registered in its manifest as 10.5072/zenodo.7, but unknown to the ledger (a lost state directory?): "
+                   "`archiver reconcile` rebuilds the ledger from Zenodo, and a deposit then sees any correction since")
+    doi_only = copy.deepcopy(registered.to_manifest())
+    del doi_only["provenance"]["external_record"]["deposition_id"]  # a DOI the page carried, not a deposit of archiver's
+    action, why = decide(Record.model_validate(doi_only), None, DEFAULT_POLICY, new_versions=False)
+    assert (action, why) == ("skip", "not eligible: already-registered")
+
+
+@pytest.mark.parametrize("state", ["creating", "created", "uploaded", "described", "in-review", "publishing"])
+def test_a_row_under_way_is_resumed_whatever_the_policy_says_now(record, state):
+    row = _row(record, state, deposition_id=7)
+    strict = DEFAULT_POLICY.model_copy(update={"doi_min_score": 9.5})
+    assert decide(record, row, strict, new_versions=False) == ("deposit", f"resume from {state}")
+
+
+def test_a_new_version_begun_is_resumed_even_when_planned(record):
+    row = _row(record, "planned", attempt=2)
+    assert decide(record, row, DEFAULT_POLICY, new_versions=False) == ("deposit", "resume from planned")
+
+
+def test_a_record_that_is_not_eligible_is_skipped_with_its_reasons(manifest):
+    low = copy.deepcopy(manifest)
+    low["review_score"] = 6.0
+    record = Record.model_validate(low)
+    assert decide(record, None, DEFAULT_POLICY, new_versions=False) == ("skip", "not eligible: below-doi-grade, declared-tier-disagrees")
+    planned = _row(record, "planned")
+    assert decide(record, planned, DEFAULT_POLICY, new_versions=False)[0] == "skip"
+
+
+def test_a_planned_row_after_a_refusal_says_what_was_answered(record):
+    row = _row(record, "planned", last_error="POST https://sandbox.zenodo.org/api/deposit/depositions: 400 Invalid value notes.")
+    assert decide(record, row, DEFAULT_POLICY, new_versions=False) == (
+        "deposit", "new deposit; an earlier attempt created nothing on Zenodo (400 Invalid value notes.)")
+    colons = _row(record, "planned", last_error="POST https://x/api: 400: Invalid value: notes.")
+    assert decide(record, colons, DEFAULT_POLICY, new_versions=False)[1].endswith("(400: Invalid value: notes.)")
+    plain = _row(record, "planned", last_error="timed out")
+    assert decide(record, plain, DEFAULT_POLICY, new_versions=False) == (
+        "deposit", "new deposit; an earlier attempt created nothing on Zenodo (timed out)")
+
+
+def test_only_a_first_deposit_that_names_no_deposition_is_looked_up(record):
+    assert needs_lookup("deposit", None)
+    assert needs_lookup("deposit", _row(record, "planned"))
+    assert needs_lookup("deposit", _row(record, "creating"))
+    assert not needs_lookup("deposit", _row(record, "created", deposition_id=7))
+    assert not needs_lookup("deposit", _row(record, "planned", attempt=2))
+    for action in ("register", "new-version", "skip", "drifted"):
+        assert not needs_lookup(action, None)
