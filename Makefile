@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml
 	rm -f $(WHEELHOUSE)/archiver-*.whl
 	touch $(STAMP)
 
-# Lint and type-check first (settings in pyproject.toml), then every test, the slow ones included.
+# Lint, type-check and hold the layers first (settings and contracts in pyproject.toml), then
+# every test, the slow ones included.
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 # The export is pinned to the last commit's time, so the same checkout exports the same bytes.
