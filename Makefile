@@ -41,7 +41,7 @@ fuzz: $(STAMP)
 
 # Mutation testing of the core modules against their own tests; figures to docs/reliability.md.
 # One module while working on it: make mutate MODULES=rules (a few minutes each on two cores).
-MODULES ?= eligibility rules policy validation ledger
+MODULES ?= eligibility rules policy validation deposit.ledger deposit.decide deposit.protocol
 mutate: $(STAMP)
 	$(PY) benchmarks/mutate.py $(MODULES) --doc docs/reliability.md
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "archiver"
-DEFAULT_MODULES = ("eligibility", "rules", "policy", "validation", "ledger")
+DEFAULT_MODULES = ("eligibility", "rules", "policy", "validation", "deposit.ledger", "deposit.decide", "deposit.protocol")
 SQL = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA|ALTER|BEGIN|COMMIT|ROLLBACK)\b")
 DOC_BEGIN, DOC_END = "<!-- mutation:begin -->", "<!-- mutation:end -->"
 

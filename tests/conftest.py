@@ -40,6 +40,26 @@ BASE_MANIFEST = {
 }
 
 
+SEED_003 = "003_e8bdc2e24ab10b64.txt"  # SRCH:08EA5386: DOI grade, registered, title cut off, Gate 2 evaluated
+
+
+def seed_003_manifest(*, before_deposit: bool = False) -> dict:
+    """Seed page 003 as its manifest, the base the boundary tests change one value of; with
+    ``before_deposit``, as it was before its DOI (external record Not registered, provenance L3:
+    the only two values changed from the page). Skips when ../shared is not beside this clone."""
+    if not SEED_DIR.is_dir():
+        pytest.skip(f"seed records not present at {SEED_DIR} (../shared is not beside this clone)")
+    from archiver.readers import read_file
+
+    [result] = list(read_file(str(SEED_DIR / SEED_003)))
+    assert result.valid, result.errors
+    manifest = result.record.to_manifest()
+    if before_deposit:
+        manifest["provenance"]["external_record"] = {"status": "Not registered"}
+        manifest["provenance"]["public_provenance"] = {"level": "L3", "label": "Claim aggregate record"}
+    return manifest
+
+
 def base_manifest() -> dict:
     return copy.deepcopy(BASE_MANIFEST)
 

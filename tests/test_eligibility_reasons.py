@@ -15,21 +15,12 @@ import pytest
 from archiver import eligibility as el
 from archiver.model import Record
 from archiver.policy import DEFAULT_POLICY, Policy
-from archiver.readers import read_file
-from conftest import SEED_DIR
-
-SEED_003 = "003_e8bdc2e24ab10b64.txt"
+from conftest import seed_003_manifest
 
 
 @pytest.fixture(scope="module")
 def seed_manifest() -> dict:
-    if not SEED_DIR.is_dir():
-        pytest.skip(f"seed records not present at {SEED_DIR}")
-    [result] = list(read_file(str(SEED_DIR / SEED_003)))
-    manifest = result.record.to_manifest()
-    manifest["provenance"]["external_record"] = {"status": "Not registered"}
-    manifest["provenance"]["public_provenance"] = {"level": "L3", "label": "Claim aggregate record"}
-    return manifest
+    return seed_003_manifest(before_deposit=True)
 
 
 def _verdict(manifest: dict, policy: Policy = DEFAULT_POLICY) -> el.Eligibility:

@@ -101,6 +101,9 @@ def test_a_found_deposition_is_adopted_from_any_state(ledger):
         ledger.adopted(row, RemoteState(9, "https://x/9"), "created")
         assert (row.state, row.deposition_id, row.files_at, row.last_error) == ("created", 9, "https://x/9", None)
         assert ledger.files(row) == {}  # what was uploaded went to another deposition
+    found_published = _row(ledger, "publishing", record_id="SRCH:BBBBBBBB", deposition_id=9)
+    ledger.adopted(found_published, RemoteState(9, None, "10.5072/zenodo.9", None, None), "published")
+    assert (found_published.state, found_published.doi) == ("published", "10.5072/zenodo.9")
     published = _row(ledger, "planned", record_id="SRCH:AAAAAAAA")
     ledger.adopted(published, RemoteState(9, None, "10.5072/zenodo.9", "10.5072/zenodo.8", "https://x/records/9"), "registered", "h" * 64)
     assert (published.doi, published.concept_doi, published.record_url, published.correction_hash) == (

@@ -24,8 +24,7 @@ from archiver.deposit.lookup import Found
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile
 from archiver.model import Record
 from archiver.policy import DEFAULT_POLICY
-from archiver.readers import read_file
-from conftest import SEED_DIR
+from conftest import seed_003_manifest
 
 RECORD_ID = "SRCH:08EA5386"
 
@@ -107,13 +106,7 @@ def draft(deposition_id: int, concept: str, **changes) -> RemoteDeposition:
 
 @pytest.fixture(scope="module")
 def seed_record() -> Record:
-    if not SEED_DIR.is_dir():
-        pytest.skip(f"seed records not present at {SEED_DIR}")
-    [result] = list(read_file(str(SEED_DIR / "003_e8bdc2e24ab10b64.txt")))
-    manifest = result.record.to_manifest()
-    manifest["provenance"]["external_record"] = {"status": "Not registered"}
-    manifest["provenance"]["public_provenance"] = {"level": "L3", "label": "Claim aggregate record"}
-    return Record.model_validate(manifest)
+    return Record.model_validate(seed_003_manifest(before_deposit=True))
 
 
 @pytest.fixture

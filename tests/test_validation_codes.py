@@ -24,20 +24,13 @@ import pytest
 
 from archiver import validation
 from archiver.findings import ArchiverError
-from archiver.readers import read_file
 from archiver.validation import code_rule_findings, validate_document
-from conftest import SEED_DIR
-
-SEED_003 = "003_e8bdc2e24ab10b64.txt"
+from conftest import seed_003_manifest
 
 
 @pytest.fixture(scope="module")
 def seed_manifest() -> dict:
-    if not SEED_DIR.is_dir():
-        pytest.skip(f"seed records not present at {SEED_DIR}")
-    [result] = list(read_file(str(SEED_DIR / SEED_003)))
-    assert result.valid, result.errors
-    return result.record.to_manifest()
+    return seed_003_manifest()
 
 
 def _set(path: str, value) -> Callable[[dict], None]:

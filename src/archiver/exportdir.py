@@ -1,5 +1,5 @@
 """An export directory: its layout and marker, which --out it may replace, its lock, the atomic swap,
-its report.json, and the refresh that brings it in line with a deposit's registrations.
+and its report.json (the refresh after a deposit is the deposit side's: deposit/refresh.py).
 
 archiver replaces a directory only when it is empty or is an export archiver wrote (it holds the
 marker file and nothing archiver does not write), so a folder of someone's files, a git repository

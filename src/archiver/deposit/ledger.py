@@ -150,11 +150,11 @@ _INSERT_ROW = (
 
 
 def _row_from(row: sqlite3.Row) -> LedgerRow:
-    return LedgerRow(**{name: row[column] for name, column in zip(_FIELDS, _COLUMNS, strict=True)})
+    return LedgerRow(**{name: row[_COLUMN_OF.get(name, name)] for name in _FIELDS})
 
 
 def _values_of(row: LedgerRow) -> dict:
-    return {column: getattr(row, name) for name, column in zip(_FIELDS, _COLUMNS, strict=True)}
+    return {_COLUMN_OF.get(name, name): getattr(row, name) for name in _FIELDS}
 
 
 class Ledger:

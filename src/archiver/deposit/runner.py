@@ -98,6 +98,38 @@ class Stages:
                 self.not_started(job)
 
 
+def _each_group(run: DepositRun, stages: Stages, export_dir: Path, wanted: set[str], limit: int | None, group_size: int,
+                done: Callable[[RecordResult], None]) -> None:
+    """The export's records, in its order, through the stages a group at a time; a record with
+    nothing to send (skipped, drifted, not started) is done at once when no group is waiting."""
+
+    def run_group(jobs: list[Job]) -> None:
+        stages.group(jobs)
+        for finished in jobs:
+            done(finished.result)  # type: ignore[arg-type]  # every job of a group ends with a result
+
+    group: list[Job] = []
+    acted = 0
+    for manifest_path in iter_manifests(export_dir):
+        if wanted and record_id_of(manifest_path) not in wanted:
+            continue
+        if limit is not None and acted >= limit:
+            break
+        job = job_for(run, manifest_path)
+        if job.result is None and stages.stopped():
+            stages.not_started(job)  # the ones never reached are accounted for too
+        if job.result is not None and not group:
+            done(job.result)
+            continue
+        acted += job.result is None
+        group.append(job)
+        if len([j for j in group if j.result is None]) >= max(1, group_size):
+            run_group(group)
+            group = []
+    if group:
+        run_group(group)
+
+
 def run_deposit(
     export_dir: Path,
     port: DepositPort,
@@ -113,15 +145,18 @@ def run_deposit(
     in_progress: set[str] | None = None,
     group_size: int = DEPOSIT_GROUP,
 ) -> DepositSummary:
-    """Deposit an export's records through ``port``. Results
-    are reported in the export's order; ``in_progress`` holds the ids being worked on, for the
-    caller to show. Whatever ends the run, the export's package and reports are brought in line
-    with the manifests before it returns or raises."""
+    """Deposit an export's records through ``port``. Results are reported in the export's order;
+    ``in_progress`` holds the ids being worked on, for the caller to show. Whatever ends the run,
+    the export's package and reports are brought in line with the manifests before it returns or raises."""
     export_dir = Path(export_dir)
-    wanted = set(only or [])
     summary = DepositSummary(port.environment)
-    in_progress = set() if in_progress is None else in_progress
     started = time.perf_counter()
+
+    def done(result: RecordResult) -> None:
+        summary.results.append(result)  # every record is accounted for
+        if on_record:
+            on_record(result)
+
     with ExportLock(export_dir):
         ledger = Ledger(ledger_path(export_dir))
         try:
@@ -129,38 +164,9 @@ def run_deposit(
             if policy.communities and not draft_only:
                 port.check_community(policy.communities[0])  # one that does not exist stops the run before any draft is made
             run = DepositRun(export_dir, port, ledger, policy, draft_only=draft_only, new_versions=new_versions)
-
-            def done(result: RecordResult) -> None:
-                summary.results.append(result)  # every record is accounted for
-                if on_record:
-                    on_record(result)
-
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deposit") as pool:
-                stages = Stages(run, pool, stop, in_progress)
-                group: list[Job] = []
-                acted = 0
-                for manifest_path in iter_manifests(export_dir):
-                    if wanted and record_id_of(manifest_path) not in wanted:
-                        continue
-                    if limit is not None and acted >= limit:
-                        break
-                    job = job_for(run, manifest_path)
-                    if job.result is None and stages.stopped():
-                        stages.not_started(job)  # the ones never reached are accounted for too
-                    if job.result is not None and not group:  # skipped, drifted or not started: nothing to send
-                        done(job.result)
-                        continue
-                    acted += job.result is None
-                    group.append(job)
-                    if len([j for j in group if j.result is None]) >= max(1, group_size):
-                        stages.group(group)
-                        for finished in group:
-                            done(finished.result)  # type: ignore[arg-type]
-                        group = []
-                if group:
-                    stages.group(group)
-                    for finished in group:
-                        done(finished.result)  # type: ignore[arg-type]
+                stages = Stages(run, pool, stop, set() if in_progress is None else in_progress)
+                _each_group(run, stages, export_dir, set(only or []), limit, group_size, done)
             summary.interrupted = stop is not None and stop.is_set()
             summary.token_refused, summary.unreachable, summary.rate_limited = run.token_refused, run.unreachable, run.rate_limited
         finally:

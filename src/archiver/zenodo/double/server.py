@@ -1,4 +1,4 @@
-"""A local Zenodo double: the deposit API subset archiver uses, over real HTTP on 127.0.0.1.
+"""A local Zenodo double over real HTTP on 127.0.0.1: the legacy deposit API's routes, and the server of both APIs.
 
 Its behaviour is derived from Zenodo's own server code (zenodo/zenodo-rdm, site/zenodo_rdm/legacy/,
 with invenio-rdm-records, idutils and invenio-app) and the sandbox exchanges in
