@@ -66,18 +66,11 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # one line that accounts for every record (stderr: stdout is the JSONL stream)
     print_err(f"{seen} record{'s' if seen != 1 else ''}: {seen - invalid} manifest{'s' if seen - invalid != 1 else ''} "
-               f"{'written' if out is not None else 'printed'}, {invalid} invalid")
+              f"{'written' if out is not None else 'printed'}, {invalid} invalid")
     return EXIT_INVALID if invalid else EXIT_OK
 
 
 # --------------------------------------------------------------------------- export
-
-
-def _policy(args: argparse.Namespace):
-    from archiver.policy import load_policy
-
-    policy, _origin = load_policy(args.config)
-    return policy
 
 
 def cmd_export(args: argparse.Namespace) -> int:
