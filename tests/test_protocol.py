@@ -253,7 +253,7 @@ def test_a_create_whose_answer_was_lost_is_asked_again_then_planned_afresh(world
     job = job_of()
     job.row = run.ledger.creating(run.begin_row(seed_record))
     protocol.look_up(run, [job])
-    assert repository.searches == 3 and repository.slept == [1.0, 2.0]  # asked again while the index catches up
+    assert repository.searches == 3 and repository.slept == [2.0, 4.0]  # asked again while the index catches up
     assert job.result is None and job.row.state == "planned"
 
 
@@ -364,7 +364,7 @@ def test_a_draft_the_search_never_lists_is_deferred_after_the_last_look(world):
     repository.held[12] = draft(12, "12", record_ids=())  # readable, but the search does not list it
     job = _prepared(run, job_of(), 12)
     assert protocol.check(run, [job]) == []
-    assert repository.searches == 3 and repository.slept == [1.0, 2.0]
+    assert repository.searches == 3 and repository.slept == [2.0, 4.0]
     assert job.result.action == "deferred" and job.result.detail.startswith("Zenodo's search does not list draft 12 yet")
 
 

@@ -383,3 +383,19 @@ def test_reconcile_names_a_draft_waiting_for_its_review(double, export_dir):
     double.state.clock.advance(5)
     results = {r.record_id: r for r in reconcile(export_dir, api_for(double), policy)}
     assert results["SRCH:4A7C19E2"].state == "draft" and "waits for its community's review" in results["SRCH:4A7C19E2"].detail
+
+
+def test_a_review_status_that_is_not_text_is_an_answer_archiver_cannot_read():
+    from archiver.zenodo.records_client import RdmRecord
+
+    target = resolve_target(zenodo_url="http://127.0.0.1:9/api", environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
+    adapter = RecordDeposits(RecordsClient(target))
+    waiting = adapter.view(RdmRecord.model_validate({"id": "12", "parent": {"id": "11", "review": {"status": "submitted"}}}))
+    assert (waiting.review, waiting.review_said) == ("pending", "submitted")
+    for status, state in (("created", "unsent"), ("expired", "unsent"), ("declined", "declined"), ("accepted", "accepted")):
+        answer = RdmRecord.model_validate({"id": "12", "parent": {"id": "11", "review": {"status": status}}})
+        assert adapter.view(answer).review == state
+    odd = RdmRecord.model_validate({"id": "12", "parent": {"id": "11", "review": {"status": 3}}})
+    with pytest.raises(TransportError) as caught:
+        adapter.view(odd)
+    assert caught.value.code == "answer-invalid"

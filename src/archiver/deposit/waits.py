@@ -2,21 +2,22 @@
 
 The transport waits for the repository's own limits (its Retry-After, its rate window); the stage
 waits only for the search index to catch up with a write, and before trying a publish again. Both
-go through ``Waiter``: attempt n waits min(FIRST * 2 ** (n - 1), LONGEST) seconds.
+go through ``Waiter``: attempt n waits min(STEP * n, LONGEST) seconds (2, 4, 6, 8, 10, ...), so
+five looks at the index span 20 seconds, the window the exactly-once guarantees were measured with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-FIRST = 1.0
+STEP = 2.0
 LONGEST = 10.0
 ANNOUNCE_AFTER = 3.0  # a wait this long or longer is said on stderr (as the transport's are)
 
 
 def delay(attempt: int) -> float:
-    """The wait before try ``attempt + 1``, after ``attempt`` tries (1, 2, 4, 8, 10, 10, ... seconds)."""
-    return float(min(FIRST * 2.0 ** (attempt - 1), LONGEST))
+    """The wait before try ``attempt + 1``, after ``attempt`` tries (2, 4, 6, 8, 10, 10, ... seconds)."""
+    return min(STEP * attempt, LONGEST)
 
 
 class Waiter:

@@ -97,8 +97,8 @@ class RecordDeposits(ClientAdapter):
             "files": [{"id": entry.key, "name": entry.key, "md5": "" if entry.status == "pending" else entry.md5} for entry in entries],
             "record_ids": keywords,
             "version": record.metadata.get("version"),  # a version that is not text is an answer archiver cannot read
-            "review": None if not isinstance(said, str) else _REVIEW_STATES.get(said, "pending"),
-            "review_said": said if isinstance(said, str) else None,
+            "review": _REVIEW_STATES.get(said, "pending") if isinstance(said, str) else None,
+            "review_said": said,  # a status that is not text is an answer archiver cannot read
         })
 
     def _checked(self, record: Record, answer: RdmRecord, sent: dict, what: str) -> RemoteDeposition:
