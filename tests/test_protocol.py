@@ -5,8 +5,9 @@ protocol (adopt, resume, give way, defer, delete a rival) is shown on the exact 
 about. The same protocol against a real server over HTTP, with kills, lost ledgers and two runs at
 once, is tests/test_exactly_once.py.
 
-Equivalent mutant: a rival draft "with a lower id" read as "with a lower or equal id" (two drafts of
-different concepts never share an id).
+Mutants left alive: a rival draft "with a lower id" read as "with a lower or equal id" (equivalent:
+two drafts of different concepts never share an id); the empty text said when orphan drafts were
+found but none could be deleted (a message only: the drafts are named in the next run's words).
 """
 
 from __future__ import annotations
