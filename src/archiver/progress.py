@@ -1,9 +1,13 @@
-"""A terminal progress line (records, records/s, ETA) that stays silent off a terminal."""
+"""A terminal progress line (records, records/s, ETA) that stays silent off a terminal, and when a wait is said aloud."""
 
 from __future__ import annotations
 
 import sys
 import time
+
+# A wait this long or longer is said on stderr, whoever waits: the transport for the server's
+# limits, the deposit stage for the search index.
+ANNOUNCE_AFTER = 3.0
 
 
 class Progress:

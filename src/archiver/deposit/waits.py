@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from archiver.progress import ANNOUNCE_AFTER
+
 STEP = 2.0
 LONGEST = 10.0
-ANNOUNCE_AFTER = 3.0  # a wait this long or longer is said on stderr (as the transport's are)
 
 
 def delay(attempt: int) -> float:

@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from archiver.progress import ANNOUNCE_AFTER
+
 MAX_WAIT = 300.0  # seconds: a Retry-After or X-RateLimit-Reset beyond this is not slept on
-ANNOUNCE_AFTER = 3.0  # seconds: waits this long or longer are said on stderr
 
 
 class RateLimiter:

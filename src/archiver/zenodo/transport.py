@@ -28,7 +28,8 @@ from requests.adapters import HTTPAdapter
 
 from archiver import jsontext
 from archiver.findings import ArchiverError, printable
-from archiver.zenodo.pacing import ANNOUNCE_AFTER, MAX_WAIT, RateLimiter, header_number
+from archiver.progress import ANNOUNCE_AFTER
+from archiver.zenodo.pacing import MAX_WAIT, RateLimiter, header_number
 
 MAX_ANSWER_BYTES = 16 << 20  # after decompression: Zenodo's largest answer (a list page) is far smaller
 MIN_UPLOAD_RATE = 256 << 10  # bytes/s an upload is allowed beyond the deadline (a large file needs time)
