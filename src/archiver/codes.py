@@ -133,6 +133,7 @@ _CODES = (
     Code("foreign-link", "run", "a link in Zenodo's answer points off the configured API origin: refused, nothing stored"),
     Code("redirect-refused", "run", "Zenodo answered with a redirect: not followed (archiver talks to the configured origin only)"),
     Code("rate-limited", "run", "Zenodo asks for a wait that is not finite or longer than 300 s, or still answers 429 after retries"),
+    Code("production-flag", "run", "a URL of Zenodo's production without --production, or of its sandbox with it: refused before anything is read or sent"),
     Code("no-token", "run", "ZENODO_SANDBOX_TOKEN (or ZENODO_TOKEN with --production) is not set"),
     Code("no-answer", "run", "Zenodo did not answer (connection error, or nothing by --timeout) after retries; the run stops"),
     Code("token-refused", "run", "Zenodo refused the token (401, or 403 Permission denied): the run stops starting records"),

@@ -11,8 +11,12 @@ from archiver.cli.interrupt import TwoStageInterrupt
 
 
 def _export_dir(args: argparse.Namespace):
+    """The export folder, once the server named agrees with --production (before anything is read)."""
     from archiver.api import export_folder
+    from archiver.zenodo.target import api_url_of
 
+    if getattr(args, "zenodo_url", None) is not None:
+        api_url_of(args.production, args.zenodo_url)
     return export_folder(args.export_dir)
 
 

@@ -14,6 +14,7 @@ from archiver.vocabulary import Environment
 
 SANDBOX_API = "https://sandbox.zenodo.org/api"
 PRODUCTION_API = "https://zenodo.org/api"
+PRODUCTION_HOST, SANDBOX_HOST = "zenodo.org", "sandbox.zenodo.org"
 # Each environment's token has its own variable: a sandbox run can never pick up the production token.
 TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
 # Zenodo mints 10.5281/zenodo.<id>, its sandbox 10.5072/zenodo.<id> (another server: --doi-prefix)
@@ -50,9 +51,35 @@ def environment_of(production: bool) -> str:
     return str((Environment.PRODUCTION if production else Environment.SANDBOX).value)
 
 
+def zenodo_host(url: str) -> str | None:
+    """``zenodo.org`` or ``sandbox.zenodo.org`` when ``url`` names one of Zenodo's own hosts, in any
+    spelling (upper case, ``www.``, a trailing dot or slash, a port); None for any other server."""
+    try:
+        host = (urlsplit(url.strip()).hostname or "").rstrip(".")  # hostname is lower case already
+    except ValueError:
+        return None
+    host = host.removeprefix("www.")
+    return host if host in (PRODUCTION_HOST, SANDBOX_HOST) else None
+
+
 def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
-    """The API base URL: ``zenodo_url`` when given, else the environment's own."""
-    return (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).rstrip("/")
+    """The API base URL: ``zenodo_url`` when given, else the environment's own. Zenodo's production
+    is reached only with ``production`` and its sandbox only without it, whatever the URL's spelling:
+    the environment recorded in manifests and the token's variable follow the flag, so a URL that
+    disagrees with it would send one environment's token to the other and record the wrong one."""
+    url = (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).strip().rstrip("/")
+    host = zenodo_host(url)
+    if host == PRODUCTION_HOST and not production:
+        raise ArchiverError(
+            f"{url} is Zenodo's production, which only --production reaches (its token in ZENODO_TOKEN); "
+            f"without it deposits go to the sandbox, {SANDBOX_API}", code="production-flag",
+        )
+    if host == SANDBOX_HOST and production:
+        raise ArchiverError(
+            f"--production names Zenodo's production, but the URL {url} is its sandbox: drop --production "
+            "to deposit to the sandbox", code="production-flag",
+        )
+    return url
 
 
 def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None, doi_prefix: str | None = None) -> Target:
