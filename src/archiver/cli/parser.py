@@ -195,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     double.add_argument("--window", type=int, default=60, help="rate-limit window in seconds (default 60, as Zenodo)")
     double.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour (default 5000, as Zenodo; 0: none)")
     double.add_argument("--index-lag", type=float, default=1.0, help="seconds before the list shows a new deposition (default 1)")
+    double.add_argument("--doi-prefix", default="10.5072", help="the DOI prefix it mints and pre-reserves under (default 10.5072, "
+                        "the sandbox's; a deposit with --production to it then needs --doi-prefix too)")
     double.add_argument("--faults", metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
     double.set_defaults(handler=repository.cmd_zenodo_double)
     return parser

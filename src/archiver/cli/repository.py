@@ -130,7 +130,7 @@ def cmd_zenodo_double(args: argparse.Namespace) -> int:
     faults = Faults(**json.loads(args.faults)) if args.faults else None
     double = ZenodoDouble(
         tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window,
-        hourly_limit=args.hourly_limit or None, index_lag=args.index_lag,
+        hourly_limit=args.hourly_limit or None, index_lag=args.index_lag, doi_prefix=args.doi_prefix,
     ).start()
     print(f"Zenodo double listening on {double.api_url}", flush=True)
     try:

@@ -230,7 +230,7 @@ def view(state: DoubleState, dep: Deposition) -> dict:
         "pids": {"doi": _doi(dep.doi)} if dep.doi else {},
         "parent": {
             "id": dep.conceptrecid,
-            "pids": {"doi": _doi(f"10.5072/zenodo.{dep.conceptrecid}")} if published_concept else {},
+            "pids": {"doi": _doi(state.minted(dep.conceptrecid))} if published_concept else {},
             "communities": {"ids": list(dep.communities), "entries": [{"id": c} for c in dep.communities]},
             **({"review": {"id": dep.review["id"], "status": dep.review["status"], "type": "community-submission",
                            "receiver": {"community": dep.review["community"]}}} if dep.review is not None else {}),
@@ -288,7 +288,7 @@ def files_listing(state: DoubleState, dep: Deposition) -> dict:
 def publish_now(state: DoubleState, dep: Deposition) -> None:
     """Publish under the lock: the DOI minted, the concept's DOI too, the index to catch up."""
     state.reindex(dep)
-    dep.doi = f"10.5072/zenodo.{dep.id}"
+    dep.doi = state.minted(dep.id)
     dep.state, dep.submitted, dep.modified = "done", True, state.now()
     dep.files = [f for f in dep.files if not f.pending]
     state.published_concepts.add(dep.conceptrecid)

@@ -150,7 +150,7 @@ class _Handler(BaseHandler):
             if errors:
                 return self._error(400, "A validation error occurred.", errors)
             state.reindex(dep)  # the index shows the draft until it refreshes
-            dep.doi = f"10.5072/zenodo.{dep.id}"
+            dep.doi = state.minted(dep.id)
             dep.state, dep.submitted, dep.modified = "done", True, state.now()
             state.published_concepts.add(dep.conceptrecid)
             state.counters["publish"] += 1
@@ -293,11 +293,11 @@ class ZenodoDouble:
 
     def __init__(self, *, tokens: set[str], host: str = "127.0.0.1", port: int = 0, rate_limit: int = 100,
                  faults: Faults | None = None, window: int = 60, hourly_limit: int | None = 5000,
-                 index_lag: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 index_lag: float = 1.0, clock: Callable[[], float] = time.monotonic, doi_prefix: str = store.DOI_PREFIX) -> None:
         self.server = _Server((host, port), _Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window,
-                                 hourly_limit=hourly_limit, index_lag=index_lag, clock=clock)
+                                 hourly_limit=hourly_limit, index_lag=index_lag, clock=clock, doi_prefix=doi_prefix)
         self.server.state = self.state  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, name="zenodo-double", daemon=True)
 

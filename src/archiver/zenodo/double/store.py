@@ -27,6 +27,8 @@ METADATA_KEYS = frozenset({
 })
 CREATOR_KEYS = ("name", "affiliation", "orcid", "gnd")
 MAX_FILES = 100
+# The sandbox's DOI prefix: what the double mints, and what it pre-reserves (the same DOI).
+DOI_PREFIX = "10.5072"
 MAX_PAGE_SIZE = 100
 MAX_KEPT_BYTES = 16 << 20  # the double keeps the bytes of files up to this size (a test's multi-GB artifact: only its md5)
 # Past this many hits the search refuses the page (OpenSearch's max_result_window, Pagination.to_idx).
@@ -93,7 +95,9 @@ class DoubleState:
         hourly_limit: int | None = 5000,
         index_lag: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        doi_prefix: str = DOI_PREFIX,
     ) -> None:
+        self.doi_prefix = doi_prefix
         self.tokens = set(tokens)
         self.rate_limit = rate_limit  # requests per window (Zenodo: 100 a minute for a token's user)
         self.window = window  # seconds
@@ -188,9 +192,13 @@ class DoubleState:
             del links["bucket"]
         return links
 
+    def minted(self, number: object) -> str:
+        """The DOI the double mints for a record or concept id (and pre-reserves for a draft)."""
+        return f"{self.doi_prefix}/zenodo.{number}"
+
     def view(self, dep: Deposition, *, with_bucket: bool = True) -> dict:
         metadata = dict(dep.metadata)
-        metadata["prereserve_doi"] = {"doi": f"10.5281/zenodo.{dep.id}", "recid": dep.id}
+        metadata["prereserve_doi"] = {"doi": self.minted(dep.id), "recid": dep.id}
         metadata.setdefault("imprint_publisher", "Zenodo")
         body = {
             "created": dep.created,
@@ -225,7 +233,7 @@ class DoubleState:
             metadata["doi"] = dep.doi
         if dep.conceptrecid in self.published_concepts:
             # the parent's DOI is minted at the first publish; every later draft of the concept has it
-            body["conceptdoi"] = f"10.5072/zenodo.{dep.conceptrecid}"
+            body["conceptdoi"] = self.minted(dep.conceptrecid)
         slugs = {c["id"]: slug for slug, c in self.communities.items()}
         if dep.communities:
             metadata["communities"] = [{"identifier": slugs[c]} for c in dep.communities if c in slugs]
