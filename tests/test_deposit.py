@@ -474,7 +474,8 @@ def test_a_crash_after_each_step_of_a_new_version_resumes_without_a_second_draft
 
 
 def test_deposit_metadata_is_what_zenodo_accepts(double, export_dir, tmp_path):
-    from archiver.deposit.adapters.metadata import describe, legacy_payload
+    from archiver.deposit.adapters.metadata import legacy_payload
+    from archiver.deposit.description import describe
     from archiver.policy import Policy
 
     record = next(r for r in map(__import__("archiver.deposit.manifests", fromlist=["load_record"]).load_record, iter_manifests(export_dir)) if r.id == "SRCH:4A7C19E2")

@@ -91,6 +91,8 @@ def _old_ledger(path, version: int) -> None:
         attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, updated_at TEXT NOT NULL"""
     if version >= 2:
         columns += ", concept_doi TEXT"
+    if version >= 3:
+        columns += ", api TEXT NOT NULL DEFAULT 'deposit'"
     db = sqlite3.connect(path)
     db.executescript(
         f"""
@@ -107,19 +109,20 @@ def _old_ledger(path, version: int) -> None:
     db.close()
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_an_older_ledger_is_migrated_in_place_and_keeps_its_rows(tmp_path, version):
     path = tmp_path / "ledger.sqlite"
     _old_ledger(path, version)
     ledger = Ledger(path)
     row = ledger.get("SRCH:4A7C19E2", "sandbox")
     assert (row.state, row.deposition_id, row.doi, row.concept_doi, row.api) == ("registered", 7, "10.5072/zenodo.7", None, "deposit")
+    assert (row.metadata, row.edit) == (None, None)  # what was sent is not known from an older ledger
     assert ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
-    ledger._write(row, concept_doi="10.5072/zenodo.6", api="records")
+    ledger._write(row, concept_doi="10.5072/zenodo.6", api="records", metadata='{"title":"T"}', edit="open")
     ledger.close()
     again = Ledger(path)  # opened again: nothing left to migrate, the new columns hold
-    assert (again.get("SRCH:4A7C19E2", "sandbox").concept_doi, again.get("SRCH:4A7C19E2", "sandbox").api) == (
-        "10.5072/zenodo.6", "records")
+    kept = again.get("SRCH:4A7C19E2", "sandbox")
+    assert (kept.concept_doi, kept.api, kept.metadata, kept.edit) == ("10.5072/zenodo.6", "records", '{"title":"T"}', "open")
     again.close()
 
 
@@ -314,18 +317,18 @@ def test_an_up_to_date_ledger_is_opened_without_a_write(tmp_path):
     ledger.close()
 
 
-def test_schema_3_is_this_archivers_and_4_a_newer_ones(tmp_path):
+def test_schema_4_is_this_archivers_and_5_a_newer_ones(tmp_path):
     path = tmp_path / "ledger.sqlite"
     Ledger(path).close()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
-    db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     db.commit()
     db.close()
     with pytest.raises(ArchiverError) as caught:
         Ledger(path)
     assert caught.value.message == (
-        f"{path}: ledger schema version 4 is newer than this archiver understands (3); upgrade archiver")
+        f"{path}: ledger schema version 5 is newer than this archiver understands (4); upgrade archiver")
 
 
 def test_a_migration_cut_short_is_finished_by_the_columns_it_lacks(tmp_path):
@@ -424,4 +427,4 @@ def test_a_migration_cut_short_after_both_columns_only_writes_the_version(tmp_pa
     db.close()
     with Ledger(path) as ledger:
         assert ledger.get("SRCH:4A7C19E2", "sandbox").api == "records"
-        assert ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+        assert ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"

@@ -48,6 +48,9 @@ STEPS = [
     ("published", ("10.5072/zenodo.7", "10.5072/zenodo.6", "https://x/records/7"), "published",
      {"described", "in-review", "publishing", "published"}),
     ("registered", (), "registered", {"published", "registered"}),
+    ("editing", (), "registered", {"registered"}),
+    ("edited", ('{"title":"T"}',), "registered", {"registered"}),
+    ("edit_closed", (), "registered", {"registered"}),
 ]
 
 
@@ -163,3 +166,28 @@ def test_the_time_a_manifest_says_is_kept(ledger):
     row = _row(ledger, "registered")
     ledger.registered_at(row, "2026-01-01T00:00:00+00:00")
     assert ledger.get(row.record_id, "sandbox").published_at == "2026-01-01T00:00:00+00:00"
+
+
+def test_an_update_in_place_opens_an_edit_then_keeps_what_was_published(ledger):
+    row = _row(ledger, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata='{"title":"Old"}', tries=3)
+    ledger.editing(row)
+    kept = ledger.get(row.record_id, "sandbox")
+    assert (kept.edit, kept.tries, kept.metadata) == ("open", 4, '{"title":"Old"}')  # the old text until published
+    ledger.failed(row, "boom")
+    ledger.edited(row, '{"title":"New"}')
+    kept = ledger.get(row.record_id, "sandbox")
+    assert (kept.edit, kept.metadata, kept.last_error, kept.state) == (None, '{"title":"New"}', None, "registered")
+    ledger.editing(row)
+    ledger.edit_closed(row)
+    kept = ledger.get(row.record_id, "sandbox")
+    assert (kept.edit, kept.metadata) == (None, '{"title":"New"}')
+
+
+def test_what_was_sent_is_kept_and_forgotten_when_another_deposition_is_adopted(ledger):
+    row = _row(ledger, "created", deposition_id=7)
+    ledger.sent(row, '{"title":"T"}')
+    assert ledger.get(row.record_id, "sandbox").metadata == '{"title":"T"}'
+    ledger.adopted(row, RemoteState(7, None, "10.5072/zenodo.7"), "registered")
+    assert ledger.get(row.record_id, "sandbox").metadata == '{"title":"T"}'  # the same deposition: still what it holds
+    ledger.adopted(row, RemoteState(9, None, "10.5072/zenodo.9"), "registered")
+    assert ledger.get(row.record_id, "sandbox").metadata is None  # another's metadata is not known

@@ -176,6 +176,7 @@ def deposit_records(
     policy: Policy | None = None,
     draft_only: bool = False,
     new_versions: bool = False,
+    update_metadata: bool = False,
     only: Iterable[str] | None = None,
     limit: int | None = None,
     workers: int = 4,
@@ -198,7 +199,7 @@ def deposit_records(
     )
     return run_deposit(
         Path(export_dir), port, policy, only=only, limit=limit, draft_only=draft_only, new_versions=new_versions,
-        workers=workers, on_record=on_record, stop=stop, in_progress=in_progress,
+        update_metadata=update_metadata, workers=workers, on_record=on_record, stop=stop, in_progress=in_progress,
     )
 
 

@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="deposit the eligible records of an export to Zenodo (sandbox by default), exactly once",
         description="Deposit every eligible record of EXPORT_DIR and register its DOI in the manifest. Zenodo is "
         "asked first: a record already deposited (from another folder or machine) is adopted, never deposited twice. "
-        "Exit 0 all done, 1 some records failed, drifted (awaiting --new-versions) or deferred (to a concurrent "
+        "Exit 0 all done, 1 some records failed, drifted (awaiting --new-versions), metadata-changed (awaiting "
+        "--update-metadata) or deferred (to a concurrent "
         "run's deposition), 2 could not run (usage, a token Zenodo refuses, a server that does not answer), "
         "130 interrupted (the first Ctrl-C finishes what is in progress, the second stops at once).",
     )
@@ -142,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     deposit.add_argument("--only", nargs="+", metavar="ID", help="only these record ids")
     deposit.add_argument("--limit", type=int, metavar="N", help="act on at most N records")
     deposit.add_argument("--new-versions", action="store_true", help="give registered records whose corrections changed a new version")
+    deposit.add_argument("--update-metadata", action="store_true", help="edit the published metadata of registered records in place "
+                         "where what would be sent now differs (same DOI, no new version; files and corrections need --new-versions)")
     deposit.add_argument("--workers", type=int, default=4, metavar="N", help="records deposited at once (default 4), all within the rate limit")
     deposit.add_argument("-v", "--verbose", action="store_true",
                          help="one line per record even when a progress bar is shown (without a terminal, lines are the default)")

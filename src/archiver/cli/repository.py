@@ -61,7 +61,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
         with interrupt:
             summary = deposit_records(
                 export_dir, policy=policy, repository=repository, only=args.only, limit=args.limit, draft_only=args.draft_only,
-                new_versions=args.new_versions, workers=args.workers, on_record=show, stop=interrupt.stop,
+                new_versions=args.new_versions, update_metadata=args.update_metadata, workers=args.workers, on_record=show, stop=interrupt.stop,
                 in_progress=interrupt.in_progress,
             )
     finally:

@@ -51,6 +51,7 @@ class DepositRun:
         *,
         draft_only: bool = False,
         new_versions: bool = False,
+        update_metadata: bool = False,
         clock: Callable[[], dt.datetime] | None = None,
         find_attempts: int = 5,
         delete_orphans: bool = True,
@@ -61,6 +62,7 @@ class DepositRun:
         self.policy = policy
         self.draft_only = draft_only
         self.new_versions = new_versions
+        self.update_metadata = update_metadata
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.waiter = Waiter(port.sleep, port.announce)  # one notion of waiting for the client and the searches
         self.find_attempts = find_attempts

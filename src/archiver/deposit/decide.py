@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from typing import Literal
 
+from archiver.deposit.description import changed_fields, describe, public_fields
 from archiver.deposit.files import content_hashes
 from archiver.deposit.ledger import LedgerRow
 from archiver.eligibility import Facts, assess
 from archiver.model import Record
 from archiver.policy import Policy
 
-Action = Literal["deposit", "register", "skip", "drifted", "new-version"]
+Action = Literal["deposit", "register", "skip", "drifted", "new-version", "metadata-changed", "update"]
 
 
-def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_versions: bool) -> tuple[Action, str]:
+def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_versions: bool, update_metadata: bool = False) -> tuple[Action, str]:
     """(what to do, why): deposit (afresh or resumed), register a DOI published already, skip,
-    drifted (its corrections await --new-versions) or new-version."""
+    drifted (its corrections await --new-versions), new-version, metadata-changed (what would be
+    sent now is not what was: it awaits --update-metadata) or update (its metadata, in place)."""
     if row is not None and row.state == "registered":
         if row.correction_hash != content_hashes(record)[1]:
             return ("new-version" if new_versions else "drifted"), "the correction record changed since the deposit"
-        if record.doi == row.doi:
-            return "skip", f"already registered as {row.doi}"
-        return "register", "published; the manifest does not carry the DOI yet"
+        if record.doi != row.doi:
+            return "register", "published; the manifest does not carry the DOI yet"
+        return _published_metadata(record, row, policy, update_metadata)
     if row is not None and row.state == "published":
         return "register", "published; registration not yet written"
     if row is None and record.doi is not None and record.provenance.external_record.deposition_id is not None:
@@ -36,6 +38,18 @@ def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_version
         answer = row.last_error.split(": ", 1)[-1]  # the repository's answer, without the request line
         return "deposit", f"new deposit; an earlier attempt created nothing on Zenodo ({answer})"
     return "deposit", "new deposit"
+
+
+def _published_metadata(record: Record, row: LedgerRow, policy: Policy, update_metadata: bool) -> tuple[Action, str]:
+    """A registered record whose files stand: its metadata as sent, or changed since."""
+    changed = changed_fields(row.metadata, public_fields(describe(record, policy)))
+    if changed:
+        return ("update" if update_metadata else "metadata-changed"), f"metadata changed since the deposit: {', '.join(changed)}"
+    if row.edit is not None:  # a run stopped during an update: an edit may be open on the repository
+        return ("update" if update_metadata else "metadata-changed"), "an update of its metadata was not finished"
+    if update_metadata and row.metadata is None:
+        return "update", "what the repository publishes is compared with the metadata of now (the ledger does not know what was sent)"
+    return "skip", f"already registered as {row.doi}"
 
 
 def needs_lookup(action: str, row: LedgerRow | None) -> bool:

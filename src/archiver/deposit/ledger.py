@@ -21,7 +21,7 @@ from archiver.exportdir import ledger_path
 from archiver.findings import ArchiverError
 from archiver.model import Registration, Registrations
 
-SCHEMA_VERSION = 3  # 2: concept_doi; 3: api (which Zenodo API made the row)
+SCHEMA_VERSION = 4  # 2: concept_doi; 3: api (which Zenodo API made the row); 4: metadata, edit
 # in-review: a records-API draft submitted to its community, published when the community accepts it
 STATES = ("planned", "creating", "created", "uploaded", "described", "in-review", "publishing", "published", "registered")
 
@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS deposits (
     last_error TEXT,
     updated_at TEXT NOT NULL,
     api TEXT NOT NULL DEFAULT 'deposit',
+    metadata TEXT,
+    edit TEXT,
     PRIMARY KEY (record_id, environment, version)
 );
 CREATE TABLE IF NOT EXISTS files (
@@ -109,6 +111,10 @@ class LedgerRow:
     updated_at: str
     concept_doi: str | None = None
     api: str = "deposit"  # the API that made the row: an unfinished row resumes only through it
+    # the public fields last sent to the deposition (deposit/description.py), as canonical JSON
+    # text; None where the ledger does not know them (a deposition found on the repository)
+    metadata: str | None = None
+    edit: str | None = None  # "open": an edit of the published deposition may be open (an update in place)
 
     def reached(self, state: str) -> bool:
         return STATES.index(self.state) >= STATES.index(state)
@@ -197,6 +203,9 @@ class Ledger:
                     self.db.execute("ALTER TABLE deposits ADD COLUMN concept_doi TEXT")
                 if "api" not in columns:  # schema 3
                     self.db.execute("ALTER TABLE deposits ADD COLUMN api TEXT NOT NULL DEFAULT 'deposit'")
+                for column in ("metadata", "edit"):  # schema 4
+                    if column not in columns:
+                        self.db.execute(f"ALTER TABLE deposits ADD COLUMN {column} TEXT")
                 self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
                 self.db.execute("COMMIT")
             except BaseException:
@@ -315,6 +324,24 @@ class Ledger:
         """The manifest carries the DOI; an earlier failure is history now."""
         return self._move(row, "registered", frozenset({"published", "registered"}), last_error=None)
 
+    def sent(self, row: LedgerRow, metadata: str) -> LedgerRow:
+        """The deposition now holds ``metadata`` (its public fields), as sent and read back."""
+        return self._write(row, metadata=metadata)
+
+    # ------------------------------------------------------------------ an update of the published metadata in place
+
+    def editing(self, row: LedgerRow) -> LedgerRow:
+        """An edit of the registered deposition is about to be opened: from here one may be open."""
+        return self._move(row, "registered", frozenset({"registered"}), edit="open", tries=row.tries + 1)
+
+    def edited(self, row: LedgerRow, metadata: str) -> LedgerRow:
+        """The repository publishes ``metadata`` for the deposition (edited now, or found so): no edit is open."""
+        return self._move(row, "registered", frozenset({"registered"}), edit=None, metadata=metadata, last_error=None)
+
+    def edit_closed(self, row: LedgerRow) -> LedgerRow:
+        """The edit was discarded, or none is open: the published metadata is as it was."""
+        return self._move(row, "registered", frozenset({"registered"}), edit=None)
+
     # ------------------------------------------------------------------ a row set right by what the repository holds
 
     def adopted(self, row: LedgerRow, remote: RemoteState, state: str, correction_hash: str | None = None) -> LedgerRow:
@@ -323,10 +350,11 @@ class Ledger:
         holds is the truth the ledger caches. A published one comes with its DOI and landing page."""
         if state not in _ADOPTABLE:
             raise ArchiverError(f"{row.record_id}: a deposition found is not adopted as {state!r}", code="ledger-corrupt")
+        changes: dict[str, object] = {"state": state, "deposition_id": remote.deposition_id, "files_at": remote.files_at, "last_error": None}
         if row.deposition_id != remote.deposition_id:
             self.forget_files(row)  # what an earlier attempt uploaded went to another deposition
+            changes["metadata"] = None  # nor was its metadata what this ledger sent
         now = self.now()
-        changes: dict[str, object] = {"state": state, "deposition_id": remote.deposition_id, "files_at": remote.files_at, "last_error": None}
         if correction_hash is not None:
             changes["correction_hash"] = correction_hash
         if remote.doi is not None:

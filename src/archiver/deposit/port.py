@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from archiver.model import Record
 from archiver.policy import Policy
@@ -51,6 +51,8 @@ class RemoteDeposition(BaseModel):
     review: ReviewState | None = None  # None: no community review asked for
     review_said: str | None = None  # the repository's own word for the review's state, for messages
     unkept: tuple[str, ...] = ()  # after a save: the fields not stored as they were sent
+    editing: bool = False  # published, with an edit of its metadata open (where the answer shows it)
+    metadata: dict = Field(default_factory=dict, repr=False)  # the metadata as the answer holds it
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,21 @@ class DepositPort(ApiDescription, Protocol):
 
     def publish(self, deposition_id: int) -> RemoteDeposition:
         """Publish the draft once; the answer is checked to be this deposition under its own DOI."""
+
+    def read_published(self, deposition_id: int) -> RemoteDeposition:
+        """The published deposition, with the metadata it publishes; ``editing`` when the answer
+        shows an edit open (its ``metadata`` is then the edit's, where the API shows no other)."""
+
+    def edit(self, deposition_id: int) -> RemoteDeposition:
+        """An edit of the published deposition's metadata (the open one when there is one): the
+        same deposition, DOI and files; ``publish`` makes it public."""
+
+    def discard_edit(self, deposition_id: int) -> bool:
+        """The open edit dropped, the published metadata as it was: True when one was open."""
+
+    def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
+        """The public fields (deposit/description.py) ``deposition`` shows otherwise than
+        ``payload`` would, through the API's known renamings."""
 
     def delete_draft(self, deposition_id: int) -> bool:
         """Delete a draft never published: True when deleted now, False when there is none."""

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 class RecordResult:
     record_id: str
     # deposited, resumed, new-version, adopted (found published on Zenodo), registered, skipped, drafted,
-    # drifted, deferred (a concurrent run's deposition wins), in-review (waits for its community),
-    # failed, not-started, not-published
+    # drifted, metadata-changed (awaits --update-metadata), updated (its metadata, in place), deferred
+    # (a concurrent run's deposition wins), in-review (waits for its community), failed, not-started,
+    # not-published
     action: str
     detail: str = ""
     doi: str | None = None
@@ -34,8 +35,9 @@ class DepositSummary:
 
     @property
     def failed(self) -> int:
-        """Records not done: failed, drifted (they wait for --new-versions) or deferred (to the next run)."""
-        return sum(r.action in ("failed", "drifted", "deferred") for r in self.results)
+        """Records not done: failed, drifted (they wait for --new-versions), metadata-changed (for
+        --update-metadata) or deferred (to the next run)."""
+        return sum(r.action in ("failed", "drifted", "metadata-changed", "deferred") for r in self.results)
 
     @property
     def exit_code(self) -> int:

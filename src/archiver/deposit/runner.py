@@ -25,6 +25,7 @@ from archiver.deposit.protocol import check, look_up
 from archiver.deposit.publish import publish
 from archiver.deposit.refresh import refresh_after_deposit
 from archiver.deposit.results import DepositSummary, RecordResult
+from archiver.deposit.update import update_metadata
 from archiver.exportdir import ExportLock, ledger_path
 from archiver.policy import Policy
 
@@ -38,12 +39,15 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
     """A record read from the export and what the ledger says to do with it."""
     record = load_record(manifest_path)
     row = run.ledger.get(record.id, run.environment)
-    action, why = decide(record, row, run.policy, new_versions=run.new_versions)
+    action, why = decide(record, row, run.policy, new_versions=run.new_versions, update_metadata=run.update_metadata)
     job = Job(manifest_path, record, action, why, row)
     if action == "skip":
         job.result = RecordResult(record.id, "skipped", why, record.doi)
     elif action == "drifted":
         job.result = RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
+    elif action == "metadata-changed":
+        job.result = RecordResult(record.id, "metadata-changed", why + "; `archiver deposit --update-metadata` updates it in place "
+                                  "(same DOI)", record.doi, row.deposition_id if row else None)
     return job
 
 
@@ -84,6 +88,7 @@ class Stages:
 
     def group(self, jobs: list[Job]) -> None:
         """The story of a deposit, for a group: look up, prepare, check, publish and register."""
+        self.run_stage([job for job in jobs if job.action == "update"], update_metadata)  # in place: no draft, no lookup
         if not self.stopped():
             look_up(self.run, jobs)
         self.run_stage(jobs, prepare)
@@ -139,6 +144,7 @@ def run_deposit(
     limit: int | None = None,
     draft_only: bool = False,
     new_versions: bool = False,
+    update_metadata: bool = False,
     workers: int = 4,
     on_record: Callable[[RecordResult], None] | None = None,
     stop: threading.Event | None = None,
@@ -163,7 +169,8 @@ def run_deposit(
             check_server(ledger, port.environment, port.server)
             if policy.communities and not draft_only:
                 port.check_community(policy.communities[0])  # one that does not exist stops the run before any draft is made
-            run = DepositRun(export_dir, port, ledger, policy, draft_only=draft_only, new_versions=new_versions)
+            run = DepositRun(export_dir, port, ledger, policy, draft_only=draft_only, new_versions=new_versions,
+                             update_metadata=update_metadata)
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deposit") as pool:
                 stages = Stages(run, pool, stop, set() if in_progress is None else in_progress)
                 _each_group(run, stages, export_dir, set(only or []), limit, group_size, done)

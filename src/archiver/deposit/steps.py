@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from archiver.deposit.context import DepositRun
+from archiver.deposit.description import public_text
 from archiver.deposit.errors import DraftOpen, Gone, RemoteError, Untrusted
 from archiver.deposit.files import DepositFile, HashingReader
 from archiver.deposit.ledger import LedgerRow
@@ -38,8 +39,11 @@ def kept(deposition: RemoteDeposition) -> RemoteDeposition:
 
 
 def describe(run: DepositRun, row: LedgerRow, record: Record) -> RemoteDeposition:
-    """The draft given the record's metadata of now (one save, read back and compared)."""
-    return kept(run.port.set_metadata(row.remote_id, record, run.port.payload(record, run.policy)))
+    """The draft given the record's metadata of now (one save, read back and compared); the ledger
+    keeps what it now holds."""
+    draft = kept(run.port.set_metadata(row.remote_id, record, run.port.payload(record, run.policy)))
+    run.ledger.sent(row, public_text(record, run.policy))
+    return draft
 
 
 def _find_lost_create(run: DepositRun, record: Record) -> RemoteDeposition | None:
@@ -85,6 +89,7 @@ def create(run: DepositRun, row: LedgerRow, record: Record) -> tuple[LedgerRow, 
         return run.ledger.created(row, found.id, found.files_at), found, False
     row = run.ledger.created(row, created.id, created.files_at)
     kept(created)
+    row = run.ledger.sent(row, public_text(record, run.policy))
     return row, created, True
 
 

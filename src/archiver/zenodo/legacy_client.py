@@ -55,6 +55,9 @@ class LegacyDeposition(_Answer):
     id: int
     conceptrecid: str | None = None
     submitted: bool = False
+    # unsubmitted (a draft), done (published), inprogress (published, with an edit open: its
+    # metadata is then the edit's, as zenodo-rdm's legacy serializer reads the draft first)
+    state: str | None = None
     doi: str | None = None  # a draft may already hold its reserved DOI: only a submitted one is registered
     conceptdoi: str | None = None  # the DOI of all versions, minted at the concept's first publish
     links: LegacyLinks = LegacyLinks()
@@ -204,6 +207,18 @@ class LegacyClient(ApiClient):
         answer must be this deposition, published, under the DOI Zenodo mints for it."""
         answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,))
         return self.minted(self._deposition(answer, f"publish {deposition_id}", asked=deposition_id))
+
+    def edit(self, deposition_id: int) -> LegacyDeposition:
+        """POST .../actions/edit: an edit of the published deposition (201; the open one when there
+        is one already, so it is safe to repeat). Its files stay locked: only metadata changes."""
+        answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/edit", retry=True, expect=(201,))
+        return self._deposition(answer, f"edit of {deposition_id}", asked=deposition_id)
+
+    def discard(self, deposition_id: int) -> bool:
+        """POST .../actions/discard: the open edit dropped, the published deposition as it was.
+        True when one was discarded now, False when none was open."""
+        answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/discard", retry=True, expect=(204, 404))
+        return answer.status == 204
 
     def new_version(self, deposition_id: int) -> LegacyDeposition:
         answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,))

@@ -74,6 +74,7 @@ class RdmRecord(_Answer):
     id: str
     parent: Parent
     is_published: bool = False
+    is_draft: bool = False  # with is_published: the edit of a published record
     status: str | None = None  # "draft", "published", "new_version_draft", "in_review", ...
     pids: dict[str, Pid] = {}
     links: RecordLinks = RecordLinks()
@@ -147,6 +148,12 @@ class RecordsClient(ApiClient):
         """PUT the whole draft body (it replaces metadata, access and files settings)."""
         answer = self.send("PUT", f"records/{quote(record_id)}/draft", retry=True, expect=(200,), json=body)
         return self._record(answer, f"draft {record_id}", asked=record_id)
+
+    def edit(self, record_id: str) -> RdmRecord:
+        """POST /records/{id}/draft: an edit of the published record, under the same id (201; the
+        open one when there is one already, so it is safe to repeat)."""
+        answer = self.send("POST", f"records/{quote(record_id)}/draft", retry=True, expect=(201,))
+        return self._record(answer, f"edit of {record_id}", asked=record_id)
 
     def delete_draft(self, record_id: str) -> bool:
         """DELETE a draft: True when deleted now, False when there is none (gone, or published)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from archiver.deposit.adapters.base import ClientAdapter
-from archiver.deposit.adapters.metadata import describe, legacy_payload, legacy_unkept
+from archiver.deposit.adapters.metadata import legacy_changes, legacy_payload, legacy_unkept
+from archiver.deposit.description import describe
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile
 from archiver.model import Record
 from archiver.policy import Policy
@@ -33,6 +34,7 @@ def remote_view(deposition: LegacyDeposition, unkept: tuple[str, ...] = ()) -> R
         concept_doi=deposition.conceptdoi, files_at=deposition.links.bucket, landing_page=deposition.links.html,
         files=tuple(RemoteFile(id=f.id, name=f.filename, md5=f.checksum) for f in deposition.files),
         record_ids=deposition.metadata.keywords, version=deposition.metadata.version, unkept=unkept,
+        editing=deposition.submitted and deposition.state == "inprogress", metadata=deposition.stored_metadata,
     )
 
 
@@ -108,6 +110,22 @@ class LegacyDeposits(ClientAdapter):
 
     def delete_draft(self, deposition_id: int) -> bool:
         return self.client.delete_draft(deposition_id)
+
+    def read_published(self, deposition_id: int) -> RemoteDeposition:
+        """One GET: the published deposition, or (state inprogress) the edit open on it."""
+        return self.read(deposition_id)
+
+    def edit(self, deposition_id: int) -> RemoteDeposition:
+        answer = remote_view(self.client.edit(deposition_id))
+        if not answer.published:
+            raise TransportError(f"edit of {deposition_id}: the answer is no edit of a published deposition", code="answer-mismatch")
+        return answer.model_copy(update={"editing": True})
+
+    def discard_edit(self, deposition_id: int) -> bool:
+        return self.client.discard(deposition_id)
+
+    def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
+        return legacy_changes(payload, deposition.metadata)
 
     def download(self, deposition: RemoteDeposition, name: str) -> bytes:
         return self.client.download(deposition.id, name)

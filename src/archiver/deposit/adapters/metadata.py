@@ -1,6 +1,6 @@
 """A record's deposit metadata: one neutral description, mapped to each Zenodo API's payload and checked before sending.
 
-``describe`` reads the record and the policy once; ``legacy_payload`` and ``records_payload`` say it
+``describe`` (deposit/description.py) reads the record and the policy once; ``legacy_payload`` and ``records_payload`` say it
 in the deposit API's and the records API's words (the README's mapping table lists both, and what
 DataCite receives). Every vocabulary entry sent is checked against Zenodo's own vocabularies
 (zenodo/vocabularies.py) first, and ``unkept`` compares what a save answered with what was sent, so
@@ -10,92 +10,13 @@ that a field Zenodo silently dropped or changed is an error before publish, neve
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from archiver.deposit.description import NOTES, RELATION, RESOURCE_TYPE, Creator, Description
 from archiver.findings import ArchiverError
-from archiver.model import Record
-from archiver.policy import Policy
 from archiver.zenodo import vocabularies
-
-SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primary research."
-# What archiver deposits is a report, on both APIs: the legacy pair and the records API's id.
-RESOURCE_TYPE = "publication-report"
-# The record's public page is the same work as the deposit.
-RELATION = "isidenticalto"
-NOTES = "notes"
-
-
-@dataclass(frozen=True)
-class Creator:
-    name: str  # "Family, Given" for a person
-    organisation: bool
-    orcid: str | None = None
-    affiliation: str | None = None
-    affiliation_ror: str | None = None
-    ror: str | None = None  # an organisation's own ROR id
-
-
-@dataclass(frozen=True)
-class Description:
-    """What the deposit says about a record, in no API's words."""
-
-    record_id: str
-    title: str
-    publication_date: str
-    description_html: str
-    notes: str
-    version: str
-    creators: tuple[Creator, ...]
-    publisher: str
-    license: str  # as the policy names it
-    keywords: tuple[str, ...]  # the record id last: how archiver finds the record on Zenodo again
-    languages: tuple[str, ...]
-    related_url: str | None
-    communities: tuple[str, ...]
-
-
-def describe(record: Record, policy: Policy) -> Description:
-    """The record's deposit description. Never carries a DOI, nor anything private: everything
-    here is on the landing page and goes to DataCite."""
-    tier = record.quality_tier
-    lines = []
-    if record.abstract:
-        lines.append(f"<p>{html.escape(record.abstract)}</p>")
-    if record.research_question:
-        lines.append(f"<p><strong>Research question:</strong> {html.escape(record.research_question)}</p>")
-    level = record.verification
-    lines.append(
-        f"<p><strong>Verification level:</strong> {html.escape(level.level)}"
-        f"{', ' + html.escape(level.label) if level.label else ''}; "
-        f"{level.source_grounded_claims} source-grounded claims.</p>"
-    )
-    if tier:
-        basis = f" ({html.escape(tier.basis)})" if tier.basis else ""
-        lines.append(f"<p><strong>Quality tier:</strong> {html.escape(tier.tier)}{basis}</p>")
-    lines.append(f"<p>{html.escape(SYNTHESIS_NOTE)}</p>")
-    creators = tuple(
-        Creator(c.name, c.type == "organizational", c.orcid, c.affiliation, c.affiliation_ror, c.ror) for c in policy.creators
-    ) or (Creator(policy.publisher, True, ror=policy.publisher_ror),)
-    return Description(
-        record_id=record.id,
-        title=record.archival_title,
-        publication_date=record.submitted.isoformat() if record.submitted else "",
-        description_html="\n".join(lines),
-        notes=f"Record {record.id}. {SYNTHESIS_NOTE}",
-        version=str(1 + record.correction_record.correction_count),
-        creators=creators,
-        publisher=policy.publisher,
-        license=policy.license,
-        keywords=(*policy.keywords, record.id),
-        languages=policy.languages,
-        # Zenodo detects a related identifier's scheme from the identifier alone (idutils) and
-        # refuses one it cannot classify, such as a bare SRCH id: only the public page's URL goes.
-        related_url=policy.record_page(record.id),
-        communities=policy.communities,
-    )
 
 
 def _invalid(record_id: str, where: str, message: str) -> ArchiverError:
@@ -295,3 +216,46 @@ def legacy_unkept(sent: dict, stored: dict) -> list[str]:
 
     # communities are added at publish (and read back then), not kept by a save
     return unkept({key: value for key, value in sent.items() if key != "communities"}, stored, same=same)
+
+
+# --------------------------------------------------------------------------- what a published deposition shows, in public fields
+
+# Each API's metadata keys, by the public field (deposit/description.py) they show.
+_LEGACY_FIELDS = {
+    "title": "title", "description": "description", "creators": "creators", "license": "license", "keywords": "keywords",
+    "notes": "notes", "related_identifiers": "related_identifiers", "language": "languages", "communities": "communities",
+    "upload_type": "resource_type", "publication_type": "resource_type", "publication_date": "publication_date",
+    "version": "version", "access_right": "access",
+}
+_RECORDS_FIELDS = {
+    "title": "title", "description": "description", "creators": "creators", "publisher": "publisher", "rights": "license",
+    "subjects": "keywords", "related_identifiers": "related_identifiers", "languages": "languages",
+    "additional_descriptions": "notes", "resource_type": "resource_type", "publication_date": "publication_date",
+    "version": "version",
+}
+
+
+def _fields_of(paths: list[str], names: dict[str, str]) -> tuple[str, ...]:
+    """Public field names of difference paths (``metadata.creators.0.name`` is ``creators``)."""
+    found = []
+    for path in paths:
+        key = path.removeprefix("metadata.").split(".", 1)[0]
+        found.append(names.get(key, key))
+    return tuple(dict.fromkeys(found))
+
+
+def legacy_changes(sent: dict, stored: dict) -> tuple[str, ...]:
+    """The public fields a legacy deposition's ``stored`` metadata shows otherwise than ``sent``
+    would (the licence's renaming allowed; communities compared as a set, as they are added)."""
+    changed = list(_fields_of(legacy_unkept(sent, stored), _LEGACY_FIELDS))
+    wanted = {entry.get("identifier") for entry in sent.get("communities") or []}
+    held = {entry.get("identifier") for entry in stored.get("communities") or [] if isinstance(entry, dict)}
+    if wanted != held:
+        changed.append("communities")
+    return tuple(dict.fromkeys(changed))
+
+
+def records_changes(sent: dict, stored: dict) -> tuple[str, ...]:
+    """The public fields a records-API record's ``stored`` metadata shows otherwise than the body
+    ``sent`` would (an HTML description compared as text)."""
+    return _fields_of(unkept(sent["metadata"], stored), _RECORDS_FIELDS)

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 from pydantic import ValidationError
 
 from archiver.deposit.adapters.base import ClientAdapter
-from archiver.deposit.adapters.metadata import describe, records_payload, unkept
+from archiver.deposit.adapters.metadata import records_changes, records_payload, unkept
+from archiver.deposit.description import describe
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile, ReviewState
 from archiver.findings import printable
 from archiver.model import Record
@@ -99,6 +100,8 @@ class RecordDeposits(ClientAdapter):
             "version": record.metadata.get("version"),  # a version that is not text is an answer archiver cannot read
             "review": _REVIEW_STATES.get(said, "pending") if isinstance(said, str) else None,
             "review_said": said,  # a status that is not text is an answer archiver cannot read
+            "editing": record.is_published and record.is_draft,
+            "metadata": record.metadata,
         })
 
     def _checked(self, record: Record, answer: RdmRecord, sent: dict, what: str) -> RemoteDeposition:
@@ -184,6 +187,23 @@ class RecordDeposits(ClientAdapter):
 
     def download(self, deposition: RemoteDeposition, name: str) -> bytes:
         return self.client.download(str(deposition.id), name)
+
+    def read_published(self, deposition_id: int) -> RemoteDeposition:
+        """One GET of the record: what it publishes, whether or not an edit is open (which the
+        record's answer does not show)."""
+        return self.view(self.client.read_record(str(deposition_id)))
+
+    def edit(self, deposition_id: int) -> RemoteDeposition:
+        answer = self.view(self.client.edit(str(deposition_id)))
+        if not answer.published:
+            raise TransportError(f"edit of {deposition_id}: the answer is no edit of a published record", code="answer-mismatch")
+        return answer.model_copy(update={"editing": True})
+
+    def discard_edit(self, deposition_id: int) -> bool:
+        return self.client.delete_draft(str(deposition_id))
+
+    def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
+        return records_changes(payload, deposition.metadata)
 
     def check_minted(self, deposition: RemoteDeposition) -> RemoteDeposition:
         minted_check(self.target, deposition.id, deposition.concept, deposition.published, deposition.doi, deposition.concept_doi,

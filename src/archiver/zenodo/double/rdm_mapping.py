@@ -218,14 +218,14 @@ def view(state: DoubleState, dep: Deposition) -> dict:
         status = "draft_with_review"
     else:
         status = "new_version_draft" if published_concept else "draft"
-    record_or_draft = "" if dep.submitted else "/draft"
+    record_or_draft = "/draft" if not dep.submitted or dep.editing else ""
     body = {
         "id": str(dep.id),
         "created": dep.created,
         "updated": dep.modified,
         "revision_id": dep.revision,
         "is_published": dep.submitted,
-        "is_draft": not dep.submitted,
+        "is_draft": not dep.submitted or dep.editing,  # an edit: is_published and is_draft
         "status": status,
         "pids": {"doi": _doi(dep.doi)} if dep.doi else {},
         "parent": {

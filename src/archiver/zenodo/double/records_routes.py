@@ -60,7 +60,14 @@ class _DraftRoutes:
         self.ui = UI_JSON in handler.headers.get("Accept", "")
 
     def _draft(self) -> Deposition | None:
+        """The draft the request names: a draft never published, or the edit open on a record."""
         dep = self.h._deposition(self.parts[2])
+        return None if dep is None or (dep.submitted and not dep.editing) else dep
+
+    def _unlocked_draft(self) -> Deposition | None:
+        """A draft whose files may change: an edit of a published record keeps its files locked
+        (zenodo-rdm's RDM_LOCK_EDIT_PUBLISHED_FILES), so it has none here."""
+        dep = self._draft()
         return None if dep is None or dep.submitted else dep
 
     def _record(self) -> Deposition | None:
@@ -80,9 +87,8 @@ class _DraftRoutes:
     # ------------------------------------------------------------------ GET
 
     def _init_files(self) -> None:
-
         body = self.h._json_body()
-        dep = self._draft()
+        dep = self._unlocked_draft()
         if dep is None:
             return self.h._not_found()
         if not isinstance(body, list) or not all(isinstance(item, dict) and isinstance(item.get("key"), str) and item["key"] for item in body):
@@ -101,7 +107,7 @@ class _DraftRoutes:
 
     def _commit(self, key: str) -> None:
         self.h._read_body()
-        dep = self._draft()
+        dep = self._unlocked_draft()
         if dep is None:
             return self.h._not_found()
         with self.state.lock:
@@ -115,7 +121,7 @@ class _DraftRoutes:
 
     def _content(self, key: str) -> None:
         state = self.state
-        dep = self._draft()
+        dep = self._unlocked_draft()
         length = int(self.h.headers.get("Content-Length") or 0)
         stored = next((f for f in dep.files if f.filename == key), None) if dep is not None else None
         if dep is None or stored is None:
@@ -193,8 +199,8 @@ class RecordsRoutes(_DraftRoutes):
             dep = self._record()
             if dep is None:
                 return self.h._not_found()
-            with self.state.lock:
-                return self._answer(200, dep)
+            with self.state.lock:  # the published version, whether or not an edit is open
+                return self._answer(200, self.state.as_published(dep))
         if len(parts) == 4 and parts[3] == "draft":
             dep = self._draft()
             if dep is None:
@@ -242,6 +248,8 @@ class RecordsRoutes(_DraftRoutes):
             return self._create()
         if len(parts) == 4 and parts[3] == "versions":
             return self._new_version()
+        if len(parts) == 4 and parts[3] == "draft":
+            return self._edit()
         if len(parts) == 5 and parts[3:] == ["draft", "files"]:
             return self._init_files()
         if len(parts) == 7 and parts[3:5] == ["draft", "files"] and parts[6] == "commit":
@@ -293,12 +301,31 @@ class RecordsRoutes(_DraftRoutes):
                 self.state.counters["newversion"] += 1
             return self._answer(201, draft)
 
+    def _edit(self) -> None:
+        """POST /records/{id}/draft: the edit of a published record, same id (201; the open one when there is one)."""
+        self.h._read_body()
+        dep = self._record()
+        if dep is None:
+            return self.h._not_found()
+        with self.state.lock:
+            self.state.open_edit(dep)
+            return self._answer(201, dep)
+
     def _publish(self) -> None:
         state = self.state
         dep = self._draft()
         if dep is None:
             return self.h._not_found()
         with state.lock:
+            if dep.editing:  # an edit of a published record: same id, DOI and files
+                errors = publish_errors(dep)
+                if errors:
+                    return self.h._error(400, "A validation error occurred.", errors)
+                state.publish_edit(dep)
+                body = view(state, dep)
+                if state.rng.random() < state.faults.publish_504_share:
+                    return self.h._send(504, {"status": 504, "message": "Gateway Timeout"})
+                return self.h._send(202, body)
             if dep.review is not None and dep.review["status"] in ("created", "submitted"):
                 return self.h._error(400, "A validation error occurred.", [field_error("_schema", "The draft has an open review request: it is published when the community accepts it.")])
             errors = publish_errors(dep)
@@ -345,8 +372,14 @@ class RecordsRoutes(_DraftRoutes):
         if dep is None:
             return self.h._not_found()
         if len(parts) == 4 and parts[3] == "draft":
+            if dep.editing:  # the edit dropped; the published record stays as it was
+                with self.state.lock:
+                    self.state.discard_edit(dep)
+                return self.h._send(204, None)
             return self.h._delete_draft(dep)
         if len(parts) == 6 and parts[3:5] == ["draft", "files"]:
+            if dep.submitted:
+                return self.h._error(403, "Bucket is locked for modifications.")
             with self.state.lock:
                 before = len(dep.files)
                 dep.files = [f for f in dep.files if f.filename != parts[5]]

@@ -114,7 +114,13 @@ class _Handler(BaseHandler):
                 return self._publish(dep)
             if parts[5] == "newversion":
                 return self._newversion(dep)
+            if parts[5] == "edit":
+                return self._edit(dep)
             if parts[5] == "discard":
+                with self.state.lock:
+                    if dep.editing:  # the edit dropped, the published deposition as it was: 204, no body
+                        self.state.discard_edit(dep)
+                        return self._send(204, None)
                 return self._delete_draft(dep)
         self._not_found()
 
@@ -137,12 +143,29 @@ class _Handler(BaseHandler):
         self.end_headers()
         self.wfile.write(stored.data)
 
+    def _edit(self, dep: Deposition) -> None:
+        """actions/edit: 201 with the edit of a published deposition (the open one, when there is one)."""
+        with self.state.lock:
+            if not dep.submitted:
+                return self._error(400, "A validation error occurred.", [{"field": "_schema", "messages": ["Only a published record can be edited."]}])
+            self.state.open_edit(dep)
+            return self._send(201, self.state.view(dep))
+
     def _publish(self, dep: Deposition) -> None:
         state = self.state
         with state.lock:
             if dep.state == "done":
                 return self._not_found()  # a second publish: nothing to publish
             errors = checks.metadata_errors(dep.metadata, at_publish=True)
+            if dep.editing:  # the edit of a published deposition: same id, DOI and files
+                if errors:
+                    return self._error(400, "A validation error occurred.", errors)
+                state.publish_edit(dep)
+                fail = state.rng.random() < state.faults.publish_504_share
+                body = state.view(dep)
+                if fail:
+                    return self._send(504, {"status": 504, "message": "Gateway Timeout"})
+                return self._send(202, body)
             if not any(not f.pending for f in dep.files):
                 errors.append(
                     {"field": "files.enabled", "messages": ["Missing uploaded files. To disable files for this record please mark it as metadata-only."]}
@@ -224,7 +247,7 @@ class _Handler(BaseHandler):
         if received is None:
             return
         checksum, size, kept = received
-        if dep.state == "done":
+        if dep.submitted:  # published, or an edit of it: the files are locked
             return self._send(403, {"status": 403, "message": "Bucket is locked."})
         if size == 0:  # RECORDS_RESOURCES_ALLOW_EMPTY_FILES = False
             return self._send(400, {"status": 400, "message": "Empty files are not accepted."})
@@ -263,8 +286,10 @@ class _Handler(BaseHandler):
             return RecordsRoutes(self).delete()
         if len(parts) >= 4 and parts[:3] == ["api", "deposit", "depositions"]:
             dep = self._deposition(parts[3])
-            if dep is None or dep.state == "done":
+            if dep is None or (dep.submitted and len(parts) == 4):
                 return self._not_found()
+            if dep.submitted:  # a file of a published deposition (an edit's included): locked
+                return self._send(403, {"status": 403, "message": "Bucket is locked for modifications."})
             with self.state.lock:
                 if len(parts) == 4:
                     return self._delete_draft(dep)

@@ -3,6 +3,8 @@ the rate windows, the faults switched on, and the communities (a test's hooks in
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import random
 import threading
@@ -79,6 +81,13 @@ class Deposition:
     communities: list[str] = field(default_factory=list)  # ids of the communities the record is in
     requested_communities: list[str] = field(default_factory=list)  # legacy API: slugs asked for, added at publish
     revision: int = 1
+    # while an edit of the published record is open: what it publishes meanwhile (legacy metadata,
+    # records-API metadata); the deposition's own fields are the edit's (state "inprogress")
+    published: tuple[dict, dict | None] | None = None
+
+    @property
+    def editing(self) -> bool:
+        return self.published is not None
 
 
 class DoubleState:
@@ -117,6 +126,7 @@ class DoubleState:
         # requests, and the writes a test may count (a command that must send no write sees them unchanged)
         self.counters: dict[str, int] = {
             "requests": 0, "429": 0, "faults": 0, "publish": 0, "create": 0, "upload": 0, "update": 0, "delete": 0, "newversion": 0,
+            "edit": 0, "publish_edit": 0, "discard": 0,
         }
         self.base_url = base_url
         # communities by slug: {"id": uuid, "review_policy": "closed" | "open", "curator": whether the token's user curates it}
@@ -289,6 +299,38 @@ class DoubleState:
             self.depositions[draft.id] = draft
             self.buckets[draft.bucket] = draft.id
             return draft
+
+    # ------------------------------------------------------------------ an edit of a published record
+    # (invenio-drafts-resources' edit, update_draft, publish and delete_draft of a published record;
+    # zenodo-rdm's legacy actions edit and discard, and state "inprogress" while one is open)
+
+    def open_edit(self, dep: Deposition) -> None:
+        """Under the lock: an edit of the published ``dep`` (the open one stays as it is)."""
+        if dep.published is None:
+            dep.published = (copy.deepcopy(dep.metadata), copy.deepcopy(dep.rdm))
+            dep.state, dep.revision = "inprogress", dep.revision + 1
+            self.counters["edit"] += 1
+
+    def publish_edit(self, dep: Deposition) -> None:
+        """Under the lock: the edit's metadata published, same id and DOI, files untouched."""
+        self.reindex(dep)
+        dep.published, dep.state, dep.modified = None, "done", self.now()
+        self.counters["publish_edit"] += 1
+
+    def discard_edit(self, dep: Deposition) -> None:
+        """Under the lock: the edit dropped, the published metadata as it was."""
+        assert dep.published is not None
+        self.reindex(dep)
+        dep.metadata, dep.rdm = dep.published
+        dep.published, dep.state = None, "done"
+        self.counters["discard"] += 1
+
+    def as_published(self, dep: Deposition) -> Deposition:
+        """``dep`` as its published version shows while an edit is open (itself otherwise)."""
+        if dep.published is None:
+            return dep
+        metadata, rdm = dep.published
+        return dataclasses.replace(dep, metadata=copy.deepcopy(metadata), rdm=copy.deepcopy(rdm), state="done", published=None)
 
     def reindex(self, dep: Deposition) -> None:
         """A write that Zenodo indexes on commit without a refresh: the list shows the state from
