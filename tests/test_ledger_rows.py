@@ -266,7 +266,7 @@ def test_registered_dois_keep_the_latest_registered_version(ledger):
     ledger.begin(_row(attempt=3, state="published", doi="10.5072/zenodo.3"))
     ledger.begin(_row("SRCH:2B9E4410", state="registered", doi=None))
     ledger.begin(_row("SRCH:99999999", environment="production", state="registered", doi="10.5281/zenodo.9"))
-    assert registered_dois(ledger, "sandbox") == {"SRCH:4A7C19E2": ("10.5072/zenodo.2", "10.5072/zenodo.0", "s" * 64)}
+    assert registered_dois(ledger, "sandbox") == {"SRCH:4A7C19E2": ("10.5072/zenodo.2", "10.5072/zenodo.0", "s" * 64, None)}
 
 
 def test_registrations_are_the_rows_registered_with_a_doi_and_a_deposition(tmp_path):

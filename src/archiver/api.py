@@ -227,20 +227,28 @@ def plan_deposit(
     return planned, write_plan(Path(export_dir), planned)
 
 
-def deposit_status(export_dir: str | os.PathLike, *, environment: str | None = None) -> tuple[list[dict], list[dict], list[str]]:
-    """The ledger's rows (of ``environment``, or all), the drift seen without the network, and the
-    records whose manifests name deposits the ledger does not know."""
+def deposit_status(
+    export_dir: str | os.PathLike, *, environment: str | None = None, policy: Policy | None = None,
+) -> tuple[list[dict], list[dict], list[str]]:
+    """The ledger's rows (of ``environment``, or all), the drift seen without the network (against
+    what a deposit under ``policy`` would send now), and the records whose manifests name deposits
+    the ledger does not know."""
     from archiver.deposit.status import local_drift, status, unknown_registrations
 
     rows = status(Path(export_dir), environment)
-    return rows, local_drift(rows, Path(export_dir)), unknown_registrations(Path(export_dir), rows)
+    drift = local_drift(rows, Path(export_dir), policy or load_policy()) if rows else []
+    return rows, drift, unknown_registrations(Path(export_dir), rows)
 
 
-def remote_drift(rows: list[dict], repository: DepositPort) -> list[dict]:
-    """Where the ledger's rows and what the repository holds disagree."""
+def remote_drift(
+    rows: list[dict], repository: DepositPort, *, export_dir: str | os.PathLike | None = None, policy: Policy | None = None,
+) -> list[dict]:
+    """Where the ledger's rows and what the repository holds disagree; given the export, also
+    where a record's published metadata is not what a deposit under ``policy`` would send now."""
     from archiver.deposit.status import remote_drift as compare
 
-    return compare(rows, repository)
+    folder = Path(export_dir) if export_dir is not None else None
+    return compare(rows, repository, export_dir=folder, policy=(policy or load_policy()) if folder is not None else None)
 
 
 def reconcile_export(export_dir: str | os.PathLike, repository: DepositPort, *, policy: Policy | None = None) -> list[Reconciled]:

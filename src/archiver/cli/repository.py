@@ -95,14 +95,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     from archiver.zenodo.target import environment_of
 
     export_dir = _export_dir(args)
-    rows, drift, unknown = deposit_status(export_dir, environment=None if args.all and not args.production else environment_of(args.production))
+    policy = policy_of(args)
+    rows, drift, unknown = deposit_status(
+        export_dir, environment=None if args.all and not args.production else environment_of(args.production), policy=policy,
+    )
     if unknown:
         print_err(
             f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
             f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {export_dir}` rebuilds it from Zenodo"
         )
     if args.remote:
-        drift += remote_drift(rows, _repository(args, policy_of(args).api))
+        drift += remote_drift(rows, _repository(args, policy.api), export_dir=export_dir, policy=policy)
     reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
 

@@ -116,6 +116,6 @@ class DepositRun:
         remote = RemoteState(deposition.id, deposition.files_at)
         if deposition.published:
             minted = self.port.check_minted(deposition)  # another record's DOI never reaches a manifest
-            remote = RemoteState(deposition.id, deposition.files_at, minted.doi, minted.concept_doi, minted.landing_page)
+            remote = RemoteState(deposition.id, deposition.files_at, minted.doi, minted.concept_doi, minted.landing_page, minted.version)
         job.row = self.ledger.adopted(row, remote, state, correction_hash)
         return job.row

@@ -11,15 +11,21 @@ from archiver.eligibility import Facts, assess
 from archiver.model import Record
 from archiver.policy import Policy
 
-Action = Literal["deposit", "register", "skip", "drifted", "new-version", "metadata-changed", "update"]
+Action = Literal["deposit", "register", "skip", "drifted", "behind", "new-version", "metadata-changed", "update"]
 
 
 def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_versions: bool, update_metadata: bool = False) -> tuple[Action, str]:
     """(what to do, why): deposit (afresh or resumed), register a DOI published already, skip,
-    drifted (its corrections await --new-versions), new-version, metadata-changed (what would be
+    drifted (its corrections await --new-versions), behind (an export older than what is published),
+    new-version, metadata-changed (what would be
     sent now is not what was: it awaits --update-metadata) or update (its metadata, in place)."""
     if row is not None and row.state == "registered":
         if row.correction_hash != content_hashes(record)[1]:
+            corrections = record.correction_record.correction_count
+            if row.newer_than(corrections):
+                return "behind", (f"this export's record has {corrections} correction(s), the version published as {row.doi} has "
+                                  f"{int(str(row.published_version)) - 1}: it is older than what is published. Nothing is sent: "
+                                  "export the current record pages and deposit that")
             return ("new-version" if new_versions else "drifted"), "the correction record changed since the deposit"
         if record.doi != row.doi:
             return "register", "published; the manifest does not carry the DOI yet"

@@ -21,7 +21,7 @@ from archiver.exportdir import ledger_path
 from archiver.findings import ArchiverError
 from archiver.model import Registration, Registrations
 
-SCHEMA_VERSION = 4  # 2: concept_doi; 3: api (which Zenodo API made the row); 4: metadata, edit
+SCHEMA_VERSION = 4  # 2: concept_doi; 3: api (which Zenodo API made the row); 4: metadata, edit, published_version
 # in-review: a records-API draft submitted to its community, published when the community accepts it
 STATES = ("planned", "creating", "created", "uploaded", "described", "in-review", "publishing", "published", "registered")
 
@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS deposits (
     api TEXT NOT NULL DEFAULT 'deposit',
     metadata TEXT,
     edit TEXT,
+    published_version TEXT,
     PRIMARY KEY (record_id, environment, version)
 );
 CREATE TABLE IF NOT EXISTS files (
@@ -115,9 +116,18 @@ class LedgerRow:
     # text; None where the ledger does not know them (a deposition found on the repository)
     metadata: str | None = None
     edit: str | None = None  # "open": an edit of the published deposition may be open (an update in place)
+    published_version: str | None = None  # the version the repository publishes (1 + the corrections archiver wrote)
 
     def reached(self, state: str) -> bool:
         return STATES.index(self.state) >= STATES.index(state)
+
+    def newer_than(self, corrections: int) -> bool:
+        """Whether the repository publishes more corrections than ``corrections`` (an older export):
+        corrections are additive, so a new version from it would undo one."""
+        try:
+            return int(str(self.published_version)) > 1 + corrections
+        except ValueError:
+            return False  # a version archiver did not write, or none known: nothing to compare
 
     @property
     def remote_id(self) -> int:
@@ -140,6 +150,7 @@ class RemoteState:
     doi: str | None = None  # set for a published one (checked to be the DOI the repository mints)
     concept_doi: str | None = None
     record_url: str | None = None
+    version: str | None = None  # the version a published one shows
 
 
 # Rows are read and written by column name, so a column added to the table (or reordered by a
@@ -203,7 +214,7 @@ class Ledger:
                     self.db.execute("ALTER TABLE deposits ADD COLUMN concept_doi TEXT")
                 if "api" not in columns:  # schema 3
                     self.db.execute("ALTER TABLE deposits ADD COLUMN api TEXT NOT NULL DEFAULT 'deposit'")
-                for column in ("metadata", "edit"):  # schema 4
+                for column in ("metadata", "edit", "published_version"):  # schema 4
                     if column not in columns:
                         self.db.execute(f"ALTER TABLE deposits ADD COLUMN {column} TEXT")
                 self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
@@ -312,12 +323,13 @@ class Ledger:
         """A publish is about to be sent: from here its outcome may be unknown."""
         return self._move(row, "publishing", frozenset({"described", "publishing"}), tries=row.tries + 1)
 
-    def published(self, row: LedgerRow, doi: str | None, concept_doi: str | None, record_url: str | None) -> LedgerRow:
-        """Published under ``doi``: the DOI exists, the manifest does not say so yet."""
+    def published(self, row: LedgerRow, doi: str | None, concept_doi: str | None, record_url: str | None,
+                  version: str | None = None) -> LedgerRow:
+        """Published under ``doi`` (as ``version``): the DOI exists, the manifest does not say so yet."""
         now = self.now()
         return self._move(
             row, "published", frozenset({"described", "in-review", "publishing", "published"}), now,
-            doi=doi, concept_doi=concept_doi, record_url=record_url, published_at=now, last_error=None,
+            doi=doi, concept_doi=concept_doi, record_url=record_url, published_at=now, last_error=None, published_version=version,
         )
 
     def registered(self, row: LedgerRow) -> LedgerRow:
@@ -358,7 +370,8 @@ class Ledger:
         if correction_hash is not None:
             changes["correction_hash"] = correction_hash
         if remote.doi is not None:
-            changes.update(doi=remote.doi, concept_doi=remote.concept_doi, record_url=remote.record_url, published_at=now)
+            changes.update(doi=remote.doi, concept_doi=remote.concept_doi, record_url=remote.record_url, published_at=now,
+                           published_version=remote.version)
         return self._write(row, now, **changes)
 
     def registered_at(self, row: LedgerRow, published_at: str) -> LedgerRow:
@@ -451,8 +464,9 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
 
 
 # record id -> (DOI of the version, concept DOI or None, hash of the correction record deposited
-# or None): what a refresh of the export writes into its package and reports
-RegisteredDois = dict[str, tuple[str, str | None, str | None]]
+# or None, the version it publishes or None): what a refresh of the export writes into its
+# package and reports
+RegisteredDois = dict[str, tuple[str, str | None, str | None, str | None]]
 
 
 def registered_dois(ledger: Ledger, environment: str) -> RegisteredDois:
@@ -461,5 +475,5 @@ def registered_dois(ledger: Ledger, environment: str) -> RegisteredDois:
     out: RegisteredDois = {}
     for row in ledger.all(environment):  # ordered by version: the latest registration is kept
         if row.state == "registered" and row.doi:
-            out[row.record_id] = (row.doi, row.concept_doi, row.correction_hash)
+            out[row.record_id] = (row.doi, row.concept_doi, row.correction_hash, row.published_version)
     return out

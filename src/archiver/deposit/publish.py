@@ -23,7 +23,8 @@ def publish(run: DepositRun, job: Job) -> None:
             return
         published = steps.publish(run, row)  # checked: this deposition, published, its own DOI
         job.why += _communities_said(run, published.id)
-        row = job.row = run.ledger.published(row, published.doi, published.concept_doi, published.landing_page)
+        row = job.row = run.ledger.published(row, published.doi, published.concept_doi, published.landing_page,
+                                          published.version)
         updated = steps.register(run, row, job.path, job.record)
         job.result = RecordResult(job.record.id, job.kind, job.why + delete_rivals(run, job), updated.doi, row.deposition_id)
     except RemoteError as exc:

@@ -80,6 +80,13 @@ def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
     atomic_write_bytes(descriptor_path, (json.dumps(descriptor, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
 
 
+def _corrected_next_action(manifest: dict, published_version: str | None) -> str:
+    corrections = manifest["correction_record"].get("correction_count", 0)
+    if str(published_version).isdigit() and int(str(published_version)) > 1 + corrections:
+        return "export the current record page: this export is older than the version Zenodo publishes"
+    return "archiver deposit --new-versions: the corrections get a new version"
+
+
 def _refresh_reports(export_dir: Path, registrations: RegisteredDois, policy: Policy) -> None:
     from archiver.model import correction_hash  # the model (pydantic) only when a refresh happens
     from archiver.report import HtmlReport  # the HTML page likewise
@@ -94,12 +101,13 @@ def _refresh_reports(export_dir: Path, registrations: RegisteredDois, policy: Po
             manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8")) if entry.get("manifest") else None
             registration = registrations.get(entry["id"])
             if registration:
-                doi, _concept, deposited = registration
+                doi, _concept, deposited, version = registration
                 reasons, action = ["already-registered"], _registered_next_action(doi)
                 if manifest is not None and deposited is not None and correction_hash(manifest["correction_record"]) != deposited:
-                    # the drift is told without the network: the corrections await a new version
+                    # the drift is told without the network: the corrections await a new version,
+                    # unless this export is older than what is published (a new version would refuse)
                     reasons.append("corrected-since-deposit")
-                    action = "archiver deposit --new-versions: the corrections get a new version"
+                    action = _corrected_next_action(manifest, version)
                 entry.update(doi=doi, eligible=False, reasons=reasons, next_action=action)
             eligible += entry["eligible"]
             registered += "already-registered" in entry["reasons"]

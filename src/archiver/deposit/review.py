@@ -33,7 +33,8 @@ def follow_review(run: DepositRun, job: Job, draft: RemoteDeposition | None) -> 
         draft = run.port.submit_for_review(job.row.remote_id, slug, message)
     if draft.published:
         published = run.port.check_minted(draft)
-        job.row = run.ledger.published(job.row, published.doi, published.concept_doi, published.landing_page)
+        job.row = run.ledger.published(job.row, published.doi, published.concept_doi, published.landing_page,
+                                          published.version)
         updated = steps.register(run, job.row, job.path, job.record)
         job.result = RecordResult(job.record.id, job.kind, f"accepted by community {slug!r} and published", updated.doi, published.id)
     elif draft.review == "declined":

@@ -45,6 +45,8 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
         job.result = RecordResult(record.id, "skipped", why, record.doi)
     elif action == "drifted":
         job.result = RecordResult(record.id, "drifted", why + "; rerun with --new-versions", record.doi)
+    elif action == "behind":
+        job.result = RecordResult(record.id, "failed", why + " [correction-behind]", record.doi, row.deposition_id if row else None)
     elif action == "metadata-changed":
         job.result = RecordResult(record.id, "metadata-changed", why + "; `archiver deposit --update-metadata` updates it in place "
                                   "(same DOI)", record.doi, row.deposition_id if row else None)

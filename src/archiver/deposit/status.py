@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from shlex import quote as shell_quote
 
+from archiver.deposit.description import changed_fields, describe, public_fields
 from archiver.deposit.errors import RemoteError
 from archiver.deposit.files import content_hashes
-from archiver.deposit.ledger import Ledger
+from archiver.deposit.ledger import Ledger, LedgerRow
 from archiver.deposit.manifests import iter_manifests, load_record, record_id_of
-from archiver.deposit.port import DepositPort
+from archiver.deposit.port import DepositPort, RemoteDeposition
 from archiver.exportdir import ledger_path
+from archiver.model import Record
+from archiver.policy import Policy
 
 
 def status(export_dir: Path, environment: str | None = None) -> list[dict]:
@@ -39,9 +43,10 @@ def unknown_registrations(export_dir: Path, rows: list[dict]) -> list[str]:
     return unknown
 
 
-def local_drift(rows: list[dict], export_dir: Path) -> list[dict]:
-    """Registered records whose manifest's correction record is not the one deposited (no network):
-    each awaits a new version. Marks those rows ``drifted``."""
+def local_drift(rows: list[dict], export_dir: Path, policy: Policy) -> list[dict]:
+    """Registered records whose manifest or policy would send otherwise than the deposit did (no
+    network): a correction record changed (a new version awaits, or the export is older than what
+    is published), or metadata changed (an update in place awaits). Marks those rows ``drifted``."""
     latest: dict[str, dict] = {}
     for row in rows:
         row.setdefault("drifted", False)
@@ -49,17 +54,44 @@ def local_drift(rows: list[dict], export_dir: Path) -> list[dict]:
             latest[row["id"]] = row
     manifests = {record_id_of(path): path for path in iter_manifests(Path(export_dir))}
     drift = []
-    for record_id, row in sorted(latest.items()):
-        path = manifests.get(record_id)
-        if path is not None and content_hashes(load_record(path))[1] != row["correction_hash"]:
-            row["drifted"] = True
-            drift.append({**row, "remote": "the correction record changed since the deposit; deposit --new-versions gives it a new version"})
+    with Ledger(ledger_path(Path(export_dir))) as ledger:
+        for record_id, row in sorted(latest.items()):
+            path = manifests.get(record_id)
+            kept = ledger.get(record_id, row["environment"], row["attempt"])
+            if path is None or kept is None:
+                continue
+            said = _drift_of(load_record(path), kept, policy, Path(export_dir))
+            if said:
+                row["drifted"] = True
+                drift.append({**row, "remote": said})
     return drift
 
 
-def remote_drift(rows: list[dict], port: DepositPort) -> list[dict]:
-    """Compare ledger rows with what the repository holds: a DOI other than the ledger's, or a
-    deposition published that the ledger does not know as such."""
+def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path) -> str | None:
+    """What differs between what ``row`` deposited and what a deposit of ``record`` would send now,
+    with the command that settles it (never one that would refuse)."""
+    where = shell_quote(str(export_dir))
+    if content_hashes(record)[1] != row.correction_hash:
+        if row.newer_than(record.correction_record.correction_count):
+            return ("this export's record has fewer corrections than the version published: an older export; "
+                    "export the current record pages and deposit that (a new version would undo a correction)")
+        return f"the correction record changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
+    changed = changed_fields(row.metadata, public_fields(describe(record, policy)))
+    if changed:
+        return f"metadata changed since the deposit: {', '.join(changed)}; `archiver deposit {where} --update-metadata` updates it in place"
+    if row.edit is not None:
+        return f"an update of its metadata was not finished; `archiver deposit {where} --update-metadata` finishes it"
+    return None
+
+
+def remote_drift(rows: list[dict], port: DepositPort, *, export_dir: Path | None = None, policy: Policy | None = None) -> list[dict]:
+    """Compare ledger rows with what the repository holds: a DOI other than the ledger's, a
+    deposition published that the ledger does not know as such, and (given the export and the
+    policy) a record's latest registration publishing metadata other than a deposit would send now."""
+    records = {record_id_of(path): path for path in iter_manifests(Path(export_dir))} if export_dir is not None else {}
+    latest = {row["id"]: row["attempt"] for row in rows}
+    for row in rows:
+        latest[row["id"]] = max(latest[row["id"]], row["attempt"])
     drift = []
     for row in rows:
         if row["deposition_id"] is None:
@@ -68,19 +100,41 @@ def remote_drift(rows: list[dict], port: DepositPort) -> list[dict]:
             # another server's deposition ids name other depositions here: nothing to compare
             drift.append({**row, "remote": f"deposited to {row['server']}, not to {port.server}: not compared"})
             continue
+        registered = row["state"] in ("published", "registered")
         try:
-            remote = port.read(row["deposition_id"])
+            remote = port.read_published(row["deposition_id"]) if registered else port.read(row["deposition_id"])
         except RemoteError as exc:
             if exc.code in ("no-answer", "token-refused"):
                 raise  # every other row would wait out the same silence, or meet the same refusal: stop
             drift.append({**row, "remote": f"unreachable: {exc.message}"})
             continue
-        if row["id"] not in remote.record_ids:
-            drift.append({**row, "remote": f"deposition {remote.id} on Zenodo is not this record's (its keywords do not name {row['id']})"})
-            continue
-        remote_doi = remote.doi if remote.published else None
-        if row["state"] in ("published", "registered") and remote_doi != row["doi"]:
-            drift.append({**row, "remote": f"Zenodo holds DOI {remote_doi!r}, the ledger {row['doi']!r}"})
-        elif row["state"] not in ("published", "registered") and remote.published:
-            drift.append({**row, "remote": f"published on Zenodo as {remote_doi}, ledger state {row['state']}"})
+        said = _remote_difference(row, remote)
+        if said is None and registered and policy is not None and row["attempt"] == latest[row["id"]] and row["id"] in records:
+            said = _published_metadata_differs(row, remote, port, load_record(records[row["id"]]), policy)
+        if said is not None:
+            drift.append({**row, "remote": said})
     return drift
+
+
+def _remote_difference(row: dict, remote: RemoteDeposition) -> str | None:
+    if row["id"] not in remote.record_ids:
+        return f"deposition {remote.id} on Zenodo is not this record's (its keywords do not name {row['id']})"
+    remote_doi = remote.doi if remote.published else None
+    if row["state"] in ("published", "registered") and remote_doi != row["doi"]:
+        return f"Zenodo holds DOI {remote_doi!r}, the ledger {row['doi']!r}"
+    if row["state"] not in ("published", "registered") and remote.published:
+        return f"published on Zenodo as {remote_doi}, ledger state {row['state']}"
+    return None
+
+
+def _published_metadata_differs(row: dict, remote: RemoteDeposition, port: DepositPort, record: Record, policy: Policy) -> str | None:
+    """The public fields the repository shows otherwise than a deposit of ``record`` would send
+    now (compared through the API's renamings); a record whose corrections changed awaits a new
+    version instead, which local drift says."""
+    if content_hashes(record)[1] != row["correction_hash"]:
+        return None
+    changed = [name for name in port.metadata_changes(remote, port.payload(record, policy)) if name != "version"]
+    if not changed:
+        return None
+    where = "an edit is open on Zenodo; " if remote.editing else ""
+    return f"{where}Zenodo publishes other metadata than a deposit would send now: {', '.join(changed)}; deposit --update-metadata updates it in place"
