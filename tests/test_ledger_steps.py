@@ -83,8 +83,9 @@ def test_what_the_steps_write(ledger):
     ledger.publishing(row)
     assert row.tries == 2
     ledger.failed(row, "504 from Zenodo")
-    ledger.published(row, "10.5072/zenodo.7", "10.5072/zenodo.6", "https://x/records/7")
+    ledger.published(row, "10.5072/zenodo.7", "10.5072/zenodo.6", "https://x/records/7", "2")
     assert (row.doi, row.concept_doi, row.record_url, row.last_error) == ("10.5072/zenodo.7", "10.5072/zenodo.6", "https://x/records/7", None)
+    assert ledger.get(row.record_id, "sandbox").published_version == "2" and not row.newer_than(1) and row.newer_than(0)
     assert row.published_at == row.updated_at
     ledger.failed(row, "manifest could not be written")
     ledger.registered(row)
@@ -108,7 +109,8 @@ def test_a_found_deposition_is_adopted_from_any_state(ledger):
     ledger.adopted(found_published, RemoteState(9, None, "10.5072/zenodo.9", None, None), "published")
     assert (found_published.state, found_published.doi) == ("published", "10.5072/zenodo.9")
     published = _row(ledger, "planned", record_id="SRCH:AAAAAAAA")
-    ledger.adopted(published, RemoteState(9, None, "10.5072/zenodo.9", "10.5072/zenodo.8", "https://x/records/9"), "registered", "h" * 64)
+    ledger.adopted(published, RemoteState(9, None, "10.5072/zenodo.9", "10.5072/zenodo.8", "https://x/records/9", "3"), "registered", "h" * 64)
+    assert ledger.get(published.record_id, "sandbox").published_version == "3"
     assert (published.doi, published.concept_doi, published.record_url, published.correction_hash) == (
         "10.5072/zenodo.9", "10.5072/zenodo.8", "https://x/records/9", "h" * 64)
     assert published.published_at == published.updated_at

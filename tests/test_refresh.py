@@ -18,7 +18,7 @@ def test_refresh_after_a_deposit_registers_the_export_once(tmp_path):
     assert run_cli("export", EXAMPLES, "--out", out, "--created", CREATED, "--quiet").code == 0
     record_id = "SRCH:4A7C19E2"
     state_dir_for(out).mkdir()
-    refresh_after_deposit(out, {record_id: ("10.5072/zenodo.42", "10.5072/zenodo.41", None)}, DEFAULT_POLICY)
+    refresh_after_deposit(out, {record_id: ("10.5072/zenodo.42", "10.5072/zenodo.41", None, None)}, DEFAULT_POLICY)
     reader = ReportJsonReader(out / REPORT_JSON)
     entries = {e["id"]: e for e in reader.entries()}
     assert entries[record_id]["doi"] == "10.5072/zenodo.42"
@@ -29,6 +29,6 @@ def test_refresh_after_a_deposit_registers_the_export_once(tmp_path):
     assert "10.5072/zenodo.42,10.5072/zenodo.41," in records_csv  # the version DOI, then the concept DOI
     first = snapshot(out)
     inode = os.stat(out / REPORT_JSON).st_ino
-    refresh_after_deposit(out, {record_id: ("10.5072/zenodo.42", "10.5072/zenodo.41", None)}, DEFAULT_POLICY)
+    refresh_after_deposit(out, {record_id: ("10.5072/zenodo.42", "10.5072/zenodo.41", None, None)}, DEFAULT_POLICY)
     assert snapshot(out) == first
     assert os.stat(out / REPORT_JSON).st_ino == inode  # the stamp says it was applied: not even rewritten
