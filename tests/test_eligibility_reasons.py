@@ -63,6 +63,9 @@ REASONS = [
     ("gate-not-verified", ("gate.status", "Unverified"), "complete Gate 2 verification", STRICT),
     ("dimension-below-minimum", ("quality_dimensions.evidence_strength", "MEDIUM"),
      "none: a quality dimension is below the policy minimum", Policy(minimum_dimensions={"evidence_strength": "HIGH"})),
+    ("report-artifact-file-missing", ("provenance.report_artifact.path", None),
+     "put the report in the artifacts folder as SRCH-XXXXXXXX.<extension> and export again (or allow deposit_without_artifact)",
+     Policy(artifacts="reports")),
 ]
 
 
@@ -72,6 +75,7 @@ def test_each_reason_comes_from_one_change_with_its_next_action(seed_manifest, c
     # what the strictest policy here asks, met: Gate 2 VERIFIED with its artifact, evidence HIGH
     before = _changed(_changed(seed_manifest, "gate.status", "VERIFIED"), "gate.artifact", "artifacts/run.tar")
     before = _changed(before, "quality_dimensions.evidence_strength", "HIGH")
+    before = _changed(before, "provenance.report_artifact.path", "artifacts/SRCH-08EA5386.pdf")  # its report, kept by the export
     assert _verdict(before, policy).reasons == ()
     verdict = _verdict(_changed(before, path, value), policy)
     # a tier computed lower than the page declares also disagrees with the page
@@ -229,3 +233,12 @@ def test_every_reason_code_of_the_readme_has_a_case():
     # manifest-invalid and already-registered have tests of their own above; corrected-since-deposit
     # is the export's, produced and shown absent in tests/test_exactly_once.py
     assert reasons - {"manifest-invalid", "already-registered", "corrected-since-deposit"} == {r[0] for r in REASONS}
+
+
+def test_a_missing_report_file_counts_only_with_an_artifacts_folder_and_where_the_policy_does_not_allow_it(seed_manifest):
+    assert "path" not in seed_manifest["provenance"]["report_artifact"]
+    assert _verdict(seed_manifest).eligible  # no artifacts folder: the page's word is enough
+    assert _verdict(seed_manifest, Policy(artifacts="reports")).reasons == ("report-artifact-file-missing",)
+    assert _verdict(seed_manifest, Policy(artifacts="reports", deposit_without_artifact=True)).eligible
+    unavailable = _changed(seed_manifest, "provenance.report_artifact.status", "Not available")
+    assert _verdict(unavailable, Policy(artifacts="reports")).reasons == ("report-artifact-unavailable",)  # said once

@@ -148,6 +148,15 @@ def export_folder(path: str | os.PathLike) -> Path:
     return export_dir
 
 
+def with_artifacts(policy: Policy, folder: str | os.PathLike) -> Policy:
+    """``policy`` taking the records' reports from ``folder`` (``export --artifacts``), which must exist."""
+    from archiver.findings import ArchiverError
+
+    if not Path(folder).is_dir():
+        raise ArchiverError(f"--artifacts {str(folder)!r} is not a folder", code="usage")
+    return policy.model_copy(update={"artifacts": str(folder)})
+
+
 def open_repository(
     api: str = "deposit",
     *,

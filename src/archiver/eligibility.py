@@ -25,6 +25,7 @@ class Facts:
     declared_tier: str | None
     correction_status: str | None
     report_artifact: str | None
+    artifact_path: str | None
     doi: str | None
     gate_status: str | None
     submitted: str | None
@@ -40,6 +41,7 @@ class Facts:
             declared_tier=record.quality_tier.tier if record.quality_tier else None,
             correction_status=record.correction_record.status,
             report_artifact=artifact.status if artifact else None,
+            artifact_path=artifact.path if artifact else None,
             doi=record.doi,
             gate_status=record.gate.status if record.gate else None,
             submitted=record.submitted.isoformat() if record.submitted else None,
@@ -66,6 +68,7 @@ class Facts:
             declared_tier=declared_tier,
             correction_status=pick("correction_record", "status", kind=str),
             report_artifact=pick("provenance", "report_artifact", "status", kind=str),
+            artifact_path=pick("provenance", "report_artifact", "path", kind=str),
             doi=pick("provenance", "external_record", "doi", kind=str),
             gate_status=pick("gate", "status", kind=str),
             submitted=pick("submitted", kind=str),
@@ -143,6 +146,13 @@ def rule_report_artifact_available(facts: Facts, decision: TierDecision, policy:
     return None if facts.report_artifact == AVAILABLE else "report-artifact-unavailable"
 
 
+def rule_report_artifact_file(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
+    """With an artifacts folder, a report said Available goes with its file, unless the policy allows otherwise."""
+    if policy.artifacts is None or policy.deposit_without_artifact or facts.report_artifact != AVAILABLE or facts.artifact_path:
+        return None
+    return "report-artifact-file-missing"
+
+
 def rule_not_registered(facts: Facts, decision: TierDecision, policy: Policy) -> str | None:
     return "already-registered" if facts.doi else None
 
@@ -172,6 +182,7 @@ RULES: tuple[Rule, ...] = (
     rule_declared_tier_agrees,
     rule_not_retracted,
     rule_report_artifact_available,
+    rule_report_artifact_file,
     rule_not_registered,
     rule_has_submission_date,
     rule_gate_verified_if_required,
@@ -187,6 +198,8 @@ NEXT_ACTIONS = {
     "retracted": "none: retracted",
     "withdrawn": "none: withdrawn",
     "report-artifact-unavailable": "attach the report artifact",
+    "report-artifact-file-missing": "put the report in the artifacts folder as SRCH-XXXXXXXX.<extension> and export again "
+    "(or allow deposit_without_artifact)",
     "no-submission-date": "add the submission date",
     "gate-not-verified": "complete Gate 2 verification",
     "dimension-below-minimum": "none: a quality dimension is below the policy minimum",

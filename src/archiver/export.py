@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archiver import exportdir, jsontext
+from archiver.artifacts import keep_in_export
 from archiver.eligibility import NEXT_ACTIONS
 from archiver.findings import ArchiverError, Finding, one_line
 from archiver.fsutil import printable_path
@@ -68,6 +69,11 @@ class ExportSummary:
     skipped: list[dict] = field(default_factory=list)  # FIFOs, devices, sockets met in a folder walk
     errors: list[str] = field(default_factory=list)  # the first ERRORS_SHOWN errors of invalid records, one line each
     errors_total: int = 0
+    artifacts: int = 0  # records whose report files the export keeps (--artifacts)
+    # records whose page says the report is Available with no file in the folder: the first
+    # ERRORS_SHOWN named (report.json names every one), and how many
+    artifacts_missing: list[str] = field(default_factory=list)
+    artifacts_missing_total: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +92,9 @@ class ExportSummary:
             "skipped": self.skipped,
             "errors": self.errors,
             "errors_total": self.errors_total,
+            "artifacts": self.artifacts,
+            "artifacts_missing": self.artifacts_missing,
+            "artifacts_missing_total": self.artifacts_missing_total,
             "seconds": round(self.seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -258,6 +267,8 @@ class _Batch:
         self.package = PackageWriter(staged)
         self.report = exportdir.ReportJsonWriter(staged / exportdir.REPORT_JSON)
         self.html = HtmlReport(policy)
+        if policy.artifacts is not None:  # made with an artifacts folder: a deposit judges by it too
+            (staged / exportdir.ARTIFACTS).mkdir()
         self.only_input_errors = True
         self.unreadable: list[str] = []  # what "nothing readable" names, while nothing has been read
         self.named = 0
@@ -288,6 +299,13 @@ class _Batch:
                 self.unreadable.append(f"{printable_path(outcome.source)} ({first['code']}: {first['message']})")
         summary.eligible += outcome.eligible
         summary.already_registered += "already-registered" in outcome.reasons
+        if outcome.valid and outcome.artifacts and outcome.record_id is not None:
+            keep_in_export(self.staged, outcome.record_id, list(outcome.artifacts))
+            summary.artifacts += 1
+        if "report-artifact-file-missing" in outcome.reasons and outcome.record_id is not None:
+            summary.artifacts_missing_total += 1
+            if len(summary.artifacts_missing) < ERRORS_SHOWN:
+                summary.artifacts_missing.append(outcome.record_id)
         summary.warnings += len(outcome.warnings)
         if outcome.valid:  # an invalid record has no computed tier to count
             tier_key = outcome.computed_tier or "unknown"

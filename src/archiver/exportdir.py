@@ -34,8 +34,10 @@ DESCRIPTOR = "datapackage.json"
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 PLAN = "plan.json"  # written by `deposit --dry-run`
+PLAN_HTML = "plan.html"  # the review page `deposit --dry-run` writes beside it
+ARTIFACTS = "artifacts"  # the records' report files (export --artifacts)
 # Every entry archiver writes at the top of an export.
-LAYOUT = frozenset({MARKER, MANIFESTS, DATA, DESCRIPTOR, REPORT_JSON, REPORT_HTML, PLAN})
+LAYOUT = frozenset({MARKER, MANIFESTS, DATA, DESCRIPTOR, REPORT_JSON, REPORT_HTML, PLAN, PLAN_HTML, ARTIFACTS})
 # Exports written before the marker existed are recognised by their layout alone.
 _UNMARKED_EXPORT_NEEDS = frozenset({DESCRIPTOR, REPORT_JSON, MANIFESTS})
 LEDGER = "ledger.sqlite"  # in the state directory

@@ -220,6 +220,13 @@ class Record(_Part):
             return self.research_question
         return self.title
 
+    def with_artifact_path(self, path: str) -> Record:
+        """This record with its report artifact kept at ``path`` (in the export)."""
+        artifact = self.provenance.report_artifact
+        assert artifact is not None
+        kept = artifact.model_copy(update={"path": path})
+        return self.model_copy(update={"provenance": self.provenance.model_copy(update={"report_artifact": kept})})
+
     def registered(
         self, doi: str, deposition_id: int, environment: str, registered_at: dt.datetime, concept_doi: str | None = None
     ) -> Record:

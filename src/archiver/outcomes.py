@@ -13,18 +13,21 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import NamedTuple
 
 from archiver import jsontext
+from archiver.artifacts import exported_path, find_artifacts
 from archiver.codes import NOTHING_READ
 from archiver.eligibility import NEXT_ACTIONS, Facts, assess
 from archiver.findings import Finding
 from archiver.fsutil import safe_stem
 from archiver.manifest import build_manifest
-from archiver.model import Registrations, correction_hash, manifest_json
+from archiver.model import Record, Registrations, correction_hash, manifest_json
 from archiver.package import render_record
 from archiver.policy import Policy
 from archiver.readers import ReadResult, Unit, parse_unit
+from archiver.vocabulary import AVAILABLE
 
 
 class Outcome(NamedTuple):
@@ -52,6 +55,7 @@ class Outcome(NamedTuple):
     rendered: tuple[str, ...] | None
     entry_json: str
     errors: tuple[tuple[str, str], ...]  # (code, message) of each error, for the HTML table
+    artifacts: tuple[str, ...] = ()  # the report files found for it, which the export keeps
 
 
 def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None = None) -> list[Outcome]:
@@ -66,6 +70,7 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
         record = result.record
         name = path = manifest_bytes = rendered = None
         drifted = False
+        artifacts: tuple[str, ...] = ()
         if record is not None and not errors:
             registration = registrations.get(record.id) if registrations else None
             if registration is not None and record.doi is None:
@@ -74,6 +79,10 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
                     registration.doi, registration.deposition_id, registration.environment, registration.registered_at,
                     registration.concept_doi,
                 )
+            found = _report_files(record, policy)
+            if found:
+                record = result.record = record.with_artifact_path(exported_path(record.id, found))
+                artifacts = tuple(str(path) for path in found)
             manifest, findings = build_manifest(record)
             errors.extend(findings)
             if not errors:
@@ -107,9 +116,19 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
                 rendered=rendered,
                 entry_json=jsontext.compact(_entry(result, errors, verdict, path)),
                 errors=tuple((error.code, error.message) for error in errors),
+                artifacts=artifacts if valid else (),
             )
         )
     return outcomes
+
+
+def _report_files(record: Record, policy: Policy) -> list[Path]:
+    """The report files of a record whose page says its report is Available, from the policy's
+    artifacts folder (none when the page names its own path, or no folder is set)."""
+    artifact = record.provenance.report_artifact
+    if policy.artifacts is None or artifact is None or artifact.status != AVAILABLE or artifact.path:
+        return []
+    return find_artifacts(Path(policy.artifacts), record.id)
 
 
 def _entry(result: ReadResult, errors: list[Finding], eligibility, manifest_path: str | None) -> dict:

@@ -89,6 +89,12 @@ class Policy(BaseModel):
     # Zenodo communities (slugs) the records belong in: the first reviews each new record on the
     # records API; on the legacy API every one is asked for at publish and read back.
     communities: tuple[Annotated[str, Field(pattern=COMMUNITY_PATTERN)], ...] = ()
+    # The folder holding the records' reports (SRCH-7C1E9B40.pdf, or a folder SRCH-7C1E9B40/): an
+    # export keeps each in its artifacts/ and a deposit sends it first. With it set, a record whose
+    # page says its report is Available but has no file there is not deposited, unless
+    # deposit_without_artifact allows it.
+    artifacts: Annotated[str, Field(min_length=1)] | None = None
+    deposit_without_artifact: bool = False
 
     @field_validator("license")
     @classmethod

@@ -74,6 +74,14 @@ class TextReporter:
                 f"({totals['eligible']} eligible for deposit, {totals['already_registered']} already registered, "
                 f"{totals['invalid']} invalid); package check: {summary.package_check}"
             )
+            if summary.artifacts:
+                print(f"kept {summary.artifacts} report artifact(s) in {summary.out}/artifacts")
+        if summary.written and summary.artifacts_missing_total:  # like errors: said even with --quiet
+            named = ", ".join(summary.artifacts_missing)
+            more = summary.artifacts_missing_total - len(summary.artifacts_missing)
+            _err(f"{summary.artifacts_missing_total} record(s) say their report is Available but the artifacts folder holds no file "
+                 f"of it: {named}{f' and {more} more' if more > 0 else ''}; not eligible for deposit unless the policy allows "
+                 "deposit_without_artifact [report-artifact-file-missing]")
 
     def export_invalid(self, summary) -> None:
         """Each invalid record's errors, one line each (capped), even with --quiet: quiet silences

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes for parsing and checking records (default auto: one per core plus one; "
         "batches smaller than 256 records run in-process); the output is the same for any N",
     )
+    export.add_argument("--artifacts", metavar="DIR", help="take each record's report from DIR by its id, ':' written as '-' "
+                        "(SRCH-7C1E9B40.pdf, any extension; several files in a folder of that name); the export keeps a copy "
+                        "and a deposit sends it first (the policy's `artifacts` setting, named here)")
     export.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver])")
     export.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     export.add_argument("-q", "--quiet", action="store_true", help="no progress bar, warnings or summary; errors are still printed")

@@ -81,6 +81,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.sources.count("-") > 1:
         raise_usage("'-' (standard input) may be given once")
     policy = policy_of(args)
+    if args.artifacts is not None:
+        from archiver.api import with_artifacts
+
+        policy = with_artifacts(policy, args.artifacts)
     show = not args.quiet and sys.stderr.isatty()
     progress = Progress.for_terminal(estimate_records(args.sources) if show else None, quiet=args.quiet)
     try:

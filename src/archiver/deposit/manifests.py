@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from archiver.exportdir import REPORT_JSON, ReportJsonReader
+from archiver.exportdir import ARTIFACTS, REPORT_JSON, ReportJsonReader
 from archiver.findings import ArchiverError
 from archiver.model import Record
+from archiver.policy import Policy
 
 
 def iter_manifests(export_dir: Path) -> Iterator[Path]:
@@ -32,3 +33,12 @@ def load_record(path: Path) -> Record:
         return Record.model_validate_json(path.read_bytes())
     except (OSError, ValidationError) as exc:
         raise ArchiverError(f"{path}: not a valid manifest ({str(exc).splitlines()[0]})", code="manifest-invalid") from None
+
+
+def export_policy(export_dir: Path, policy: Policy) -> Policy:
+    """The policy a deposit of this export judges by. An export made with an artifacts folder keeps
+    ``artifacts/`` (empty or not), so a record whose page says its report is Available without a
+    file there is held back by the deposit as by the export, whatever policy file the deposit reads."""
+    if policy.artifacts is None and (Path(export_dir) / ARTIFACTS).is_dir():
+        return policy.model_copy(update={"artifacts": str(Path(export_dir) / ARTIFACTS)})
+    return policy

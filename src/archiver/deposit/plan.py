@@ -10,7 +10,7 @@ from typing import Any
 from archiver.deposit.decide import decide
 from archiver.deposit.files import build_files
 from archiver.deposit.ledger import Ledger, LedgerRow
-from archiver.deposit.manifests import iter_manifests, load_record
+from archiver.deposit.manifests import export_policy, iter_manifests, load_record
 from archiver.deposit.port import ApiDescription
 from archiver.exportdir import PLAN, ledger_path
 from archiver.fsutil import atomic_write_bytes
@@ -24,6 +24,7 @@ def plan_deposit(
 ) -> dict:
     """Per record, the action a deposit through ``api`` would take, its steps, its files and the body it would send."""
     export_dir = Path(export_dir)
+    policy = export_policy(export_dir, policy)
     path = ledger_path(export_dir)
     ledger = Ledger(path) if path.exists() else None
     wanted = set(only or [])

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.decide import decide
+from archiver.deposit.files import artifact_changed, report_files
 from archiver.deposit.ledger import Ledger, check_server, registered_dois
 from archiver.deposit.lookup import LOOKUP_BATCH
-from archiver.deposit.manifests import iter_manifests, load_record, record_id_of
+from archiver.deposit.manifests import export_policy, iter_manifests, load_record, record_id_of
 from archiver.deposit.port import DepositPort
 from archiver.deposit.prepare import prepare
 from archiver.deposit.protocol import check, look_up
@@ -27,6 +28,7 @@ from archiver.deposit.refresh import refresh_after_deposit
 from archiver.deposit.results import DepositSummary, RecordResult
 from archiver.deposit.update import update_metadata
 from archiver.exportdir import ExportLock, ledger_path
+from archiver.findings import ArchiverError
 from archiver.policy import Policy
 
 # Records move through the stages in groups of this size: one lookup and one pre-publish check
@@ -40,7 +42,17 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
     record = load_record(manifest_path)
     row = run.ledger.get(record.id, run.environment)
     action, why = decide(record, row, run.policy, new_versions=run.new_versions, update_metadata=run.update_metadata)
+    if row is not None and row.state == "registered" and action in ("skip", "metadata-changed", "update") and \
+            artifact_changed(record, run.export_dir, run.ledger.files(row)):
+        # files cannot change in place: a new version carries them
+        action, why = ("new-version" if run.new_versions else "drifted"), "the report artifact changed since the deposit"
     job = Job(manifest_path, record, action, why, row)
+    if job.action in ("deposit", "new-version"):
+        try:  # Zenodo's limits, before anything is sent for the record
+            report_files(record, run.export_dir)
+        except ArchiverError as exc:
+            job.result = RecordResult(record.id, "failed", str(exc), record.doi, row.deposition_id if row else None)
+            return job
     if action == "skip":
         job.result = RecordResult(record.id, "skipped", why, record.doi)
     elif action == "drifted":
@@ -157,6 +169,7 @@ def run_deposit(
     ``in_progress`` holds the ids being worked on, for the caller to show. Whatever ends the run,
     the export's package and reports are brought in line with the manifests before it returns or raises."""
     export_dir = Path(export_dir)
+    policy = export_policy(export_dir, policy)
     summary = DepositSummary(port.environment)
     started = time.perf_counter()
 

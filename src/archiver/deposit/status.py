@@ -7,7 +7,7 @@ from shlex import quote as shell_quote
 
 from archiver.deposit.description import changed_fields, describe, public_fields
 from archiver.deposit.errors import RemoteError
-from archiver.deposit.files import content_hashes
+from archiver.deposit.files import artifact_changed, content_hashes
 from archiver.deposit.ledger import Ledger, LedgerRow
 from archiver.deposit.manifests import iter_manifests, load_record, record_id_of
 from archiver.deposit.port import DepositPort, RemoteDeposition
@@ -60,22 +60,24 @@ def local_drift(rows: list[dict], export_dir: Path, policy: Policy) -> list[dict
             kept = ledger.get(record_id, row["environment"], row["attempt"])
             if path is None or kept is None:
                 continue
-            said = _drift_of(load_record(path), kept, policy, Path(export_dir))
+            said = _drift_of(load_record(path), kept, policy, Path(export_dir), ledger.files(kept))
             if said:
                 row["drifted"] = True
                 drift.append({**row, "remote": said})
     return drift
 
 
-def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path) -> str | None:
-    """What differs between what ``row`` deposited and what a deposit of ``record`` would send now,
-    with the command that settles it (never one that would refuse)."""
+def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, files: dict) -> str | None:
+    """What differs between what ``row`` deposited (with ``files``) and what a deposit of ``record``
+    would send now, with the command that settles it (never one that would refuse)."""
     where = shell_quote(str(export_dir))
     if content_hashes(record)[1] != row.correction_hash:
         if row.newer_than(record.correction_record.correction_count):
             return ("this export's record has fewer corrections than the version published: an older export; "
                     "export the current record pages and deposit that (a new version would undo a correction)")
         return f"the correction record changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
+    if artifact_changed(record, export_dir, files):
+        return f"the report artifact changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
     changed = changed_fields(row.metadata, public_fields(describe(record, policy)))
     if changed:
         return f"metadata changed since the deposit: {', '.join(changed)}; `archiver deposit {where} --update-metadata` updates it in place"
