@@ -221,8 +221,13 @@ def plan_deposit(
     only: Iterable[str] | None = None,
     limit: int | None = None,
     new_versions: bool = False,
+    update_metadata: bool = False,
+    repository: DepositPort | None = None,
 ) -> tuple[dict, Path]:
-    """What a deposit would do, per record, without sending anything; written to EXPORT_DIR/plan.json too."""
+    """What a deposit would do, per record, without writing anything; written to EXPORT_DIR/plan.json
+    and the review page plan.html. Given ``repository`` (a port opened already), it is asked with
+    read-only requests (counted): adopt or resume instead of a new deposit, and what an update or a
+    new version changes, field by field; without one, nothing is sent."""
     from archiver.deposit.adapters import adapter_class
     from archiver.deposit.plan import plan_deposit as plan
     from archiver.deposit.plan import write_plan
@@ -231,7 +236,7 @@ def plan_deposit(
     policy = policy or load_policy()
     planned = plan(
         Path(export_dir), policy, adapter_class(policy.api), environment_of(production), api_url_of(production, zenodo_url),
-        only=only, limit=limit, new_versions=new_versions,
+        only=only, limit=limit, new_versions=new_versions, update_metadata=update_metadata, port=repository,
     )
     return planned, write_plan(Path(export_dir), planned)
 

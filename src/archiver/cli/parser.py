@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     deposit.add_argument("export_dir", metavar="EXPORT_DIR", help=EXPORT_DIR_HELP)
     _zenodo_options(deposit)
-    deposit.add_argument("--dry-run", action="store_true", help="write the plan to stdout and EXPORT_DIR/plan.json; send nothing")
+    deposit.add_argument("--dry-run", action="store_true", help="write the plan to stdout, EXPORT_DIR/plan.json and the review page EXPORT_DIR/plan.html; "
+                         "nothing is written to Zenodo (with a token set it is read: searches and reads, counted)")
     deposit.add_argument("--draft-only", action="store_true", help="stop before publishing")
     deposit.add_argument("--only", nargs="+", metavar="ID", help="only these record ids")
     deposit.add_argument("--limit", type=int, metavar="N", help="act on at most N records")

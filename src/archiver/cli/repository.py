@@ -32,6 +32,24 @@ def _repository(args: argparse.Namespace, api: str):
     )
 
 
+def _repository_if_token(args: argparse.Namespace, api: str):
+    """The repository when its token is set (a dry run then asks it, read-only); None otherwise."""
+    from archiver.findings import ArchiverError
+
+    try:
+        return _repository(args, api)
+    except ArchiverError as exc:
+        if exc.code == "no-token":
+            return None
+        raise
+
+
+def repository_token_variable(args: argparse.Namespace) -> str:
+    from archiver.zenodo.target import TOKEN_VARIABLES, environment_of
+
+    return TOKEN_VARIABLES[environment_of(args.production)]
+
+
 def cmd_deposit(args: argparse.Namespace) -> int:
     from archiver.api import deposit_records, plan_deposit
     from archiver.progress import Progress
@@ -40,12 +58,15 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     export_dir = _export_dir(args)
     policy = policy_of(args)
     if args.dry_run:
+        repository = _repository_if_token(args, policy.api)
         plan, path = plan_deposit(
             export_dir, production=args.production, zenodo_url=args.zenodo_url, policy=policy, only=args.only, limit=args.limit,
-            new_versions=args.new_versions,
+            new_versions=args.new_versions, update_metadata=args.update_metadata, repository=repository,
         )
         print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
-        print_err(f"plan written to {path}; nothing was sent")
+        asked = (f"{plan['requests']} read-only request(s) sent, nothing written" if repository is not None
+                 else f"nothing was sent ({repository_token_variable(args)} is not set: Zenodo was not asked)")
+        print_err(f"plan written to {path}, the review page to {path.with_name('plan.html')}; {asked}")
         return EXIT_OK
     repository = _repository(args, policy.api)
     progress = Progress.for_terminal(None, quiet=args.quiet or args.json or args.verbose, label="records")

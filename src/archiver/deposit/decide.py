@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from archiver.deposit.description import changed_fields, describe, public_fields
-from archiver.deposit.files import content_hashes
+from archiver.deposit.files import artifact_changed, content_hashes
 from archiver.deposit.ledger import LedgerRow
 from archiver.eligibility import Facts, assess
 from archiver.model import Record
@@ -56,6 +57,19 @@ def _published_metadata(record: Record, row: LedgerRow, policy: Policy, update_m
     if update_metadata and row.metadata is None:
         return "update", "what the repository publishes is compared with the metadata of now (the ledger does not know what was sent)"
     return "skip", f"already registered as {row.doi}"
+
+
+def decide_with_files(
+    record: Record, row: LedgerRow | None, policy: Policy, export_dir: Path, deposited: dict[str, tuple[int, str, bool]], *,
+    new_versions: bool, update_metadata: bool = False,
+) -> tuple[Action, str]:
+    """``decide``, and for a registered record whose report files are not the ones deposited
+    (``deposited``: the ledger's files of its row), a new version: files cannot change in place."""
+    action, why = decide(record, row, policy, new_versions=new_versions, update_metadata=update_metadata)
+    if row is not None and row.state == "registered" and action in ("skip", "metadata-changed", "update") and \
+            artifact_changed(record, export_dir, deposited):
+        return ("new-version" if new_versions else "drifted"), "the report artifact changed since the deposit"
+    return action, why
 
 
 def needs_lookup(action: str, row: LedgerRow | None) -> bool:

@@ -62,6 +62,8 @@ class Capabilities:
     follows_reviews: bool  # a first deposit goes to its community's review, which a later run follows
     communities_at_publish: bool  # communities are asked for with the metadata and read back after publish
     plan_body: str  # the key under which plan.json shows the body this API is sent
+    creators_as_persons: bool = False  # every creator is stored as a person (an organisation's name as a family name)
+    sends_publisher: bool = True  # the publisher is sent (else the repository shows its own default)
 
 
 class ApiDescription(Protocol):
@@ -147,6 +149,10 @@ class DepositPort(ApiDescription, Protocol):
     def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
         """The public fields (deposit/description.py) ``deposition`` shows otherwise than
         ``payload`` would, through the API's known renamings."""
+
+    def metadata_diff(self, deposition: RemoteDeposition, payload: dict) -> list[dict]:
+        """For each public field that changes: ``{"field", "now", "will"}``, what ``deposition``
+        holds and what ``payload`` would make it hold, in the API's own keys (for a reader)."""
 
     def delete_draft(self, deposition_id: int) -> bool:
         """Delete a draft never published: True when deleted now, False when there is none."""

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from archiver.deposit.context import DepositRun, Job
-from archiver.deposit.decide import decide
-from archiver.deposit.files import artifact_changed, report_files
+from archiver.deposit.decide import decide_with_files
+from archiver.deposit.files import report_files
 from archiver.deposit.ledger import Ledger, check_server, registered_dois
 from archiver.deposit.lookup import LOOKUP_BATCH
 from archiver.deposit.manifests import export_policy, iter_manifests, load_record, record_id_of
@@ -41,11 +41,8 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
     """A record read from the export and what the ledger says to do with it."""
     record = load_record(manifest_path)
     row = run.ledger.get(record.id, run.environment)
-    action, why = decide(record, row, run.policy, new_versions=run.new_versions, update_metadata=run.update_metadata)
-    if row is not None and row.state == "registered" and action in ("skip", "metadata-changed", "update") and \
-            artifact_changed(record, run.export_dir, run.ledger.files(row)):
-        # files cannot change in place: a new version carries them
-        action, why = ("new-version" if run.new_versions else "drifted"), "the report artifact changed since the deposit"
+    action, why = decide_with_files(record, row, run.policy, run.export_dir, run.ledger.files(row) if row else {},
+                                    new_versions=run.new_versions, update_metadata=run.update_metadata)
     job = Job(manifest_path, record, action, why, row)
     if job.action in ("deposit", "new-version"):
         try:  # Zenodo's limits, before anything is sent for the record

@@ -14,7 +14,7 @@ from archiver.zenodo.transport import ApiClient, TransportError
 OPERATIONS = (
     "create", "read", "search", "open_draft_of", "new_version", "begin_uploads", "upload", "delete_file", "set_metadata",
     "publish", "delete_draft", "download", "check_minted", "check_community", "submit_for_review", "missing_communities",
-    "read_published", "edit", "discard_edit", "metadata_changes",
+    "read_published", "edit", "discard_edit", "metadata_changes", "metadata_diff",
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from archiver.deposit.adapters.base import ClientAdapter
-from archiver.deposit.adapters.metadata import legacy_changes, legacy_payload, legacy_unkept
+from archiver.deposit.adapters.metadata import legacy_changes, legacy_diff, legacy_payload, legacy_unkept
 from archiver.deposit.description import describe
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile
 from archiver.model import Record
@@ -42,7 +42,8 @@ class LegacyDeposits(ClientAdapter):
     """Deposits through the legacy API: a bucket PUT per file, one PUT for all metadata, actions/publish."""
 
     name = "deposit"
-    capabilities = Capabilities(follows_reviews=False, communities_at_publish=True, plan_body="metadata")
+    capabilities = Capabilities(follows_reviews=False, communities_at_publish=True, plan_body="metadata", creators_as_persons=True,
+                                sends_publisher=False)
     client: LegacyClient
     client_class = LegacyClient
 
@@ -126,6 +127,9 @@ class LegacyDeposits(ClientAdapter):
 
     def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
         return legacy_changes(payload, deposition.metadata)
+
+    def metadata_diff(self, deposition: RemoteDeposition, payload: dict) -> list[dict]:
+        return legacy_diff(payload, deposition.metadata)
 
     def download(self, deposition: RemoteDeposition, name: str) -> bytes:
         return self.client.download(deposition.id, name)

@@ -259,3 +259,23 @@ def records_changes(sent: dict, stored: dict) -> tuple[str, ...]:
     """The public fields a records-API record's ``stored`` metadata shows otherwise than the body
     ``sent`` would (an HTML description compared as text)."""
     return _fields_of(unkept(sent["metadata"], stored), _RECORDS_FIELDS)
+
+
+def _diff(sent: dict, stored: dict, names: dict[str, str], changed: tuple[str, ...]) -> list[dict]:
+    """Field by field, what the repository holds now and what it will hold, in the API's own keys."""
+    rows = []
+    for field in changed:
+        keys = [key for key, name in names.items() if name == field] or [field]
+        now = {key: stored[key] for key in keys if key in stored}
+        will = {key: sent[key] for key in keys if key in sent}
+        rows.append({"field": field, "now": now[keys[0]] if list(now) == keys[:1] else now,
+                     "will": will[keys[0]] if list(will) == keys[:1] else will})
+    return rows
+
+
+def legacy_diff(sent: dict, stored: dict) -> list[dict]:
+    return _diff(sent, stored, _LEGACY_FIELDS, legacy_changes(sent, stored))
+
+
+def records_diff(sent: dict, stored: dict) -> list[dict]:
+    return _diff(sent["metadata"], stored, _RECORDS_FIELDS, records_changes(sent, stored))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pydantic import ValidationError
 
 from archiver.deposit.adapters.base import ClientAdapter
-from archiver.deposit.adapters.metadata import records_changes, records_payload, unkept
+from archiver.deposit.adapters.metadata import records_changes, records_diff, records_payload, unkept
 from archiver.deposit.description import describe
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile, ReviewState
 from archiver.findings import printable
@@ -204,6 +204,9 @@ class RecordDeposits(ClientAdapter):
 
     def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
         return records_changes(payload, deposition.metadata)
+
+    def metadata_diff(self, deposition: RemoteDeposition, payload: dict) -> list[dict]:
+        return records_diff(payload, deposition.metadata)
 
     def check_minted(self, deposition: RemoteDeposition) -> RemoteDeposition:
         minted_check(self.target, deposition.id, deposition.concept, deposition.published, deposition.doi, deposition.concept_doi,
