@@ -219,3 +219,44 @@ def test_both_apis_see_one_store(zenodo):
     assert seen["metadata"]["subjects"] == [{"subject": "k"}]
     assert seen["metadata"]["creators"][0]["person_or_org"] == {"type": "personal", "family_name": "Doe", "given_name": "Jane"}
     assert seen["metadata"]["publisher"] == "Zenodo"  # what the legacy API gives DataCite
+
+
+def test_an_edit_of_a_published_record_keeps_its_id_doi_and_files_until_published(zenodo):
+    """invenio-drafts-resources' edit, update_draft and publish of a published record (its
+    test_create_publish_new_revision; rdm-records' edit_published test): the edit is the record's
+    own draft (same id, is_published and is_draft), made again it is the same draft; while it is
+    open the record shows what is published and the draft's files are locked; publish keeps the
+    id and the DOI."""
+    record = published(zenodo)
+    record_id, doi = record["id"], record["pids"]["doi"]["identifier"]
+    assert api(zenodo, "GET", f"records/{record_id}/draft").status_code == 404  # no edit open
+    edit = api(zenodo, "POST", f"records/{record_id}/draft")
+    assert edit.status_code == 201
+    body = edit.json()
+    assert (body["id"], body["is_published"], body["is_draft"], body["pids"]["doi"]["identifier"]) == (record_id, True, True, doi)
+    again = api(zenodo, "POST", f"records/{record_id}/draft")
+    assert again.status_code == 201 and again.json()["revision_id"] == body["revision_id"]  # the open edit, not another
+    changed = {**body["metadata"], "title": "An edited title"}
+    saved = api(zenodo, "PUT", f"records/{record_id}/draft", json={"metadata": changed, "access": body["access"]})
+    assert saved.status_code == 200 and saved.json()["metadata"]["title"] == "An edited title"
+    assert api(zenodo, "GET", f"records/{record_id}").json()["metadata"]["title"] != "An edited title"
+    locked = api(zenodo, "POST", f"records/{record_id}/draft/files", json=[{"key": "more.txt"}])
+    assert locked.status_code == 403 and locked.json()["message"] == "Bucket is locked for modifications."
+    done = api(zenodo, "POST", f"records/{record_id}/draft/actions/publish")
+    assert done.status_code == 202
+    assert (done.json()["id"], done.json()["pids"]["doi"]["identifier"], done.json()["metadata"]["title"]) == (record_id, doi, "An edited title")
+    assert [f.filename for f in zenodo.state.depositions[int(record_id)].files] == ["manifest.json"]
+    assert zenodo.state.counters["newversion"] == 0 and zenodo.state.counters["publish_edit"] == 1
+    assert api(zenodo, "POST", f"records/{record_id}/draft/actions/publish").status_code == 404  # nothing left to publish
+
+
+def test_an_edit_discarded_leaves_the_record_as_published(zenodo):
+    """DELETE /records/{id}/draft of a published record: 204, the edit dropped (delete_draft soft-deletes it)."""
+    record = published(zenodo)
+    record_id = record["id"]
+    edit = api(zenodo, "POST", f"records/{record_id}/draft").json()
+    api(zenodo, "PUT", f"records/{record_id}/draft", json={"metadata": {**edit["metadata"], "title": "Not kept"}})
+    assert api(zenodo, "DELETE", f"records/{record_id}/draft").status_code == 204
+    assert api(zenodo, "GET", f"records/{record_id}").json()["metadata"]["title"] == record["metadata"]["title"]
+    assert api(zenodo, "GET", f"records/{record_id}/draft").status_code == 404
+    assert api(zenodo, "DELETE", f"records/{record_id}/draft").status_code == 404  # nothing to discard

@@ -399,3 +399,26 @@ def test_a_review_status_that_is_not_text_is_an_answer_archiver_cannot_read():
     with pytest.raises(TransportError) as caught:
         adapter.view(odd)
     assert caught.value.code == "answer-invalid"
+
+
+@pytest.mark.parametrize("api_name", ["deposit", "records"])
+def test_a_new_version_stays_in_the_records_communities(double, export_dir, api_name):
+    """Files and corrections cannot change in place: a new version carries them, and stays where
+    the record is (the records API's communities are the parent's; the legacy API asks again at publish)."""
+    slug = "synthesis-curators"
+    double.state.add_community(slug, review_policy="open", curator=True)  # a curator's token includes directly
+    policy = Policy(api=api_name, communities=(slug,))
+    assert run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"]).exit_code == 0
+    first = stored(double, "SRCH:4A7C19E2")
+    community = double.state.communities[slug]["id"]
+    assert community in first.communities
+    manifest = export_dir / "manifests" / "SRCH_4A7C19E2.json"
+    document = json.loads(manifest.read_text())
+    document["correction_record"].update(status="CORRECTED", correction_count=1,
+                                          corrections=[{"sequence": 1, "date": "2026-11-01", "description": "Fixed a claim count."}])
+    manifest.write_text(json.dumps(document, indent=2))
+    (result,) = run_deposit(export_dir, api_for(double, api_name), policy, only=["SRCH:4A7C19E2"], new_versions=True).results
+    assert result.action == "new-version", result.detail
+    newest = double.state.depositions[result.deposition_id]
+    assert newest.submitted and newest.id != first.id and newest.conceptrecid == first.conceptrecid
+    assert community in newest.communities

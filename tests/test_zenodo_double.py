@@ -255,3 +255,35 @@ def test_dropped_upload_closes_the_connection():
         deposition = new_deposition(double)
         with pytest.raises(requests.ConnectionError):
             upload(double, deposition, data=b"y" * 200_000)
+
+
+def test_the_legacy_edit_of_a_published_deposition(double):
+    """zenodo-rdm's legacy resource (legacy/resources.py: item-edit, item-discard; the drafts-resources
+    handlers' codes) and serializer (legacyjson.py: state "inprogress" with submitted true while an
+    edit is open, the draft read first): edit 201 (again: the same edit), PUT 200, publish 202 under
+    the same id and DOI, discard 204 with no body; a PUT or DELETE on a published deposition with no
+    edit open is a 404 (test_rest_api_simpleflow.py), its files stay locked."""
+    deposition = publishable(double)
+    done = requests.post(deposition["links"]["publish"], headers=AUTH, timeout=5).json()
+    url = f"{double.api_url}/deposit/depositions/{done['id']}"
+    metadata = {key: value for key, value in done["metadata"].items() if key not in ("doi", "prereserve_doi")}
+    assert requests.put(url, json={"metadata": metadata}, headers=AUTH, timeout=5).status_code == 404  # edit first
+    edit = requests.post(f"{url}/actions/edit", headers=AUTH, timeout=5)
+    assert edit.status_code == 201
+    assert (edit.json()["id"], edit.json()["state"], edit.json()["submitted"], edit.json()["doi"]) == (done["id"], "inprogress", True, done["doi"])
+    assert requests.post(f"{url}/actions/edit", headers=AUTH, timeout=5).status_code == 201 and double.state.counters["edit"] == 1
+    saved = requests.put(url, json={"metadata": {**metadata, "title": "An edited title"}}, headers=AUTH, timeout=5)
+    assert saved.status_code == 200 and saved.json()["metadata"]["title"] == "An edited title"
+    assert requests.get(url, headers=AUTH, timeout=5).json()["metadata"]["title"] == "An edited title"  # the draft, read first
+    assert upload(double, deposition, "more.csv").status_code == 403  # the files stay locked
+    published = requests.post(f"{url}/actions/publish", headers=AUTH, timeout=5)
+    assert published.status_code == 202
+    assert (published.json()["id"], published.json()["doi"], published.json()["state"]) == (done["id"], done["doi"], "done")
+    assert double.state.counters["newversion"] == 0 and double.state.counters["publish"] == 1
+    requests.post(f"{url}/actions/edit", headers=AUTH, timeout=5)
+    requests.put(url, json={"metadata": {**metadata, "title": "Not kept"}}, headers=AUTH, timeout=5)
+    discarded = requests.post(f"{url}/actions/discard", headers=AUTH, timeout=5)
+    assert discarded.status_code == 204 and discarded.content == b""
+    after = requests.get(url, headers=AUTH, timeout=5).json()
+    assert (after["state"], after["metadata"]["title"]) == ("done", "An edited title")
+    assert requests.delete(url, headers=AUTH, timeout=5).status_code == 404  # a published deposition is not deleted

@@ -65,10 +65,18 @@ class _DraftRoutes:
         return None if dep is None or (dep.submitted and not dep.editing) else dep
 
     def _unlocked_draft(self) -> Deposition | None:
-        """A draft whose files may change: an edit of a published record keeps its files locked
-        (zenodo-rdm's RDM_LOCK_EDIT_PUBLISHED_FILES), so it has none here."""
+        """A draft whose files may change, or None (answered): an edit of a published record keeps
+        its files locked (zenodo-rdm's RDM_LOCK_EDIT_PUBLISHED_FILES: BucketLockedError, 403)."""
         dep = self._draft()
-        return None if dep is None or dep.submitted else dep
+        if dep is None:
+            self.h._read_body()
+            self.h._not_found()
+            return None
+        if dep.submitted:
+            self.h._read_body()
+            self.h._error(403, "Bucket is locked for modifications.")
+            return None
+        return dep
 
     def _record(self) -> Deposition | None:
         dep = self.h._deposition(self.parts[2])
@@ -87,10 +95,10 @@ class _DraftRoutes:
     # ------------------------------------------------------------------ GET
 
     def _init_files(self) -> None:
-        body = self.h._json_body()
         dep = self._unlocked_draft()
         if dep is None:
-            return self.h._not_found()
+            return None
+        body = self.h._json_body()
         if not isinstance(body, list) or not all(isinstance(item, dict) and isinstance(item.get("key"), str) and item["key"] for item in body):
             return self.h._error(400, "A validation error occurred.", [field_error("_schema", "Invalid input type.")])
         with self.state.lock:
@@ -106,10 +114,10 @@ class _DraftRoutes:
             return self.h._send(201, files_listing(self.state, dep))
 
     def _commit(self, key: str) -> None:
-        self.h._read_body()
         dep = self._unlocked_draft()
         if dep is None:
-            return self.h._not_found()
+            return None
+        self.h._read_body()
         with self.state.lock:
             stored = next((f for f in dep.files if f.filename == key), None)
             if stored is None:
@@ -122,9 +130,11 @@ class _DraftRoutes:
     def _content(self, key: str) -> None:
         state = self.state
         dep = self._unlocked_draft()
+        if dep is None:
+            return None
+        stored = next((f for f in dep.files if f.filename == key), None)
         length = int(self.h.headers.get("Content-Length") or 0)
-        stored = next((f for f in dep.files if f.filename == key), None) if dep is not None else None
-        if dep is None or stored is None:
+        if stored is None:
             self.h._read_body()
             return self.h._not_found()
         received = self.h.receive_file(length)

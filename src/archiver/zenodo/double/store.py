@@ -295,6 +295,9 @@ class DoubleState:
                 metadata=metadata,
                 files=list(dep.files),
                 indexed_at=self.clock() + self.index_lag,
+                # communities belong to the parent (invenio-rdm-records' RDMParent.communities):
+                # every version of the record is in them
+                communities=list(dep.communities),
             )
             self.depositions[draft.id] = draft
             self.buckets[draft.bucket] = draft.id
