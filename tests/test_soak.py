@@ -1,4 +1,5 @@
-"""The short soak: faults on, SIGKILLs, a lost ledger, a second folder at once; one DOI per record, in both folders."""
+"""The short soak: faults on, SIGKILLs, a lost ledger, a second folder at once; one DOI per record, in both
+folders; then every record's metadata updated in place the same way."""
 
 from __future__ import annotations
 
@@ -25,3 +26,7 @@ def test_short_soak_holds(tmp_path, api):
     assert figures["drafts_left_open"] == 0
     assert figures["manifests_disagreeing_with_server"] == 0
     assert figures["faults_injected"] > 0 and figures["ledgers_lost"] >= 1
+    # then the metadata updated in place, under the same faults and kills
+    assert figures["published_with_the_new_metadata"] == 12
+    assert figures["edits_left_open"] == 0 and figures["new_versions"] == 0
+    assert figures["edits_published"] >= 12

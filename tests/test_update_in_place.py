@@ -205,3 +205,27 @@ def test_two_runs_at_once_publish_one_edit(double, tmp_path, monkeypatch):
     assert {name: s.exit_code for name, s in summaries.items()} == {"one": 0, "two": 0}
     assert double.state.counters["publish_edit"] == len(ELIGIBLE)
     assert_published_now(double)
+
+
+def test_an_edit_left_open_over_metadata_already_published_is_dropped(double, tmp_path):
+    """A run stopped between opening an edit and looking at it, after another run had published the
+    same metadata: the next run of that ledger settles the edit it left. The records API's record
+    does not show an open edit, but does show what is published: the edit is discarded (two
+    requests). The legacy API shows the edit in place of what is published: it is finished, which
+    publishes the same metadata again (four requests, no new version, the same DOI)."""
+    out = deposited(double, tmp_path)
+    assert run_deposit(out, port(double), AFTER, update_metadata=True).exit_code == 0
+    import sqlite3
+
+    with sqlite3.connect(ledger_path(out)) as db:
+        db.execute("UPDATE deposits SET edit = 'open' WHERE record_id = 'SRCH:4A7C19E2'")
+    dep = next(d for d in double.state.depositions.values() if "SRCH:4A7C19E2" in d.metadata.get("keywords", []))
+    with double.state.lock:
+        double.state.open_edit(dep)
+    published_edits = double.state.counters["publish_edit"]
+    summary = run_deposit(out, port(double), AFTER, update_metadata=True)
+    finished = double.api_name == "deposit"
+    assert summary.exit_code == 0 and summary.requests == (4 if finished else 2)
+    assert not dep.editing and double.state.counters["publish_edit"] == published_edits + finished
+    assert_published_now(double)
+    assert run_deposit(out, port(double), AFTER, update_metadata=True).requests == 0

@@ -2,7 +2,7 @@
 say now, under the same DOI, with no new version (``deposit --update-metadata``).
 
 Four requests at most: read what is published, open an edit, save the metadata (read back and
-compared), publish. Zenodo keeps one edit per record, and opening it again hands back the open
+compared), publish (or, settling what a stopped run left, read and discard). Zenodo keeps one edit per record, and opening it again hands back the open
 one, so whatever stopped an earlier run (a kill, a lost ledger, another folder, a second run at
 the same time) leaves at most one open edit, which the next update finishes or discards; an edit
 that would change nothing is discarded, never published.
@@ -55,12 +55,23 @@ def _update(run: DepositRun, job: Job, row: LedgerRow) -> bool:
     wanted = public_text(record, run.policy)
     published = _own(row, port.read_published(row.remote_id), record.id)
     if not published.editing and not port.metadata_changes(published, payload):
+        if row.edit is not None:
+            # An earlier run of this ledger may have opened an edit and stopped (an edit opened after
+            # another run published the same metadata): what is published is right, so any edit
+            # left is dropped. The records API's record does not show an open edit; this asks.
+            port.discard_edit(row.remote_id)
         job.row = run.ledger.edited(row, wanted)
         return False
     row = job.row = run.ledger.editing(row)
     draft = _own(row, port.edit(row.remote_id), record.id)
     if port.metadata_changes(draft, payload):
-        saved = port.set_metadata(row.remote_id, record, payload)
+        try:
+            saved = port.set_metadata(row.remote_id, record, payload)
+        except Gone:  # the edit was published (or discarded) by another run meanwhile: what is public decides
+            if _published_now(run, row, payload):
+                job.row = run.ledger.edited(row, wanted)
+                return False
+            raise
         if saved.unkept:
             port.discard_edit(row.remote_id)  # never half-published: the record stays as it was
             job.row = run.ledger.edit_closed(row)
@@ -92,8 +103,13 @@ def _publish_edit(run: DepositRun, row: LedgerRow, payload: dict, record_id: str
             run.port.discard_edit(row.remote_id)
             run.ledger.edit_closed(row)
             raise
-        current = run.port.read_published(row.remote_id)
-        if not current.editing and not run.port.metadata_changes(current, payload):
+        if _published_now(run, row, payload):
             return
         raise RemoteError(f"{record_id}: the edit's publish did not go through ({exc.message}); the next "
                           "--update-metadata run finishes it", code="publish-failed") from None
+
+
+def _published_now(run: DepositRun, row: LedgerRow, payload: dict) -> bool:
+    """Whether the repository publishes ``payload``'s metadata now, with no edit shown open."""
+    current = run.port.read_published(row.remote_id)
+    return not current.editing and not run.port.metadata_changes(current, payload)
