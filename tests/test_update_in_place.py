@@ -229,3 +229,19 @@ def test_an_edit_left_open_over_metadata_already_published_is_dropped(double, tm
     assert not dep.editing and double.state.counters["publish_edit"] == published_edits + finished
     assert_published_now(double)
     assert run_deposit(out, port(double), AFTER, update_metadata=True).requests == 0
+
+
+def test_on_the_legacy_api_an_update_adds_a_community_at_the_edits_publish(tmp_path):
+    """zenodo-rdm's LegacyRecordService.publish moves legacy communities to inclusions for an edit
+    as for a first publish; the update reads them back, and the next run finds nothing to send."""
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as double:
+        double.api_name = "deposit"
+        slug = "synthesis-curators"
+        double.state.add_community(slug, review_policy="open", curator=True)
+        out = deposited(double, tmp_path)
+        joined = BEFORE.model_copy(update={"communities": (slug,)})
+        summary = run_deposit(out, port(double), joined, update_metadata=True)
+        assert summary.exit_code == 0 and {r.action for r in summary.results if r.record_id in ELIGIBLE} == {"updated"}
+        community = double.state.communities[slug]["id"]
+        assert all(community in dep.communities for dep in double.state.depositions.values())
+        assert run_deposit(out, port(double), joined, update_metadata=True).requests == 0

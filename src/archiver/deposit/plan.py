@@ -103,22 +103,23 @@ def _planned(export_dir: Path, record: Record, row: LedgerRow | None, action: st
     with tempfile.TemporaryDirectory() as scratch:
         files = build_files(record, policy, export_dir, Path(scratch))
         file_list = [{"name": f.name, "size": f.size, "md5": f.md5} for f in files]
-    kind, steps = _steps(row, action, policy, adapter, len(file_list))
+    planned = _steps(row, action, policy, adapter, len(file_list))
+    kind, steps = planned["action"], planned["steps"]
     return {"id": record.id, "action": kind, "kind": KINDS.get(kind, kind), "why": "", "title": record.archival_title,
             "api": adapter.name, "files": file_list, "steps": steps, "page": landing_page(record, policy, file_list, adapter),
             "needs_lookup": row is None or (row.attempt == 1 and row.deposition_id is None),
             adapter.capabilities.plan_body: adapter.payload(record, policy)}
 
 
-def _steps(row: LedgerRow | None, action: str, policy: Policy, adapter: ApiDescription, count: int) -> tuple[str, list[str]]:
-    """(the plan's action, the steps a deposit takes for it)."""
+def _steps(row: LedgerRow | None, action: str, policy: Policy, adapter: ApiDescription, count: int) -> dict[str, Any]:
+    """The plan's action and the steps a deposit takes for it."""
     upload = adapter.upload_steps(count)
     check = "check Zenodo for a rival deposition of the record (batched)"
     publish = ["publish", "register DOI in manifest"]
     new_version = action == "new-version" and row is not None
     if action == "update" and row is not None:
-        return "update", [f"read deposition {row.deposition_id} as published", "open an edit (same DOI, no new version)",
-                          "set metadata (one PUT, read back)", "publish the edit"]
+        return {"action": "update", "steps": [f"read deposition {row.deposition_id} as published", "open an edit (same DOI, no new version)",
+                          "set metadata (one PUT, read back)", "publish the edit"]}
     if adapter.capabilities.follows_reviews and policy.communities and not new_version:
         publish = [f"submit the draft to community {policy.communities[0]!r} for review (published when accepted)",
                    "register DOI in manifest once the community has accepted it"]
@@ -126,15 +127,15 @@ def _steps(row: LedgerRow | None, action: str, policy: Policy, adapter: ApiDescr
         publish = ["publish", f"read back the communities {', '.join(policy.communities)}", "register DOI in manifest"]
     if new_version:
         assert row is not None
-        return "new-version", [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT, read back)", *publish]
+        return {"action": "new-version", "steps": [f"open a new version of deposition {row.deposition_id}", upload, "set metadata (one PUT, read back)", *publish]}
     if row is not None and row.state == "in-review":
-        return "in-review", [f"ask whether community {policy.communities[0] if policy.communities else '?'!r} has decided on draft "
-                             f"{row.deposition_id} (submit it again if it never went); register DOI in manifest once accepted"]
+        return {"action": "in-review", "steps": [f"ask whether community {policy.communities[0] if policy.communities else '?'!r} has decided on draft "
+                             f"{row.deposition_id} (submit it again if it never went); register DOI in manifest once accepted"]}
     if row is not None and row.deposition_id is not None:
-        return "resume", [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
-                          "set metadata (one PUT, read back)", check, *publish]
-    return action, ["look the record up on Zenodo by its id (batched): adopt a published deposition or resume an "
-                    "open draft instead of creating", "create the draft with its metadata (one POST, read back)", upload, check, *publish]
+        return {"action": "resume", "steps": [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
+                          "set metadata (one PUT, read back)", check, *publish]}
+    return {"action": action, "steps": ["look the record up on Zenodo by its id (batched): adopt a published deposition or resume an "
+                    "open draft instead of creating", "create the draft with its metadata (one POST, read back)", upload, check, *publish]}
 
 
 def _changes(record: Record, row: LedgerRow | None, action: str, policy: Policy, api: ApiDescription, port: DepositPort | None,

@@ -161,6 +161,7 @@ class _Handler(BaseHandler):
                 if errors:
                     return self._error(400, "A validation error occurred.", errors)
                 state.publish_edit(dep)
+                state.include_requested(dep)  # legacy:communities move to inclusions at the edit's publish too
                 fail = state.rng.random() < state.faults.publish_504_share
                 body = state.view(dep)
                 if fail:
@@ -177,12 +178,7 @@ class _Handler(BaseHandler):
             dep.state, dep.submitted, dep.modified = "done", True, state.now()
             state.published_concepts.add(dep.conceptrecid)
             state.counters["publish"] += 1
-            # communities asked for are added after publish; one the user may not include into
-            # becomes a request, and a failure is silently ignored: the record shows neither
-            for slug in dep.requested_communities:
-                community = state.communities.get(slug)
-                if community and community["review_policy"] == "open" and community["curator"] and community["id"] not in dep.communities:
-                    dep.communities.append(community["id"])
+            state.include_requested(dep)
             fail = state.rng.random() < state.faults.publish_504_share
             body = state.view(dep)
         if fail:  # it did succeed: the answer is what fails

@@ -314,6 +314,15 @@ class DoubleState:
             dep.state, dep.revision = "inprogress", dep.revision + 1
             self.counters["edit"] += 1
 
+    def include_requested(self, dep: Deposition) -> None:
+        """Under the lock, after a legacy publish: the communities asked for are added (zenodo-rdm's
+        LegacyRecordService.publish); one the user may not include into becomes a request, and a
+        failure is silently ignored: the record shows neither."""
+        for slug in dep.requested_communities:
+            community = self.communities.get(slug)
+            if community and community["review_policy"] == "open" and community["curator"] and community["id"] not in dep.communities:
+                dep.communities.append(community["id"])
+
     def publish_edit(self, dep: Deposition) -> None:
         """Under the lock: the edit's metadata published, same id and DOI, files untouched."""
         self.reindex(dep)
