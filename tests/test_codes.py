@@ -59,8 +59,11 @@ def emitted_literals() -> dict[str, list[str]]:
                     note(node.args[0], where)
                 if name in SECOND_ARG_IS_CODE and len(node.args) > 1:
                     note(node.args[1], where)
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "code" for t in node.targets):
-                note(node.value, where)  # code = "id-invalid" if ... else ...
+            if isinstance(node, ast.Assign) and any(
+                (isinstance(t, ast.Name) and t.id == "code") or (isinstance(t, ast.Attribute) and t.attr.endswith("_code"))
+                for t in node.targets
+            ):
+                note(node.value, where)  # code = "id-invalid" if ... else ...; summary.problem_code = ...
             if isinstance(node, (ast.Yield, ast.Return)) and isinstance(node.value, ast.Tuple) and len(node.value.elts) == 2:
                 code = _string(node.value.elts[0])
                 if code and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", code):  # rules.py's (code, problem) pairs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import random
 import signal
@@ -105,8 +106,11 @@ def test_report_json_is_the_documented_interface(example_export):
 
 def test_report_html_is_self_contained_and_draws_the_thresholds(example_export):
     page = (example_export / "report.html").read_text()
-    for marker in ("<script src", "<link", "@import", "url(", 'src="http', "href=\"http"):
+    for marker in ("<script src", "<link", "@import", "url(", 'src="http'):
         assert marker not in page
+    # the only addresses are links a reader follows: each DOI to doi.org, nothing the page loads
+    assert re.findall(r'href="([^"]+)"', page) == ['https://doi.org/10.5072/zenodo.123456']
+    assert '<a href="https://doi.org/10.5072/zenodo.123456">10.5072/zenodo.123456</a>' in page
     assert "<svg" in page and "DOI grade from 7.0" in page and "5 verified claims" in page
     assert "SRCH:4A7C19E2" in page and "eligible for deposit" in page
 
@@ -131,7 +135,7 @@ def test_report_html_shows_each_invalid_records_errors_and_the_fix_comes_first(t
     assert entry["valid"] is False and entry["reasons"] == ["manifest-invalid"] and entry["tier"]["computed"] is None
     assert entry["next_action"] == "fix the record's errors and export again"
     page = (out / "report.html").read_text()
-    row = page[page.index("<td>SRCH:4A7C19E3</td>") - 20 :]
+    row = page[page.index("<td>SRCH:4A7C19E3<br>") - 20 :]
     row = row[: row.index("</tr>")]
     assert row.startswith('<tr class="invalid">') or 'class="invalid"' in row
     assert '<code>l1-claims</code>' in row and "must have 0 source-grounded claims" in row
@@ -410,7 +414,7 @@ def test_one_invalid_record_among_thousands_is_shown_first_printed_and_counted(t
     assert "1 of 1501 record(s) invalid" in run.err
     page = (out / "report.html").read_text()
     first_row = page.index("<tr class=")
-    assert page[first_row:].startswith('<tr class="invalid"><td>SRCH:000005DC</td>')  # before the 1,000 valid rows
+    assert page[first_row:].startswith('<tr class="invalid"><td>SRCH:000005DC<br>')  # before the 1,000 valid rows
     assert "Showing all 1 invalid records, then the first 1,000 of 1,500 valid records; 500 records are not shown" in page
     summary = json.loads((out / "report.json").read_text())["totals"]
     assert sum(summary["computed_tiers"].values()) == 1500  # the invalid record's score judged nothing

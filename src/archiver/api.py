@@ -93,11 +93,18 @@ def write_manifest(directory: str | os.PathLike, record: Record) -> Path:
     return write(Path(directory), record)
 
 
-def assess(record: Record, policy: Policy | None = None) -> Eligibility:
-    """A valid record's computed tier with its basis, and whether it may be deposited, with reasons."""
+def assess(record: Record | None, policy: Policy | None = None) -> Eligibility:
+    """A valid record's computed tier with its basis, and whether it may be deposited, with reasons.
+    A record that could not be read (``ReadResult.record`` is None) raises ``ArchiverError``
+    (``manifest-invalid``): its errors say what to fix, and ``judge`` gives its verdict."""
     from archiver.eligibility import Facts
     from archiver.eligibility import assess as judge
+    from archiver.findings import ArchiverError
+    from archiver.model import Record as ValidRecord
 
+    if not isinstance(record, ValidRecord):
+        raise ArchiverError("assess takes a valid record (ReadResult.record); this one could not be read: see its errors, "
+                            "or judge(result, errors, policy) for the verdict on a record as read", code="manifest-invalid")
     return judge(Facts.of_record(record), policy or load_policy())
 
 
@@ -155,6 +162,21 @@ def with_artifacts(policy: Policy, folder: str | os.PathLike) -> Policy:
     if not Path(folder).is_dir():
         raise ArchiverError(f"--artifacts {str(folder)!r} is not a folder", code="usage")
     return policy.model_copy(update={"artifacts": str(folder)})
+
+
+def recorded_server(export_dir: str | os.PathLike, *, production: bool = False) -> str | None:
+    """The one server the export's ledger says its deposits in this environment went to (None
+    when there is no ledger, or it names none or several): status --remote and reconcile ask it."""
+    from archiver.deposit.ledger import Ledger
+    from archiver.exportdir import ledger_path
+    from archiver.zenodo.target import environment_of
+
+    path = ledger_path(Path(export_dir))
+    if not path.is_file():
+        return None
+    with Ledger(path) as ledger:
+        servers = ledger.servers(environment_of(production))
+    return servers.pop() if len(servers) == 1 else None
 
 
 def open_repository(
@@ -248,9 +270,10 @@ def deposit_status(
     what a deposit under ``policy`` would send now), and the records whose manifests name deposits
     the ledger does not know."""
     from archiver.deposit.status import local_drift, status, unknown_registrations
+    from archiver.zenodo.target import DEFAULT_SERVERS
 
     rows = status(Path(export_dir), environment)
-    drift = local_drift(rows, Path(export_dir), policy or load_policy()) if rows else []
+    drift = local_drift(rows, Path(export_dir), policy or load_policy(), DEFAULT_SERVERS) if rows else []
     return rows, drift, unknown_registrations(Path(export_dir), rows)
 
 

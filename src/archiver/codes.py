@@ -110,6 +110,8 @@ _CODES = (
     # ---------------------------------------------------------------- run
     Code("usage", "run", "the command line cannot be carried out as given"),
     Code("os-error", "run", "the operating system refused a read or write (disk full, permissions)"),
+    Code("nothing-readable", "run", "no source held a record archiver could read: nothing is exported, the previous export is kept"),
+    Code("package-check-failed", "run", "the data package failed its frictionless check: the previous export is kept"),
     Code("out-refused", "run", "--out is the file system root, or exists and is not a directory"),
     Code("out-overlaps-source", "run", "--out is inside a SOURCE, or holds one"),
     Code("out-not-export", "run", "--out holds files archiver did not write"),
@@ -137,6 +139,8 @@ _CODES = (
     Code("redirect-refused", "run", "Zenodo answered with a redirect: not followed (archiver talks to the configured origin only)"),
     Code("rate-limited", "run", "Zenodo asks for a wait that is not finite or longer than 300 s, or still answers 429 after retries"),
     Code("production-flag", "run", "a URL of Zenodo's production without --production, or of its sandbox with it: refused before anything is read or sent"),
+    Code("server-failing", "run", "Zenodo failed (5xx) three records in a row: the run stops starting records; a rerun resumes"),
+    Code("stopping", "run", "a request not sent, or a wait not begun, because the run is stopping (halted): the record resumes next run"),
     Code("no-token", "run", "ZENODO_SANDBOX_TOKEN (or ZENODO_TOKEN with --production) is not set"),
     Code("no-answer", "run", "Zenodo did not answer (connection error, or nothing by --timeout) after retries; the run stops"),
     Code("token-refused", "run", "Zenodo refused the token (401, or 403 Permission denied): the run stops starting records"),

@@ -22,7 +22,7 @@ from archiver.findings import ArchiverError, Finding, one_line
 from archiver.fsutil import printable_path
 from archiver.idset import IdSet
 from archiver.model import Registrations
-from archiver.outcomes import Outcome, init_worker, outcomes_of, resolve_jobs, worker_context
+from archiver.outcomes import Outcome, caller_not_rerun, init_worker, outcomes_of, resolve_jobs, worker_context
 from archiver.package import RESOURCE_ORDER, PackageWriter, check_resource
 from archiver.policy import Policy
 from archiver.readers import iter_units
@@ -65,6 +65,7 @@ class ExportSummary:
     package_errors: list[str] = field(default_factory=list)
     written: bool = False
     problem: str | None = None
+    problem_code: str | None = None  # nothing-readable, package-check-failed
     seconds: float = 0.0
     skipped: list[dict] = field(default_factory=list)  # FIFOs, devices, sockets met in a folder walk
     errors: list[str] = field(default_factory=list)  # the first ERRORS_SHOWN errors of invalid records, one line each
@@ -86,6 +87,7 @@ class ExportSummary:
             "out": self.out,
             "written": self.written,
             "problem": self.problem,
+            "problem_code": self.problem_code,
             "totals": self.totals(),
             "package_check": self.package_check,
             "package_errors": self.package_errors,
@@ -239,7 +241,8 @@ def start_package_check(descriptor: Path, mode: str, resources: Iterable[str] = 
     for name in resources:
         receiver, sender = context.Pipe(duplex=False)
         process = context.Process(target=_check_in_child, args=(descriptor, mode, name, sender, os.getpid()), daemon=True)
-        process.start()
+        with caller_not_rerun():
+            process.start()
         sender.close()
         running.append((name, process, receiver))
 
@@ -410,10 +413,12 @@ def export(
                     on_record(outcome)
             batch.spool.close()
             summary.problem = batch.nothing_readable()
+            summary.problem_code = "nothing-readable" if summary.problem else None
             if summary.problem is None:
                 summary.package_errors = batch.finish(created=created, policy=policy, sources=sources, package_check=package_check)
                 if summary.package_errors:
                     summary.problem = "the data package failed its check; the previous export is kept"
+                    summary.problem_code = "package-check-failed"
             if summary.problem is not None:
                 batch.abort()
                 return summary

@@ -7,12 +7,14 @@ does not grow with the batch; outcomes come back in input order.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,6 +58,7 @@ class Outcome(NamedTuple):
     entry_json: str
     errors: tuple[tuple[str, str], ...]  # (code, message) of each error, for the HTML table
     artifacts: tuple[str, ...] = ()  # the report files found for it, which the export keeps
+    doi: str | None = None  # the DOI it carries (report.html links it)
 
 
 def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None = None) -> list[Outcome]:
@@ -117,6 +120,7 @@ def process_unit(unit: Unit, policy: Policy, registrations: Registrations | None
                 entry_json=jsontext.compact(_entry(result, errors, verdict, path)),
                 errors=tuple((error.code, error.message) for error in errors),
                 artifacts=artifacts if valid else (),
+                doi=record.doi if record is not None and valid else None,
             )
         )
     return outcomes
@@ -212,6 +216,26 @@ def worker_context():
     return context
 
 
+@contextlib.contextmanager
+def caller_not_rerun() -> Iterator[None]:
+    """While the pool starts its workers, the caller's ``__main__`` names no file or module. A worker
+    prepares itself from what the parent's main module names (multiprocessing.spawn's preparation
+    data) and would run that script again, top to bottom: an unguarded script, or a notebook's
+    kernel, would start its own export in every worker. archiver's workers need nothing of it."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, object] = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int, registrations: Registrations | None = None) -> Iterable[Outcome]:
     """Outcomes in input order. Work fans out to ``jobs`` processes once the input is larger than one
     chunk; at most two chunks per worker are in flight, so memory does not grow with the batch."""
@@ -229,7 +253,7 @@ def outcomes_of(units: Iterable[Unit], policy: Policy, jobs: int, registrations:
     from concurrent.futures import ProcessPoolExecutor
 
     trim = _malloc_trim()
-    with ProcessPoolExecutor(
+    with caller_not_rerun(), ProcessPoolExecutor(
         jobs, mp_context=worker_context(), initializer=init_worker, initargs=(policy, registrations, os.getpid())
     ) as pool:
         inflight = deque([pool.submit(_process_chunk, first)])  # answers come back as bare tuples

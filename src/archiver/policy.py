@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -64,13 +65,14 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    quarantine_below: Annotated[float, Field(ge=0, le=10)] = 5.0
-    doi_min_score: Annotated[float, Field(ge=0, le=10)] = 7.0
+    # Values are typed strictly: "7" is text, not a number, in a policy file (TOML has numbers).
+    quarantine_below: Annotated[float, Field(ge=0, le=10, strict=True)] = 5.0
+    doi_min_score: Annotated[float, Field(ge=0, le=10, strict=True)] = 7.0
     doi_min_verified_claims: Annotated[int, Field(ge=0, strict=True)] = 5
     license: str = "cc-by-4.0"
     # at least 3 characters: Zenodo refuses a shorter publisher at publish
     publisher: Annotated[str, Field(min_length=3)] = "Assignee Research"
-    require_gate_verified: bool = False
+    require_gate_verified: Annotated[bool, Field(strict=True)] = False
     minimum_dimensions: dict[str, DimensionLevel] = {}
     keywords: tuple[str, ...] = ("machine-generated literature synthesis",)
     # Deposit creators; empty means one creator named after the publisher (Zenodo's legacy
@@ -94,7 +96,7 @@ class Policy(BaseModel):
     # page says its report is Available but has no file there is not deposited, unless
     # deposit_without_artifact allows it.
     artifacts: Annotated[str, Field(min_length=1)] | None = None
-    deposit_without_artifact: bool = False
+    deposit_without_artifact: Annotated[bool, Field(strict=True)] = False
 
     @field_validator("license")
     @classmethod
@@ -152,7 +154,31 @@ def _policy_from(table: dict, source: str) -> Policy:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = json_path(first["loc"]) if first["loc"] else "$"
-        raise ArchiverError(f"{source}:{where}: {first['msg']}", code="policy-invalid") from None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = _unknown_setting(first["loc"])
+        elif first["type"] in _TYPE_WORDS:
+            given = first.get("input")
+            message = f"{_TYPE_WORDS[first['type']]}, not {type(given).__name__} {given!r}"
+        raise ArchiverError(f"{source}:{where}: {message}", code="policy-invalid") from None
+
+
+# pydantic's type errors, in the policy file's words (TOML has numbers, booleans and strings apart)
+_TYPE_WORDS = {
+    "float_type": "must be a number (7.5, without quotes)",
+    "int_type": "must be a whole number (5, without quotes)",
+    "bool_type": "must be true or false (without quotes)",
+    "string_type": "must be text in quotes",
+}
+
+
+def _unknown_setting(location: tuple) -> str:
+    """An unknown key, with the closest known one of its table when one is close."""
+    model: type[BaseModel] = CreatorPolicy if len(location) > 1 and location[0] == "creators" else Policy
+    key = str(location[-1])
+    close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(model.model_fields)}"
+    return f"unknown setting {key!r}{hint}"
 
 
 def load_policy(config: str | os.PathLike | None = None, start: str | os.PathLike = ".") -> tuple[Policy, str]:

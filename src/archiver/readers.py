@@ -122,6 +122,9 @@ def _decode(data: bytes, source: str) -> str | ReadResult:
         except UnicodeDecodeError as exc:
             return _failed(source, "encoding", f"not valid UTF-16 text: {exc.reason} at byte {exc.start}")
     if b"\x00" in data:
+        text = _utf16_without_bom(data)
+        if text is not None:
+            return text
         return _failed(source, "binary-input", "binary data (NUL bytes), not a record page or JSON")
     try:
         return data.decode("utf-8-sig")
@@ -131,6 +134,24 @@ def _decode(data: bytes, source: str) -> str | ReadResult:
             "encoding",
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} ({exc.reason}); re-save as UTF-8",
         )
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark (some Windows tools do): mostly Latin text has a
+    NUL in every other byte, odd ones for little-endian, even ones for big-endian. None when the
+    bytes are not that, or do not decode to text without NULs."""
+    if len(data) % 2:
+        return None
+    pairs = len(data) // 2
+    odd, even = data[1::2].count(0), data[0::2].count(0)
+    for encoding, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros >= 0.9 * pairs and others == 0:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return text if "\x00" not in text else None
+    return None
 
 
 def _failed(source: str, code: str, message: str, line: int | None = None, layout: str = "unknown") -> ReadResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -263,11 +264,23 @@ def _read_bytes(path: str) -> bytes:
         os.close(fd)
 
 
+STDIN = "-"  # the path that names standard input, shown as <stdin>
+
+
+def _read_stdin() -> bytes:
+    data = sys.stdin.buffer.read(MAX_MANIFEST_BYTES + 1)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise OSError(errno.EFBIG, f"a stream larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB is not a manifest")
+    return data
+
+
 def validate_file(path: str) -> FileResult:
     try:
-        data = _read_bytes(path)
+        data = _read_stdin() if path == STDIN else _read_bytes(path)
     except OSError as exc:
         return FileResult(path, [Finding("unreadable", exc.strerror or str(exc), "$")], readable=False)
+    if path == STDIN:
+        path = "<stdin>"
     # An empty file or one that is not JSON was read: it is an invalid manifest (exit 1), not a
     # file the command could not read (exit 2).
     if not data.strip():
@@ -284,7 +297,9 @@ def expand_paths(paths: Iterable[str], on_skip: OnSkip | None = None, on_note: C
     sockets among them are reported to ``on_skip``, never opened). An archiver export is read
     for its manifests only: its datapackage.json, report.json and plan.json are not manifests."""
     for path in paths:
-        if os.path.isdir(path):
+        if path == STDIN:
+            yield path  # standard input, read once as one manifest
+        elif os.path.isdir(path):
             from archiver.exportdir import MANIFESTS, MARKER  # only when a directory is given
 
             if os.path.isfile(os.path.join(path, MARKER)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from archiver.cli import records, repository
 from archiver.version import __version__
@@ -49,8 +50,56 @@ EXPORT_DIR_HELP = "a directory written by archiver export"
 EXITS = "Exit 0 all {ok}, 1 {some}, 2 the command could not run (usage, a path that cannot be read), 130 interrupted."
 
 
+class UsageError(Exception):
+    """A command line that cannot be carried out as given (argparse's error, in archiver's one form)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, refusing in archiver's form: ``archiver: message [usage]`` (main prints it), never
+    argparse's usage block and ``archiver export: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("archiver").strip()
+        raise UsageError(f"{message} (see archiver {command + ' ' if command else ''}--help)")
+
+
+def _positive(name: str):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < 1:
+            raise argparse.ArgumentTypeError(f"{name} takes 1 or more, not {number}")
+        return number
+
+    return parse
+
+
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"--port takes 0 to 65535, not {number}")
+    return number
+
+
+def _faults(value: str) -> dict:
+    import json
+
+    try:
+        faults = json.loads(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not JSON, e.g. '{{\"error_share\": 0.1}}'") from None
+    if not isinstance(faults, dict):
+        raise argparse.ArgumentTypeError("--faults takes a JSON object, e.g. '{\"error_share\": 0.1}'")
+    return faults
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="archiver",
         description="Research-synthesis records to validated manifests, data packages and Zenodo DOIs. "
         "Every problem is one line: FILE[:LINE]:JSON-PATH: message [code].",
@@ -66,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "only) against the contract each names. A file that is empty or not JSON is invalid. "
         + EXITS.format(ok="valid", some="some invalid"),
     )
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="manifest files, or directories searched for *.json")
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="manifest files, directories searched for *.json, or - for standard input")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="one line per problem (text), or one JSON document")
     validate.add_argument("-q", "--quiet", action="store_true", help="print nothing when all files are valid")
     validate.set_defaults(handler=records.cmd_validate)
@@ -145,11 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "nothing is written to Zenodo (with a token set it is read: searches and reads, counted)")
     deposit.add_argument("--draft-only", action="store_true", help="stop before publishing")
     deposit.add_argument("--only", nargs="+", metavar="ID", help="only these record ids")
-    deposit.add_argument("--limit", type=int, metavar="N", help="act on at most N records")
+    deposit.add_argument("--limit", type=_positive("--limit"), metavar="N", help="act on at most N records (1 or more)")
     deposit.add_argument("--new-versions", action="store_true", help="give registered records whose corrections changed a new version")
     deposit.add_argument("--update-metadata", action="store_true", help="edit the published metadata of registered records in place "
                          "where what would be sent now differs (same DOI, no new version; files and corrections need --new-versions)")
-    deposit.add_argument("--workers", type=int, default=4, metavar="N", help="records deposited at once (default 4), all within the rate limit")
+    deposit.add_argument("--workers", type=_positive("--workers"), default=4, metavar="N", help="records deposited at once (default 4), all within the rate limit")
     deposit.add_argument("-v", "--verbose", action="store_true",
                          help="one line per record even when a progress bar is shown (without a terminal, lines are the default)")
     deposit.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver])")
@@ -197,13 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
         "ZENODO_DOUBLE_TOKENS=tok archiver zenodo-double --port 8765 & then ZENODO_SANDBOX_TOKEN=tok archiver deposit "
         "EXPORT_DIR --zenodo-url http://127.0.0.1:8765/api. Its DOIs are not real: deposit a trial export only.",
     )
-    double.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default 0: any free port, printed on start)")
-    double.add_argument("--rate-limit", type=int, default=100, help="requests per window (default 100)")
-    double.add_argument("--window", type=int, default=60, help="rate-limit window in seconds (default 60, as Zenodo)")
+    double.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default 0: any free port, printed on start)")
+    double.add_argument("--rate-limit", type=_positive("--rate-limit"), default=100, help="requests per window (default 100)")
+    double.add_argument("--window", type=_positive("--window"), default=60, help="rate-limit window in seconds (default 60, as Zenodo)")
     double.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour (default 5000, as Zenodo; 0: none)")
     double.add_argument("--index-lag", type=float, default=1.0, help="seconds before the list shows a new deposition (default 1)")
     double.add_argument("--doi-prefix", default="10.5072", help="the DOI prefix it mints and pre-reserves under (default 10.5072, "
                         "the sandbox's; a deposit with --production to it then needs --doi-prefix too)")
-    double.add_argument("--faults", metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
+    double.add_argument("--faults", type=_faults, metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
     double.set_defaults(handler=repository.cmd_zenodo_double)
     return parser

@@ -14,6 +14,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from archiver.api import validate
     from archiver.reporters import reporter_for
 
+    if args.paths.count("-") > 1:
+        raise_usage("'-' (standard input) may be given once")
     reporter = reporter_for(args.format == "json", quiet=args.quiet)
     files = invalid = unreadable = 0
     note = None if args.quiet else (lambda text: print_err(f"note: {text}"))
@@ -26,7 +28,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         reporter.validated(result)
     reporter.validate_done(files, invalid, unreadable)
     if files == 0:
-        print_err("archiver validate: no manifest files found in the given paths [usage]")
+        print_err("archiver: no manifest files found in the given paths [usage]")
         return EXIT_USAGE
     if unreadable:
         return EXIT_USAGE  # a path that could not be read: the command could not do its work
@@ -62,7 +64,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         else:  # JSONL: one manifest per line, so that several records print a stream tools can read
             sys.stdout.write(compact(result.record.to_manifest()) + "\n")
     if seen == 0:
-        print_err("archiver manifest: no records found [usage]")
+        print_err("archiver: no records found [usage]")
         return EXIT_USAGE
     # one line that accounts for every record (stderr: stdout is the JSONL stream)
     print_err(f"{seen} record{'s' if seen != 1 else ''}: {seen - invalid} manifest{'s' if seen - invalid != 1 else ''} "
@@ -108,7 +110,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for line in summary.package_errors[:20]:
         print_err(f"package: {line}")
     if summary.problem:
-        print_err(f"archiver export: {summary.problem}")
+        print_err(f"archiver: {summary.problem} [{summary.problem_code}]")
     reporter.export_invalid(summary)
     return summary.exit_code
 
@@ -141,6 +143,6 @@ def cmd_eligibility(args: argparse.Namespace) -> int:
         reporter.eligibility(row)
     reporter.eligibility_done({"records": seen, "eligible": eligible, "not_eligible": seen - eligible - invalid, "invalid": invalid})
     if seen == 0:
-        print_err("archiver eligibility: no records found [usage]")
+        print_err("archiver: no records found [usage]")
         return EXIT_USAGE
     return EXIT_INVALID if invalid else EXIT_OK

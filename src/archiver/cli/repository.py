@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from shlex import quote as shell_quote
 
 from archiver.cli.common import EXIT_INVALID, EXIT_OK, policy_of, print_err, raise_usage
 from archiver.cli.interrupt import TwoStageInterrupt
@@ -30,6 +31,20 @@ def _repository(args: argparse.Namespace, api: str):
         api, production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix, timeout=args.timeout,
         announce=None if quiet else lambda text: print_err(f"archiver: {printable(text, 400)}"),
     )
+
+
+def _recorded_repository(args: argparse.Namespace, export_dir, api: str):
+    """The repository the export's ledger says its deposits went to, unless --zenodo-url names one."""
+    from archiver.api import recorded_server
+
+    if args.zenodo_url is None:
+        server = recorded_server(export_dir, production=args.production)
+        if server is not None:
+            args.zenodo_url = server
+            from archiver.zenodo.target import api_url_of
+
+            api_url_of(args.production, server)  # the ledger's server agrees with --production, or is refused
+    return _repository(args, api)
 
 
 def _repository_if_token(args: argparse.Namespace, api: str):
@@ -95,17 +110,19 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 def _say_why_it_stopped(summary, repository) -> None:
     if summary.token_refused:
         print_err(
-            f"archiver deposit: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
+            f"archiver: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
             f"was started: check {repository.token_variable} and its scopes (deposit:write, deposit:actions) [token-refused]"
         )
     if summary.unreachable and summary.rate_limited:
         print_err(
-            f"archiver deposit: Zenodo kept refusing for its rate limit ({summary.unreachable}); no further record was started: "
+            f"archiver: Zenodo kept refusing for its rate limit ({summary.unreachable}); no further record was started: "
             "run again later (it resumes) [rate-limited]"
         )
+    elif summary.failing:
+        print_err(f"archiver: {summary.failing}")
     elif summary.unreachable:
         print_err(
-            f"archiver deposit: Zenodo did not answer ({summary.unreachable}); no further record was started: check {repository.server} and "
+            f"archiver: Zenodo did not answer ({summary.unreachable}); no further record was started: check {repository.server} and "
             "the network, then run again (it resumes) [no-answer]"
         )
 
@@ -123,10 +140,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if unknown:
         print_err(
             f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
-            f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {export_dir}` rebuilds it from Zenodo"
+            f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {shell_quote(str(export_dir))}` rebuilds "
+            "it from Zenodo"
         )
     if args.remote:
-        drift += remote_drift(rows, _repository(args, policy.api), export_dir=export_dir, policy=policy)
+        drift += remote_drift(rows, _recorded_repository(args, export_dir, policy.api), export_dir=export_dir, policy=policy)
     reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
 
@@ -137,7 +155,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     export_dir = _export_dir(args)
     policy = policy_of(args)
-    repository = _repository(args, policy.api)
+    repository = _recorded_repository(args, export_dir, policy.api)
     results = reconcile_export(export_dir, repository, policy=policy)
     reporter_for(args.json).reconciled(results, repository.environment)
     return EXIT_INVALID if any(r.state in ("drifted", "failed") for r in results) else EXIT_OK
@@ -151,7 +169,18 @@ def cmd_zenodo_double(args: argparse.Namespace) -> int:
     tokens = {t for t in os.environ.get("ZENODO_DOUBLE_TOKENS", "").split(",") if t}
     if not tokens:
         raise_usage("set ZENODO_DOUBLE_TOKENS (comma-separated) to the tokens the double accepts")
-    faults = Faults(**json.loads(args.faults)) if args.faults else None
+    faults = None
+    if args.faults:
+        import dataclasses
+
+        known = [field.name for field in dataclasses.fields(Faults)]
+        unknown = sorted(set(args.faults) - set(known))
+        if unknown:
+            raise_usage(f"--faults: {', '.join(unknown)} is no fault of the double (known: {', '.join(known)})")
+        try:
+            faults = Faults(**args.faults)
+        except (TypeError, ValueError) as exc:
+            raise_usage(f"--faults: {exc}")
     double = ZenodoDouble(
         tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window,
         hourly_limit=args.hourly_limit or None, index_lag=args.index_lag, doi_prefix=args.doi_prefix,

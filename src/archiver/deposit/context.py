@@ -19,8 +19,15 @@ from archiver.deposit.port import DepositPort, RemoteDeposition
 from archiver.deposit.results import RecordResult
 from archiver.deposit.waits import Waiter
 from archiver.exportdir import state_dir_for
+from archiver.findings import ArchiverError
 from archiver.model import Record
 from archiver.policy import Policy
+
+# Records that end, one after another, on the server failing (5xx after the transport's retries)
+# before the run stops starting records: a server that fails three records in a row is not having
+# a moment, and every further record would spend its retries on it too.
+FAILING_AFTER = 3
+SERVER_FAILURES = frozenset({"zenodo-error", "publish-failed"})
 
 
 @dataclass
@@ -72,6 +79,8 @@ class DepositRun:
         self.token_refused: str | None = None  # the token refused: the run stops starting records
         self.unreachable: str | None = None  # no answer after the transport's attempts: likewise
         self.rate_limited = False
+        self.failures_in_a_row = 0  # records that ended on a server failure (5xx) with none done since
+        self.failing: ArchiverError | None = None  # the server keeps failing: the run stops starting records
 
     @property
     def halted(self) -> str | None:
@@ -80,12 +89,31 @@ class DepositRun:
             return "Zenodo refused the token"
         if self.unreachable is not None:
             return "Zenodo did not answer, or kept refusing for its rate limit"
+        if self.failing is not None:
+            return "Zenodo keeps failing"
         return None
+
+    def went_well(self) -> None:
+        """A record ended other than failed: the server works, whatever failed before."""
+        self.failures_in_a_row = 0
 
     def fail(self, job: Job, exc: Exception) -> None:
         """The job ends failed with ``exc`` in archiver's words (the token scrubbed); a halting error
-        stops the run, since every other record would meet the same refusal or silence."""
+        stops the run, since every other record would meet the same refusal or silence, and so do
+        FAILING_AFTER records in a row that end on a server failure."""
         message = self.port.scrub(str(exc))
+        if getattr(exc, "code", None) == "stopping":  # not a failure of the record: the run stopped before it
+            job.result = RecordResult(job.record.id, "not-started", f"not finished: {self.halted or 'the run is stopping'}; "
+                                      "the next run resumes it", None, job.row.deposition_id if job.row else None)
+            return
+        if getattr(exc, "code", None) in SERVER_FAILURES:
+            self.failures_in_a_row += 1
+            if self.failures_in_a_row >= FAILING_AFTER and self.failing is None:
+                self.failing = ArchiverError(
+                    f"Zenodo keeps failing: {self.failures_in_a_row} records in a row ended on a server failure, the last: "
+                    f"{message}; no further record was started: check {self.port.server}'s status and run again later "
+                    "(it resumes)", code="server-failing",
+                )
         if job.row is not None:
             self.ledger.failed(job.row, message)
         if isinstance(exc, Halting):

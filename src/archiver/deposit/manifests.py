@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from archiver.exportdir import ARTIFACTS, REPORT_JSON, ReportJsonReader
 from archiver.findings import ArchiverError
 from archiver.model import Record
-from archiver.policy import Policy
+from archiver.policy import RECORD_ID, Policy
 
 
 def iter_manifests(export_dir: Path) -> Iterator[Path]:
@@ -42,3 +42,20 @@ def export_policy(export_dir: Path, policy: Policy) -> Policy:
     if policy.artifacts is None and (Path(export_dir) / ARTIFACTS).is_dir():
         return policy.model_copy(update={"artifacts": str(Path(export_dir) / ARTIFACTS)})
     return policy
+
+
+def check_only(export_dir: Path, only: Iterable[str] | None) -> set[str]:
+    """The record ids ``--only`` names, each a record of the export; else a usage error naming the
+    ones that are not (with the form a record id takes)."""
+    wanted = set(only or [])
+    if not wanted:
+        return wanted
+    malformed = sorted(record_id for record_id in wanted if not RECORD_ID.fullmatch(record_id))
+    if malformed:
+        raise ArchiverError(f"--only {', '.join(malformed)}: not a record id (SRCH: and eight hex digits, e.g. SRCH:7C1E9B40)",
+                            code="usage")
+    unknown = wanted - {record_id_of(path) for path in iter_manifests(export_dir)}
+    if unknown:
+        raise ArchiverError(f"--only {', '.join(sorted(unknown))}: no such record in {export_dir} (its manifests/ name the records)",
+                            code="usage")
+    return wanted

@@ -21,7 +21,7 @@ from archiver.deposit.errors import RemoteError
 from archiver.deposit.files import build_files
 from archiver.deposit.ledger import Ledger, LedgerRow
 from archiver.deposit.lookup import find_records
-from archiver.deposit.manifests import export_policy, iter_manifests, load_record
+from archiver.deposit.manifests import check_only, export_policy, iter_manifests, load_record
 from archiver.deposit.port import ApiDescription, DepositPort
 from archiver.exportdir import PLAN, PLAN_HTML, ledger_path
 from archiver.fsutil import atomic_write_bytes
@@ -41,9 +41,9 @@ def plan_deposit(
     it would send and its landing page; read-only requests through ``port`` when one is given."""
     export_dir = Path(export_dir)
     policy = export_policy(export_dir, policy)
+    wanted = check_only(export_dir, only)
     path = ledger_path(export_dir)
     ledger = Ledger(path) if path.exists() else None
-    wanted = set(only or [])
     entries: list[dict[str, Any]] = []
     before = port.requests if port is not None else 0
     try:

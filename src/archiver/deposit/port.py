@@ -102,6 +102,10 @@ class DepositPort(ApiDescription, Protocol):
     def scrub(self, text: str) -> str:
         """``text`` without the token."""
 
+    def stop_waiting_when(self, stopping: Callable[[], bool]) -> None:
+        """From now on, no wait (a backoff, a rate limit) is begun once ``stopping()`` is true: the
+        request fails with ``stopping`` instead."""
+
     def create(self, record: Record, payload: dict) -> RemoteDeposition:
         """A new draft holding ``payload``; its ``unkept`` lists what the repository did not store as sent."""
 

@@ -32,6 +32,7 @@ class DepositSummary:
     token_refused: str | None = None
     unreachable: str | None = None  # Zenodo gave no answer: the run stopped starting records
     rate_limited: bool = False  # ... because its rate limit never let up (the transport's waits are spent)
+    failing: str | None = None  # the server kept failing (5xx) record after record: the run stopped starting records
 
     @property
     def failed(self) -> int:
@@ -43,8 +44,8 @@ class DepositSummary:
     def exit_code(self) -> int:
         if self.interrupted:
             return 130  # as a shell reports a run ended by Ctrl-C
-        if self.token_refused or self.unreachable:
-            return 2  # could not run: no record can go with this token, or to a server that does not answer
+        if self.token_refused or self.unreachable or self.failing:
+            return 2  # could not run: no record can go with this token, or to a server that does not answer or keeps failing
         return 1 if self.failed else 0
 
     def as_dict(self) -> dict:
@@ -62,5 +63,6 @@ class DepositSummary:
             "token_refused": self.token_refused,
             "unreachable": self.unreachable,
             "rate_limited": self.rate_limited,
+            "failing": self.failing,
             "exit_code": self.exit_code,
         }

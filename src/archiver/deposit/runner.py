@@ -19,7 +19,7 @@ from archiver.deposit.decide import decide_with_files
 from archiver.deposit.files import report_files
 from archiver.deposit.ledger import Ledger, check_server, registered_dois
 from archiver.deposit.lookup import LOOKUP_BATCH
-from archiver.deposit.manifests import export_policy, iter_manifests, load_record, record_id_of
+from archiver.deposit.manifests import check_only, export_policy, iter_manifests, load_record, record_id_of
 from archiver.deposit.port import DepositPort
 from archiver.deposit.prepare import prepare
 from archiver.deposit.protocol import check, look_up
@@ -94,6 +94,8 @@ class Stages:
                 stage(self.run, job)
             finally:
                 self.in_progress.discard(job.record.id)
+            if job.result is not None and job.result.action != "failed":
+                self.run.went_well()
 
         list(self.pool.map(work, [job for job in jobs if job.result is None]))
 
@@ -167,6 +169,7 @@ def run_deposit(
     the export's package and reports are brought in line with the manifests before it returns or raises."""
     export_dir = Path(export_dir)
     policy = export_policy(export_dir, policy)
+    only = check_only(export_dir, only)
     summary = DepositSummary(port.environment)
     started = time.perf_counter()
 
@@ -183,11 +186,13 @@ def run_deposit(
                 port.check_community(policy.communities[0])  # one that does not exist stops the run before any draft is made
             run = DepositRun(export_dir, port, ledger, policy, draft_only=draft_only, new_versions=new_versions,
                              update_metadata=update_metadata)
+            port.stop_waiting_when(lambda: run.halted is not None)  # no wait begun for a record the run will not finish
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deposit") as pool:
                 stages = Stages(run, pool, stop, set() if in_progress is None else in_progress)
                 _each_group(run, stages, export_dir, set(only or []), limit, group_size, done)
             summary.interrupted = stop is not None and stop.is_set()
             summary.token_refused, summary.unreachable, summary.rate_limited = run.token_refused, run.unreachable, run.rate_limited
+            summary.failing = str(run.failing) if run.failing is not None else None
         finally:
             try:  # even when interrupted: report.json, report.html and the CSVs follow the manifests
                 refresh_after_deposit(export_dir, registered_dois(ledger, port.environment), policy)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from shlex import quote as shell_quote
 
@@ -43,7 +44,7 @@ def unknown_registrations(export_dir: Path, rows: list[dict]) -> list[str]:
     return unknown
 
 
-def local_drift(rows: list[dict], export_dir: Path, policy: Policy) -> list[dict]:
+def local_drift(rows: list[dict], export_dir: Path, policy: Policy, default_servers: Mapping[str, str] | None = None) -> list[dict]:
     """Registered records whose manifest or policy would send otherwise than the deposit did (no
     network): a correction record changed (a new version awaits, or the export is older than what
     is published), or metadata changed (an update in place awaits). Marks those rows ``drifted``."""
@@ -60,17 +61,29 @@ def local_drift(rows: list[dict], export_dir: Path, policy: Policy) -> list[dict
             kept = ledger.get(record_id, row["environment"], row["attempt"])
             if path is None or kept is None:
                 continue
-            said = _drift_of(load_record(path), kept, policy, Path(export_dir), ledger.files(kept))
+            said = _drift_of(load_record(path), kept, policy, Path(export_dir), ledger.files(kept), default_servers or {})
             if said:
                 row["drifted"] = True
                 drift.append({**row, "remote": said})
     return drift
 
 
-def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, files: dict) -> str | None:
+def command_target(export_dir: Path, environment: str, server: str, default_servers: Mapping[str, str]) -> str:
+    """What a hint's command names so that it pastes as printed: the export folder shell-quoted,
+    --production for production, and the server the ledger's deposits went to when it is not the
+    environment's own (``default_servers``: environment -> its API URL)."""
+    words = [shell_quote(str(export_dir))]
+    if environment == "production":
+        words.append("--production")
+    if server.rstrip("/") != default_servers.get(environment, "").rstrip("/"):
+        words.append(f"--zenodo-url {shell_quote(server)}")
+    return " ".join(words)
+
+
+def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, files: dict, default_servers: Mapping[str, str]) -> str | None:
     """What differs between what ``row`` deposited (with ``files``) and what a deposit of ``record``
     would send now, with the command that settles it (never one that would refuse)."""
-    where = shell_quote(str(export_dir))
+    where = command_target(export_dir, row.environment, row.api_url, default_servers)
     if content_hashes(record)[1] != row.correction_hash:
         if row.newer_than(record.correction_record.correction_count):
             return ("this export's record has fewer corrections than the version published: an older export; "

@@ -37,16 +37,21 @@ class RateLimiter:
         self.blocked_until = 0.0
         self.in_flight = 0  # requests sent by any worker whose answer has not come back
 
-    def wait(self) -> None:
+    def wait(self, stopping: Callable[[], bool] | None = None) -> bool:
+        """Wait for this request's turn; False (without waiting or taking a turn) when ``stopping``
+        says the run will not use it: a run that has decided to stop does not wait on limits."""
         with self.lock:
             now = self.clock()
             start = max(now, self.next_at, self.blocked_until)
+            if start - now >= ANNOUNCE_AFTER and stopping is not None and stopping():
+                return False
             self.next_at = start + self.interval
             self.in_flight += 1
         if start > now:
             if start - now >= ANNOUNCE_AFTER and self.announce:
                 self.announce(f"waiting {start - now:.0f} s: pacing requests to Zenodo's rate limit (X-RateLimit headers)")
             self.sleep(start - now)
+        return True
 
     def release(self) -> None:
         """A request ended without an answer to learn from."""

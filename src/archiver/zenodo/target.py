@@ -15,6 +15,7 @@ from archiver.vocabulary import Environment
 SANDBOX_API = "https://sandbox.zenodo.org/api"
 PRODUCTION_API = "https://zenodo.org/api"
 PRODUCTION_HOST, SANDBOX_HOST = "zenodo.org", "sandbox.zenodo.org"
+DEFAULT_SERVERS = {Environment.SANDBOX.value: SANDBOX_API, Environment.PRODUCTION.value: PRODUCTION_API}
 # Each environment's token has its own variable: a sandbox run can never pick up the production token.
 TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
 # Zenodo mints 10.5281/zenodo.<id>, its sandbox 10.5072/zenodo.<id> (another server: --doi-prefix)

@@ -192,13 +192,18 @@ class Transport:
     session: requests.Session = field(default_factory=requests.Session)
     limiter: RateLimiter | None = None
     deadline: float = 60.0  # seconds per request, from connect to the last byte
-    max_attempts: int = 8
+    max_attempts: int = 8  # a 429 is tried this often (the server did not process it)
     unanswered_attempts: int = 3  # a request that got no answer at all is tried this often
+    # ... and one answered 5xx this often: a server that fails 4 times in about 4 s is failing, and
+    # the run's own count of records failing in a row decides whether to go on
+    server_error_attempts: int = 4
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
     announce: Callable[[str], None] | None = None
     rng: Any = None
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "429": 0, "retries": 0})
+    # True once the run will start no further record (a halt): no wait is begun for it any more
+    stopping: Callable[[], bool] = field(default=lambda: False)
 
     def __post_init__(self) -> None:
         import random
@@ -309,7 +314,8 @@ class Transport:
         while True:
             attempt += 1
             assert self.limiter is not None
-            self.limiter.wait()
+            if not self.limiter.wait(self.stopping):
+                raise self._not_waited(method, url, "pacing to the rate limit")
             self._count("requests")
             if body_factory is not None:
                 kwargs["data"] = body_factory()
@@ -336,10 +342,15 @@ class Transport:
                     "(archiver talks to the configured origin only)",
                     code="redirect-refused", status=answer.status,
                 )
-            if answer.status in (429, 500, 502, 503, 504) and (retry or answer.status == 429) and attempt < self.max_attempts:
+            tries = self.max_attempts if answer.status == 429 else min(self.max_attempts, self.server_error_attempts)
+            if answer.status in (429, 500, 502, 503, 504) and (retry or answer.status == 429) and attempt < tries:
                 self._pause(attempt, answer, method, url)
                 continue
             raise self.refusal(method, url, answer)
+
+    def _not_waited(self, method: str, url: str, why: str) -> TransportError:
+        return TransportError(f"{method} {printable(self.scrub(url), 160)}: not sent: the run is stopping (no wait for {why})",
+                              code="stopping")
 
     def refusal(self, method: str, url: str, answer: Answer) -> TransportError:
         """The error of an answer that is not the one expected: its text escaped and cut short."""
@@ -349,8 +360,12 @@ class Transport:
             code = "token-refused"  # Zenodo's answer to a missing or wrong token; another 403 is about the request
         if answer.status == 429:
             code = "rate-limited"
+        hint = ""
+        if answer.status == 404 and not urlsplit(self.api_url).path.rstrip("/").endswith("/api"):
+            # Zenodo and every InvenioRDM serve their API under /api: a URL without it answers 404 everywhere
+            hint = f" (is {self.api_url} the API's root? Zenodo and InvenioRDM serve it under /api: try {self.api_url.rstrip('/')}/api)"
         return TransportError(
-            f"{method} {printable(self.scrub(url), 160)}: {answer.status} {printable(self.scrub(message), 300)}",
+            f"{method} {printable(self.scrub(url), 160)}: {answer.status} {printable(self.scrub(message), 300)}{hint}",
             code=code, status=answer.status, refused=clean and 400 <= answer.status < 500,
         )
 
@@ -376,6 +391,8 @@ class Transport:
                 )
             told = value
         delay = min(max(backoff * (0.5 + self.rng.random()), told * (1.0 + 0.25 * self.rng.random())), MAX_WAIT)
+        if delay >= ANNOUNCE_AFTER and self.stopping():
+            raise self._not_waited(method, url, f"{delay:.0f} s before trying again")
         if delay >= ANNOUNCE_AFTER and self.announce:
             reason = why or ("no answer" if answer is None else f"{answer.status} from Zenodo")
             self.announce(f"waiting {delay:.0f} s before trying {method} {printable(self.scrub(url), 100)} again ({reason})")
@@ -454,13 +471,39 @@ class ApiClient:
         return self.transport.scrub(text)
 
 
+# pydantic's error types, as what the answer should have held there
+_EXPECTED = {
+    "model_type": "an object", "model_attributes_type": "an object", "dict_type": "an object", "int_type": "a whole number",
+    "int_parsing": "a whole number", "int_from_float": "a whole number", "string_type": "text", "bool_type": "true or false",
+    "bool_parsing": "true or false", "list_type": "a list", "tuple_type": "a list", "float_type": "a number",
+    "float_parsing": "a number", "missing": "present",
+}
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    kinds: dict[type, str] = {dict: "an object", list: "a list", str: "text"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def parse_answer(model: type, answer: Answer, what: str) -> Any:
-    """``answer``'s JSON as the typed ``model`` (a pydantic model), or answer-invalid naming the first problem."""
+    """``answer``'s JSON as the typed ``model`` (a pydantic model), or answer-invalid saying in
+    archiver's words where it is not what was expected (never the model's internals, nor the
+    server's text beyond a type)."""
     from pydantic import ValidationError
 
     document = answer.json()
     try:
         return model.model_validate(document)  # type: ignore[attr-defined]
     except ValidationError as exc:
-        first = printable(str(exc).splitlines()[1].strip(), 120)
-        raise TransportError(f"{what}: the answer is not a {model.__name__} ({first})", status=answer.status, code="answer-invalid") from None
+        first = exc.errors(include_url=False)[0]
+        where = "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+        expected = _EXPECTED.get(first["type"], "of another kind")
+        said = "missing" if first["type"] == "missing" else f"{_json_kind(first.get('input'))}, where it should be {expected}"
+        raise TransportError(f"{what}: the answer is not one archiver can read: at {printable(where, 80)}, {said}",
+                             status=answer.status, code="answer-invalid") from None

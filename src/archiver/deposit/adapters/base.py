@@ -75,3 +75,6 @@ class ClientAdapter:
 
     def scrub(self, text: str) -> str:
         return self.client.scrub(text)
+
+    def stop_waiting_when(self, stopping: Callable[[], bool]) -> None:
+        self.client.transport.stopping = stopping

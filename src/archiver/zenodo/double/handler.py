@@ -127,6 +127,16 @@ class BaseHandler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ routes
 
+    def upload_fails(self) -> bool:
+        """The fail-uploads fault: the upload's body read, and a 500 answered (True)."""
+        if not self.state.faults.fail_uploads:
+            return False
+        with self.state.lock:
+            self.state.counters["faults"] += 1
+        self._read_body()
+        self._send(500, {"status": 500, "message": "The server encountered an internal error and was unable to complete your request."})
+        return True
+
     def _delete_draft(self, dep: Deposition) -> None:
         """DELETE and actions/discard are one handler (delete_draft): a draft, new versions
         included, is removed and the index refreshed at once; a published record has no draft: 404."""

@@ -129,6 +129,8 @@ class _DraftRoutes:
 
     def _content(self, key: str) -> None:
         state = self.state
+        if self.h.upload_fails():
+            return None
         dep = self._unlocked_draft()
         if dep is None:
             return None

@@ -232,6 +232,8 @@ class _Handler(BaseHandler):
         self._not_found()
 
     def _upload(self, bucket: str, filename: str) -> None:
+        if self.upload_fails():
+            return
         state = self.state
         dep_id = state.buckets.get(bucket)
         length = int(self.headers.get("Content-Length") or 0)

@@ -48,6 +48,7 @@ class Faults:
     publish_504_share: float = 0.0  # publish succeeds, then the answer is a 504
     latency_ms: float = 0.0  # added to every response
     echo_request: bool = False  # 400/500 bodies echo the request headers (tests that the client redacts)
+    fail_uploads: bool = False  # every file upload (bucket PUT, records content PUT) is answered 500
     seed: int = 0
 
 
