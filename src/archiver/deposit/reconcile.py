@@ -14,7 +14,7 @@ from pathlib import Path
 
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.errors import Gone, RemoteError
-from archiver.deposit.ledger import Ledger, RemoteState, check_server, registered_dois
+from archiver.deposit.ledger import Ledger, LedgerRow, RemoteState, check_server, registered_dois
 from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
 from archiver.deposit.manifests import iter_manifests
 from archiver.deposit.port import DepositPort
@@ -70,6 +70,7 @@ def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
         return Reconciled(record.id, "failed", job.result.detail)
     row = job.row
     assert row is not None
+    _keep_what_was_sent(ledger, row, before)
     published = found.published
     if published is None:
         if row.state == "in-review":
@@ -88,6 +89,14 @@ def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
         f"the correction record changed since deposition {published.id} on Zenodo; deposit --new-versions gives it a new version",
         row.doi, published.id,
     )
+
+
+def _keep_what_was_sent(ledger: Ledger, row: LedgerRow, before: list[LedgerRow]) -> None:
+    """A row rebuilt for the deposition it named before keeps what the ledger knew it was sent:
+    the repository does not say, and drift is seen from it."""
+    for old in before:
+        if old.deposition_id == row.deposition_id and old.metadata is not None:
+            ledger.sent(row, old.metadata)
 
 
 def reconcile(export_dir: Path, port: DepositPort, policy: Policy) -> list[Reconciled]:
