@@ -68,25 +68,57 @@ def test_pre_commit_try_repo_passes_good_and_fails_bad_manifest(tmp_path):
     assert "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in failed.stdout
 
 
-def test_the_readmes_local_snippet_works_as_written(tmp_path):
-    """The README's `repo: local` configuration, copied as it stands, run by pre-commit itself."""
+def _without_archiver_on_path() -> dict[str, str]:
+    """PATH as a fresh shell has it: no virtualenv of archiver's on it."""
     import os
-    import re
 
-    readme = (REPO / "README.md").read_text()
-    snippet = re.search(r"```yaml\n(repos:\n  - repo: local\n.*?)```", readme, re.S).group(1)
-    hooks = yaml.safe_load(snippet)["repos"][0]["hooks"]
-    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert hooks[0]["files"] == hook["files"] and hooks[0]["entry"] == hook["entry"]  # one hook, said twice alike
+    venv_bin = str(Path(sys.executable).parent)
+    return {"PATH": os.pathsep.join(part for part in os.environ["PATH"].split(os.pathsep) if part != venv_bin)}
+
+
+def _scratch_with_bad_manifest(tmp_path: Path, config: str) -> Path:
     scratch = tmp_path / "scratch"
     (scratch / "manifests").mkdir(parents=True)
     _git(scratch, "init", "-q")
-    (scratch / ".pre-commit-config.yaml").write_text(snippet)
+    (scratch / ".pre-commit-config.yaml").write_text(config)
     bad = base_manifest()
     bad["review_score"] = 12.4
     (scratch / "manifests" / "bad.json").write_text(json.dumps(bad))
     _git(scratch, "add", "-A")
-    env = offline_pip_env(PRE_COMMIT_HOME=str(tmp_path / "home"), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return scratch
+
+
+def _readme_snippet(start: str) -> str:
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    return re.search(r"```yaml\n(repos:\n  - repo: " + re.escape(start) + r".*?)```", readme, re.S).group(1)
+
+
+def test_the_readmes_published_snippet_installs_archiver_itself(tmp_path):
+    """The README's snippet with its URL pointing at this checkout (as a published copy would be),
+    run by pre-commit on a fresh repository whose PATH has no archiver: pre-commit installs it."""
+    snippet = _readme_snippet("https://")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+    config = yaml.safe_load(snippet)
+    config["repos"][0].update(repo=str(REPO), rev=commit)
+    scratch = _scratch_with_bad_manifest(tmp_path, yaml.safe_dump(config))
+    env = offline_pip_env(PRE_COMMIT_HOME=str(tmp_path / "home"), **_without_archiver_on_path())
     run = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=scratch, env=env,
                          capture_output=True, text=True, timeout=600)
-    assert run.returncode == 1 and "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in run.stdout
+    assert run.returncode == 1 and "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in run.stdout, run.stdout + run.stderr
+
+
+def test_the_readmes_local_snippet_works_in_a_checkout_without_path(tmp_path):
+    """The README's `repo: local` configuration, copied as it stands, in a checkout with its
+    virtualenv (.venv, as `make install` makes it) and no archiver on PATH."""
+    snippet = _readme_snippet("local")
+    hooks = yaml.safe_load(snippet)["repos"][0]["hooks"]
+    (hook,) = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hooks[0]["files"] == hook["files"] and hooks[0]["entry"] == ".venv/bin/" + hook["entry"]  # one hook, said twice alike
+    scratch = _scratch_with_bad_manifest(tmp_path, snippet)
+    (scratch / ".venv").symlink_to(Path(sys.executable).parent.parent)  # the checkout's own virtualenv
+    env = offline_pip_env(PRE_COMMIT_HOME=str(tmp_path / "home"), **_without_archiver_on_path())
+    run = subprocess.run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=scratch, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and "manifests/bad.json:$.review_score: 12.4 is greater than the maximum of 10 [range]" in run.stdout, run.stdout + run.stderr
