@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # archiver afresh (pre-commit try-repo, the built wheel in a new venv) run offline.
 WHEELHOUSE := $(VENV)/wheelhouse
 
-.PHONY: install test export bench soak fuzz mutate clean record-double record-sandbox
+.PHONY: install test test-slow test-all export bench soak fuzz mutate clean record-double record-sandbox
 
 install: $(STAMP)
 
@@ -20,12 +20,18 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Lint, type-check and hold the layers first (settings and contracts in pyproject.toml), then
-# every test, the slow ones included.
+# every test but the long suites (marked slow: the hostile server, the soak, the built wheel,
+# pre-commit, the browser), in 4 processes. `make test-slow` runs those; CI runs both.
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4 -m "not slow"
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 4 -m slow
+
+test-all: test test-slow
 
 # The export is pinned to the last commit's time, so the same checkout exports the same bytes.
 export: $(STAMP)

@@ -61,7 +61,8 @@ def test_a_policy_change_is_drift_locally_and_remotely_naming_record_fields_and_
     assert len(lines) == len(ELIGIBLE)
     for record_id, line in zip(ELIGIBLE, lines, strict=True):
         assert line.startswith(f"drift: {record_id}: metadata changed since the deposit: creators, publisher, keywords; ")
-    assert all("`archiver deposit '" + str(out) + "' --update-metadata`" in line for line in lines)  # pastes as printed
+    # pastes as printed: the folder quoted, the server the ledger's deposits went to named
+    assert all(f"`archiver deposit '{out}' --zenodo-url {double.api_url} --update-metadata`" in line for line in lines)
     remote = status(double, out, config, "--remote", "--json").json()
     said = {item["id"]: item["remote"] for item in remote["drift"] if "Zenodo publishes" in item["remote"]}
     assert set(said) == set(ELIGIBLE)
