@@ -371,7 +371,9 @@ CHROMIUM = next((path for path in ("/usr/bin/chromium", "/usr/bin/chromium-brows
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_report_html_as_a_real_browser_reads_it(tmp_path):
-    """The page as Chromium parses it: one table row per record, the invalid record's error in its row."""
+    """The page as Chromium lays it out at 1280x800: one table row per record, the invalid record's
+    error in its row and on the first screen, no horizontal scrolling, a legend, the invalid
+    record's out-of-range score said so and not plotted, no Python text, the DOI linked."""
     pages = tmp_path / "pages"
     pages.mkdir()
     for page in EXAMPLES.iterdir():
@@ -380,16 +382,27 @@ def test_report_html_as_a_real_browser_reads_it(tmp_path):
     out = tmp_path / "out"
     assert run_cli("export", pages, "--out", out, "--created", CREATED).code == 1
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", (out / "report.html").as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
-    rows = dom.split("<table>")[1].split("</table>")[0].split("<tr")[2:]
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,800"]
+    # the page as it is, with a probe that writes what the browser laid out into the DOM
+    probe = tmp_path / "probe.html"
+    probe.write_text((out / "report.html").read_text().replace("</body>", (
+        "<div id=probe></div><script>var fix = document.querySelector('.fix').getBoundingClientRect();"
+        "document.getElementById('probe').textContent = [document.documentElement.scrollWidth, "
+        "document.documentElement.clientWidth, Math.round(fix.top), Math.round(fix.bottom)].join('x')</script></body>")))
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    width, window, fix_top, fix_bottom = map(int, re.search(r'<div id="probe">(\d+)x(\d+)x(\d+)x(\d+)</div>', dom).groups())
+    assert width <= window <= 1280, f"the page is {width} px wide in a {window} px window"
+    assert fix_bottom <= 800, f"the invalid records end at {fix_bottom} px: below the first screen"
+    rows = dom.split("</colgroup>")[1].split("</table>")[0].split("<tr")[2:]
     assert len(rows) == 8
     (invalid,) = [row for row in rows if 'class="invalid"' in row]
-    assert "SRCH:0123ABCD" in invalid and "<code>range</code>" in invalid
+    assert "SRCH:0123ABCD" in invalid and "<code>range</code>" in invalid and "12.4 (outside 0–10)" in invalid
+    assert 'class="legend"' in dom and "Watchlist" in dom.split('class="legend"')[1].split("</ul>")[0]
+    text = re.sub(r"<[^>]+>", " ", dom.split("<body>")[1])
+    assert not re.search(r"\bNone\b", text) and "score 12.4" not in dom  # no Python text; the invalid record not plotted
+    assert '<a href="https://doi.org/10.5072/zenodo.123456">' in dom
     shot = tmp_path / "report.png"
-    subprocess.run([CHROMIUM, *flags, "--window-size=1200,1400", f"--screenshot={shot}", (out / "report.html").as_uri()],
-                   capture_output=True, timeout=120)
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", (out / "report.html").as_uri()], capture_output=True, timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 

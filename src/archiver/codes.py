@@ -33,7 +33,7 @@ _CODES = (
     Code("unreadable", "input", "the file cannot be opened or read, or does not exist"),
     Code("empty-input", "input", "the input is empty"),
     Code("binary-input", "input", "binary data (NUL bytes), not a record page or JSON"),
-    Code("encoding", "input", "not UTF-8 (or BOM-marked UTF-16) text"),
+    Code("encoding", "input", "not UTF-8 or UTF-16 text (UTF-16 is read with or without a byte-order mark)"),
     Code("input-too-large", "input", "larger than 16 MiB: one record is never that large; use JSONL for batches"),
     Code("json-syntax", "input", "not JSON (NaN, Infinity and numbers too large for a double included)"),
     Code("too-deep", "input", "JSON nested deeper than 512 levels, refused before parsing"),
