@@ -187,6 +187,11 @@ def _held(depositions: list, folders: list[Path], records: int) -> dict:
         "records_registered": min(registered.values()),
         "duplicate_dois": sum(max(len(deps) - 1, 0) for deps in published.values()),
         "drafts_left_open": sum(1 for deps in per_record.values() for d in deps if not d.submitted),
+        # what each open draft is, for a reader of a failed soak: (record, draft, its concept's published ids)
+        "open_drafts": [
+            [record_id, d.id, [p.id for p in deps if p.submitted and p.conceptrecid == d.conceptrecid]]
+            for record_id, deps in per_record.items() for d in deps if not d.submitted
+        ],
         "manifests_disagreeing_with_server": disagreements,
     }
 
