@@ -132,8 +132,9 @@ def test_a_stopping_run_begins_no_wait():
 def test_an_answer_of_the_wrong_shape_is_said_in_archivers_words():
     from requests.structures import CaseInsensitiveDict
 
+    from archiver.zenodo.answers import parse_answer
     from archiver.zenodo.legacy_client import LegacyDeposition
-    from archiver.zenodo.transport import Answer, parse_answer
+    from archiver.zenodo.transport import Answer
 
     for body, said in ((b"[1, 2]", "at $, a list, where it should be an object"),
                        (b'{"id": "<b>x</b>"}', "at $.id, text, where it should be a whole number")):

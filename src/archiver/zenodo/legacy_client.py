@@ -13,8 +13,9 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from archiver.findings import printable
+from archiver.zenodo.answers import parse_answer
 from archiver.zenodo.target import MAX_RESULTS, PAGE_SIZE, USER_AGENT, Target, minted_check
-from archiver.zenodo.transport import Answer, ApiClient, TransportError, parse_answer, same_origin
+from archiver.zenodo.transport import Answer, ApiClient, TransportError, same_origin
 
 # --------------------------------------------------------------------------- Zenodo's answers, typed
 # Only what archiver reads is declared; everything else Zenodo sends is ignored, so a field
