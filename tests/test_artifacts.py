@@ -169,3 +169,35 @@ def test_a_changed_report_after_publishing_is_a_new_version(double, tmp_path, ar
     newest = deposition_of(double, WITH_FILE)
     assert newest.files[0].filename == "SRCH-4A7C19E2.pdf" and newest.files[0].size == len(REPORT) + len(b"corrected figure 2\n")
     assert run_deposit(out, port(double), DEFAULT_POLICY).exit_code == 0  # nothing left to say
+
+
+@pytest.mark.e2e
+def test_a_deposition_found_without_this_exports_report_is_drift_never_adopted_as_it(double, tmp_path, artifacts):
+    """Deposited from a folder without reports; a new export with them finds the record published on
+    Zenodo without its report: not "registered, nothing deposited", but drift, and --new-versions
+    gives it a version carrying the report first."""
+    plain, _ = export(tmp_path, name="plain")
+    assert run_deposit(plain, port(double), DEFAULT_POLICY).exit_code == 0
+    with_reports, _ = export(tmp_path, "--artifacts", artifacts, name="with-reports")
+    found = run_deposit(with_reports, port(double), DEFAULT_POLICY)
+    said = next(r for r in found.results if r.record_id == WITH_FILE)
+    assert found.exit_code == 1 and said.action == "drifted" and "does not hold this export's report artifact" in said.detail
+    again = run_deposit(with_reports, port(double), DEFAULT_POLICY)  # the ledger now knows what Zenodo holds: still drift
+    assert next(r for r in again.results if r.record_id == WITH_FILE).action == "drifted"
+    versioned = run_deposit(with_reports, port(double), DEFAULT_POLICY, new_versions=True)
+    assert next(r for r in versioned.results if r.record_id == WITH_FILE).action == "new-version"
+    newest = deposition_of(double, WITH_FILE)
+    assert newest.files[0].filename == "SRCH-4A7C19E2.pdf"
+    assert run_deposit(with_reports, port(double), DEFAULT_POLICY).exit_code == 0
+
+
+def test_a_dry_run_names_a_record_whose_report_breaks_a_limit_and_plans_the_rest(tmp_path, artifacts, monkeypatch):
+    monkeypatch.delenv("ZENODO_SANDBOX_TOKEN", raising=False)
+    (artifacts / "SRCH-4A7C19E2.pdf").write_bytes(b"")
+    out, _ = export(tmp_path, "--artifacts", artifacts)
+    run = run_cli("deposit", out, "--dry-run")
+    assert run.code == 0, run.err
+    entries = {entry["id"]: entry for entry in run.json()["records"]}
+    assert entries[WITH_FILE]["kind"] == "will not go" and entries[WITH_FILE]["why"].endswith("[artifact-empty]")
+    assert entries[WITH_FOLDER]["kind"] == "new deposit"
+    assert "[artifact-empty]" in (out / "plan.html").read_text()

@@ -72,9 +72,9 @@ def test_validate_reads_standard_input():
 
 
 @pytest.mark.parametrize(("toml", "says"), [
-    ('doi_min_score = "7"\n', "$.doi_min_score: must be a number (7.5, without quotes), not str '7'"),
-    ("doi_min_verified_claims = 5.5\n", "$.doi_min_verified_claims: must be a whole number (5, without quotes), not float 5.5"),
-    ('require_gate_verified = "yes"\n', "$.require_gate_verified: must be true or false (without quotes), not str 'yes'"),
+    ('doi_min_score = "7"\n', "$.doi_min_score: must be a number (7.5, without quotes), not text '7'"),
+    ("doi_min_verified_claims = 5.5\n", "$.doi_min_verified_claims: must be a whole number (5, without quotes), not a number 5.5"),
+    ('require_gate_verified = "yes"\n', "$.require_gate_verified: must be true or false (without quotes), not text 'yes'"),
     ("doi_min_scor = 7.5\n", "$.doi_min_scor: unknown setting 'doi_min_scor'; did you mean 'doi_min_score'?"),
     ('[[creators]]\nname = "Doe, Jane"\norcd = "0000-0002-1825-0097"\n', "$.creators[0].orcd: unknown setting 'orcd'; did you mean 'orcid'?"),
     ("zzz = 1\n", "$.zzz: unknown setting 'zzz'; known: quarantine_below, doi_min_score"),

@@ -63,3 +63,20 @@ def test_cli_refuses_before_anything_is_read_or_sent(argv, tmp_path, monkeypatch
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("archiver: ") and lines[0].endswith("[production-flag]"), result.err
     assert "--production" in lines[0] and "does not exist" not in lines[0]
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("http://127.0.0.1:99999/api", "is not a URL (Port out of range 0-65535)"),
+    ("http://[::1/api", "is not a URL (Invalid IPv6 URL)"),
+    ("http://user:secret@127.0.0.1:8777/api", "names a user or password: refused, nothing stored"),
+    ("http://127.0.0.1:8777/api?x=1", "has a query or fragment"),
+    ("ftp://127.0.0.1/api", "is not an http(s) URL with a host"),
+])
+def test_a_url_archiver_cannot_use_is_one_line_never_a_traceback_nor_an_echoed_password(url, says, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", "sandbox-token")
+    monkeypatch.setattr(requests.Session, "send", lambda *a, **k: pytest.fail("a request was sent"))
+    for command in (("deposit", str(tmp_path), "--dry-run"), ("reconcile", str(tmp_path)), ("status", str(tmp_path), "--remote")):
+        result = run_cli(*command, "--zenodo-url", url)
+        lines = result.err.strip().splitlines()
+        assert result.code == 2 and len(lines) == 1 and lines[0].endswith("[usage]") and says in lines[0], result.err
+        assert "secret" not in result.err and "Traceback" not in result.err

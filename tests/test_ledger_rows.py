@@ -406,7 +406,8 @@ def test_the_refusal_of_another_server_in_full(ledger):
         check_server(ledger, "sandbox", "http://127.0.0.1:8000/api")
     assert caught.value.message == (
         f"{ledger.path}: this export's sandbox deposits went to {SANDBOX}, not http://127.0.0.1:8000/api: its manifests "
-        "carry that server's DOIs. Export the records again into a new folder for this server")
+        "carry that server's DOIs. To go on with that server, pass --zenodo-url https://sandbox.zenodo.org/api; for this one, "
+        "export the records again into a new folder")
 
 
 def test_a_later_version_written_earlier_gives_way_to_the_one_written_last(tmp_path):

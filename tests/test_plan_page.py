@@ -105,7 +105,7 @@ def test_an_update_shows_what_zenodo_holds_and_what_it_will_hold_reading_only(do
 
 
 @pytest.mark.e2e
-def test_a_new_version_shows_its_version_and_files_and_a_second_folder_adopts(double, tmp_path):
+def test_a_new_version_shows_its_version_and_files_and_a_second_folder_adopts(double, tmp_path, monkeypatch):
     out = export(tmp_path)
     config = tmp_path / "archiver.toml"
     config.write_text(f'api = "{double.api_name}"\n')
@@ -125,8 +125,11 @@ def test_a_new_version_shows_its_version_and_files_and_a_second_folder_adopts(do
     fields = {c["field"]: c for c in entry["changes"]}
     assert fields["version"]["now"] == "1" and fields["version"]["will"] == "2"
     assert any("manifest.json" in held for held in fields["files"]["now"]) and len(fields["files"]["will"]) == 2
-    local = run_cli("deposit", out, "--config", config, "--dry-run", "--new-versions")  # no URL: the sandbox is not asked without a token
-    assert local.code == 0
+    asked = run_cli("deposit", out, "--config", config, "--dry-run", "--new-versions")  # no URL: the ledger's server is asked
+    assert asked.code == 0 and asked.json()["asked_repository"] and asked.json()["requests"] >= 1
+    monkeypatch.delenv("ZENODO_SANDBOX_TOKEN")
+    local = run_cli("deposit", out, "--config", config, "--dry-run", "--new-versions")  # no token: nothing asked
+    assert local.code == 0 and not local.json()["asked_repository"]
 
 
 @pytest.mark.slow
@@ -150,3 +153,15 @@ def test_chromium_reads_the_page_at_1280_px_without_horizontal_scrolling(tmp_pat
     scroll, client = map(int, re.search(r"<div id=\"probe\">(\d+)x(\d+)</div>", dom).groups())
     assert scroll <= client <= 1280, f"the page is {scroll} px wide in a {client} px window"
     assert len(re.findall(r"<section class=\"record\"", dom)) == len(ELIGIBLE)
+
+
+@pytest.mark.e2e
+def test_a_dry_run_that_cannot_read_the_repository_says_so_and_exits_2(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", TOKEN)
+    out = export(tmp_path)
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=0.0) as double:
+        run = run_cli("deposit", out, "--dry-run", "--zenodo-url", double.url)  # no /api: every request a 404
+    assert run.code == 2
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("archiver: plan written to") and lines[0].endswith("[plan-incomplete]")
+    assert "the repository's search failed" in lines[0] and "try " in lines[0] and (out / "plan.html").is_file()

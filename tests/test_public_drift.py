@@ -59,8 +59,10 @@ def test_a_policy_change_is_drift_locally_and_remotely_naming_record_fields_and_
     assert local.code == 1
     lines = [line for line in local.out.splitlines() if line.startswith("drift: ")]
     assert len(lines) == len(ELIGIBLE)
+    # the legacy API sends no publisher (the publisher reaches it as the creator)
+    fields = "creators, keywords" if 'api = "deposit"' in config.read_text() else "creators, publisher, keywords"
     for record_id, line in zip(ELIGIBLE, lines, strict=True):
-        assert line.startswith(f"drift: {record_id}: metadata changed since the deposit: creators, publisher, keywords; ")
+        assert line.startswith(f"drift: {record_id}: metadata changed since the deposit: {fields}; ")
     # pastes as printed: the folder quoted, the server the ledger's deposits went to named
     assert all(f"`archiver deposit '{out}' --zenodo-url {double.api_url} --update-metadata`" in line for line in lines)
     remote = status(double, out, config, "--remote", "--json").json()
@@ -126,3 +128,30 @@ def test_the_decision_and_the_report_agree_on_an_older_export():
     manifest = {"correction_record": {"correction_count": 1}}
     assert "older" in _corrected_next_action(manifest, "3")
     assert "--new-versions" in _corrected_next_action(manifest, "2") and "--new-versions" in _corrected_next_action(manifest, None)
+
+
+def test_a_field_the_api_does_not_send_is_no_drift(deposited):
+    """The legacy API sends no publisher: with creators of their own, a new publisher changes nothing
+    Zenodo shows there, so neither status nor deposit says drift; the records API sends it: drift."""
+    double, out, config = deposited
+    api = config.read_text()
+    config.write_text(api + '[[creators]]\nname = "Doe, Jane"\norcid = "0000-0002-1825-0097"\n')
+    assert run_cli("deposit", out, "--config", config, "--zenodo-url", double.api_url, "--update-metadata", "--quiet").code == 0
+    config.write_text(api + 'publisher = "Another Research Organisation"\n[[creators]]\nname = "Doe, Jane"\norcid = "0000-0002-1825-0097"\n')
+    local = status(double, out, config)
+    plan = run_cli("deposit", out, "--config", config, "--zenodo-url", double.api_url, "--dry-run", "--update-metadata").json()
+    kinds = {entry["kind"] for entry in plan["records"] if entry["id"] in ELIGIBLE}
+    if 'api = "deposit"' in api:
+        assert local.code == 0 and "drift:" not in local.out and kinds == {"nothing"}
+    else:
+        assert local.code == 1 and "metadata changed since the deposit: publisher;" in local.out and kinds == {"metadata update"}
+
+
+def test_status_says_when_the_ledger_does_not_know_what_was_sent(deposited, tmp_path):
+    double, out, config = deposited
+    second = tmp_path / "second"
+    assert run_cli("export", EXAMPLES, "--out", second, "--created", "2026-01-01T00:00:00Z", "--quiet").code in (0, 1)
+    assert run_cli("deposit", second, "--config", config, "--zenodo-url", double.api_url, "--quiet").code == 0  # adopted
+    plain = status(double, second, config)
+    assert plain.code == 0 and "the ledger does not know what 3 registered record(s) were sent" in plain.err
+    assert "`status --remote` compares" in plain.err

@@ -269,11 +269,14 @@ def deposit_status(
     """The ledger's rows (of ``environment``, or all), the drift seen without the network (against
     what a deposit under ``policy`` would send now), and the records whose manifests name deposits
     the ledger does not know."""
+    from archiver.deposit.adapters import adapter_class
     from archiver.deposit.status import local_drift, status, unknown_registrations
     from archiver.zenodo.target import DEFAULT_SERVERS
 
+    policy = policy or load_policy()
     rows = status(Path(export_dir), environment)
-    drift = local_drift(rows, Path(export_dir), policy or load_policy(), DEFAULT_SERVERS) if rows else []
+    unsent = adapter_class(policy.api).capabilities.unsent_fields
+    drift = local_drift(rows, Path(export_dir), policy, DEFAULT_SERVERS, unsent) if rows else []
     return rows, drift, unknown_registrations(Path(export_dir), rows)
 
 

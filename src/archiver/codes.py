@@ -139,6 +139,7 @@ _CODES = (
     Code("redirect-refused", "run", "Zenodo answered with a redirect: not followed (archiver talks to the configured origin only)"),
     Code("rate-limited", "run", "Zenodo asks for a wait that is not finite or longer than 300 s, or still answers 429 after retries"),
     Code("production-flag", "run", "a URL of Zenodo's production without --production, or of its sandbox with it: refused before anything is read or sent"),
+    Code("plan-incomplete", "run", "a dry run with a token could not read the repository: the plan does not say what it holds (exit 2)"),
     Code("server-failing", "run", "Zenodo failed (5xx) three records in a row: the run stops starting records; a rerun resumes"),
     Code("stopping", "run", "a request not sent, or a wait not begun, because the run is stopping (halted): the record resumes next run"),
     Code("no-token", "run", "ZENODO_SANDBOX_TOKEN (or ZENODO_TOKEN with --production) is not set"),

@@ -159,7 +159,7 @@ def _policy_from(table: dict, source: str) -> Policy:
             message = _unknown_setting(first["loc"])
         elif first["type"] in _TYPE_WORDS:
             given = first.get("input")
-            message = f"{_TYPE_WORDS[first['type']]}, not {type(given).__name__} {given!r}"
+            message = f"{_TYPE_WORDS[first['type']]}, not {_TOML_KINDS.get(type(given), 'a value')} {given!r}"
         raise ArchiverError(f"{source}:{where}: {message}", code="policy-invalid") from None
 
 
@@ -170,6 +170,10 @@ _TYPE_WORDS = {
     "bool_type": "must be true or false (without quotes)",
     "string_type": "must be text in quotes",
 }
+
+
+# what a TOML value is, in a reader's words
+_TOML_KINDS = {str: "text", bool: "a boolean", int: "a whole number", float: "a number", list: "a list", dict: "a table"}
 
 
 def _unknown_setting(location: tuple) -> str:

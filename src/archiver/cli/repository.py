@@ -48,11 +48,12 @@ def _recorded_repository(args: argparse.Namespace, export_dir, api: str):
 
 
 def _repository_if_token(args: argparse.Namespace, api: str):
-    """The repository when its token is set (a dry run then asks it, read-only); None otherwise."""
+    """The repository (the ledger's server unless --zenodo-url names one) when its token is set: a
+    dry run then asks it, read-only; None otherwise."""
     from archiver.findings import ArchiverError
 
     try:
-        return _repository(args, api)
+        return _recorded_repository(args, args.export_dir, api)
     except ArchiverError as exc:
         if exc.code == "no-token":
             return None
@@ -67,6 +68,7 @@ def repository_token_variable(args: argparse.Namespace) -> str:
 
 def cmd_deposit(args: argparse.Namespace) -> int:
     from archiver.api import deposit_records, plan_deposit
+    from archiver.findings import ArchiverError, printable
     from archiver.progress import Progress
     from archiver.reporters import reporter_for
 
@@ -79,6 +81,10 @@ def cmd_deposit(args: argparse.Namespace) -> int:
             new_versions=args.new_versions, update_metadata=args.update_metadata, repository=repository,
         )
         print(json.dumps(plan, indent=2, sort_keys=True, ensure_ascii=False))
+        if plan["unread"]:  # asked to read the repository, and it could not be read: the plan is not what was asked
+            raise ArchiverError(f"plan written to {path}, but the repository could not be read ({printable(plan['unread'][0], 400)}): "
+                                "the plan does not say what it holds; check the URL and the network, and run it again",
+                                code="plan-incomplete")
         asked = (f"{plan['requests']} read-only request(s) sent, nothing written" if repository is not None
                  else f"nothing was sent ({repository_token_variable(args)} is not set: Zenodo was not asked)")
         print_err(f"plan written to {path}, the review page to {path.with_name('plan.html')}; {asked}")
@@ -142,6 +148,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
             f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {shell_quote(str(export_dir))}` rebuilds "
             "it from Zenodo"
+        )
+    unknown_sent = sorted({row["id"] for row in rows if row["state"] == "registered" and not row["metadata_known"]})
+    if unknown_sent and not args.remote:
+        print_err(
+            f"note: the ledger does not know what {len(unknown_sent)} registered record(s) were sent ({', '.join(unknown_sent[:5])}"
+            f"{', ...' if len(unknown_sent) > 5 else ''}: found on Zenodo, or deposited before archiver kept it): `status --remote` "
+            "compares what Zenodo publishes with what a deposit would send now"
         )
     if args.remote:
         drift += remote_drift(rows, _recorded_repository(args, export_dir, policy.api), export_dir=export_dir, policy=policy)

@@ -15,11 +15,13 @@ from archiver.policy import Policy
 Action = Literal["deposit", "register", "skip", "drifted", "behind", "new-version", "metadata-changed", "update"]
 
 
-def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_versions: bool, update_metadata: bool = False) -> tuple[Action, str]:
+def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_versions: bool, update_metadata: bool = False,
+           unsent: tuple[str, ...] = ()) -> tuple[Action, str]:
     """(what to do, why): deposit (afresh or resumed), register a DOI published already, skip,
     drifted (its corrections await --new-versions), behind (an export older than what is published),
     new-version, metadata-changed (what would be
-    sent now is not what was: it awaits --update-metadata) or update (its metadata, in place)."""
+    sent now is not what was: it awaits --update-metadata) or update (its metadata, in place).
+    ``unsent``: public fields the API does not send, whose change is no drift."""
     if row is not None and row.state == "registered":
         if row.correction_hash != content_hashes(record)[1]:
             corrections = record.correction_record.correction_count
@@ -30,7 +32,7 @@ def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_version
             return ("new-version" if new_versions else "drifted"), "the correction record changed since the deposit"
         if record.doi != row.doi:
             return "register", "published; the manifest does not carry the DOI yet"
-        return _published_metadata(record, row, policy, update_metadata)
+        return _published_metadata(record, row, policy, update_metadata, unsent)
     if row is not None and row.state == "published":
         return "register", "published; registration not yet written"
     if row is None and record.doi is not None and record.provenance.external_record.deposition_id is not None:
@@ -47,26 +49,26 @@ def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_version
     return "deposit", "new deposit"
 
 
-def _published_metadata(record: Record, row: LedgerRow, policy: Policy, update_metadata: bool) -> tuple[Action, str]:
+def _published_metadata(record: Record, row: LedgerRow, policy: Policy, update_metadata: bool, unsent: tuple[str, ...]) -> tuple[Action, str]:
     """A registered record whose files stand: its metadata as sent, or changed since."""
-    changed = changed_fields(row.metadata, public_fields(describe(record, policy)))
+    changed = changed_fields(row.metadata, public_fields(describe(record, policy)), unsent)
     if changed:
         return ("update" if update_metadata else "metadata-changed"), f"metadata changed since the deposit: {', '.join(changed)}"
     if row.edit is not None:  # a run stopped during an update: an edit may be open on the repository
         return ("update" if update_metadata else "metadata-changed"), "an update of its metadata was not finished"
     if update_metadata and row.metadata is None:
-        return "update", "what the repository publishes is compared with the metadata of now (the ledger does not know what was sent)"
+        return "update", "the ledger does not know what was sent: what the repository publishes is compared with it"
     return "skip", f"already registered as {row.doi}"
 
 
 def decide_with_files(
     record: Record, row: LedgerRow | None, policy: Policy, export_dir: Path, deposited: dict[str, tuple[int, str, bool]], *,
-    new_versions: bool, update_metadata: bool = False,
+    new_versions: bool, update_metadata: bool = False, unsent: tuple[str, ...] = (),
 ) -> tuple[Action, str]:
     """``decide``, and for a registered record whose report files are not the ones deposited
     (``deposited``: the ledger's files of its row), a new version: files cannot change in place."""
-    action, why = decide(record, row, policy, new_versions=new_versions, update_metadata=update_metadata)
-    if row is not None and row.state == "registered" and action in ("skip", "metadata-changed", "update") and \
+    action, why = decide(record, row, policy, new_versions=new_versions, update_metadata=update_metadata, unsent=unsent)
+    if row is not None and row.state == "registered" and action in ("skip", "register", "metadata-changed", "update") and \
             artifact_changed(record, export_dir, deposited):
         return ("new-version" if new_versions else "drifted"), "the report artifact changed since the deposit"
     return action, why

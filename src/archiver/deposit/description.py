@@ -129,9 +129,10 @@ def public_text(record: Record, policy: Policy) -> str:
     return fields_text(public_fields(describe(record, policy)))
 
 
-def changed_fields(sent: str | None, now: dict[str, object]) -> list[str]:
+def changed_fields(sent: str | None, now: dict[str, object], ignore: tuple[str, ...] = ()) -> list[str]:
     """The public fields whose value now differs from what was sent (``sent``: the ledger's text;
-    None, or unreadable, when the ledger does not know: nothing is claimed)."""
+    None, or unreadable, when the ledger does not know: nothing is claimed), but those in
+    ``ignore`` (fields the API does not send)."""
     if sent is None:
         return []
     try:
@@ -140,4 +141,4 @@ def changed_fields(sent: str | None, now: dict[str, object]) -> list[str]:
         return []
     if not isinstance(before, dict):
         return []
-    return [name for name in PUBLIC_FIELDS if name in before and before[name] != now.get(name)]
+    return [name for name in PUBLIC_FIELDS if name in before and name not in ignore and before[name] != now.get(name)]

@@ -116,4 +116,6 @@ def artifact_changed(record: Record, export_dir: Path, deposited: dict[str, tupl
         return True  # no longer a file archiver could send: not what was deposited
     if {name for name, _ in current} != set(previous):
         return True
-    return any(path.stat().st_size != previous[name][0] or md5_of(path) != previous[name][1] for name, path in current)
+    # a size of 0 is unknown (files found on the repository): the md5 decides
+    return any((previous[name][0] and path.stat().st_size != previous[name][0]) or md5_of(path) != previous[name][1]
+               for name, path in current)

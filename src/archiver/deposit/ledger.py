@@ -423,6 +423,16 @@ class Ledger:
             (row.record_id, row.environment, row.attempt, filename),
         )
 
+    def files_found(self, row: LedgerRow, files: list[tuple[str, str]]) -> None:
+        """The files (name, md5) a deposition found on the repository holds, as the row's: what a
+        later run compares the record's files with (their sizes are not known: 0)."""
+        self.forget_files(row)
+        for name, md5 in files:
+            self._execute(
+                "INSERT INTO files (record_id, environment, version, filename, size, md5, uploaded) VALUES (?,?,?,?,0,?,1)",
+                (row.record_id, row.environment, row.attempt, name, md5),
+            )
+
     def forget_files(self, row: LedgerRow) -> None:
         """The row's files as never uploaded: its deposition changed (another draft was adopted or
         this one was deleted), so what was uploaded before is not there."""
@@ -458,7 +468,8 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
     if others:
         raise ArchiverError(
             f"{ledger.path}: this export's {environment} deposits went to {', '.join(others)}, not {api_url}: its manifests "
-            "carry that server's DOIs. Export the records again into a new folder for this server",
+            f"carry that server's DOIs. To go on with that server, pass --zenodo-url {others[0]}; for this one, export the "
+            "records again into a new folder",
             code="ledger-other-server",
         )
 

@@ -24,6 +24,7 @@ from archiver.deposit.lookup import find_records
 from archiver.deposit.manifests import check_only, export_policy, iter_manifests, load_record
 from archiver.deposit.port import ApiDescription, DepositPort
 from archiver.exportdir import PLAN, PLAN_HTML, ledger_path
+from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes
 from archiver.model import Record
 from archiver.policy import Policy
@@ -57,21 +58,28 @@ def plan_deposit(
             row = ledger.get(record.id, environment) if ledger else None
             deposited = ledger.files(row) if ledger and row else {}
             action, why = decide_with_files(record, row, policy, export_dir, deposited, new_versions=new_versions,
-                                            update_metadata=update_metadata)
+                                            update_metadata=update_metadata, unsent=api.capabilities.unsent_fields)
             if action in ("skip", "drifted", "behind", "metadata-changed", "register"):
                 entries.append(_not_sent(record, action, why))
                 continue
             acted += 1
-            entry = _planned(export_dir, record, row, action, policy, api)
+            try:
+                entry = _planned(export_dir, record, row, action, policy, api)
+            except ArchiverError as exc:  # the record's own problem (its report file, its metadata): it alone will not go
+                entries.append({"id": record.id, "action": "failed", "kind": "will not go", "why": str(exc), "title": record.archival_title})
+                continue
             entry["changes"], entry["changes_from"] = _changes(record, row, action, policy, api, port, deposited, entry["files"])
             entries.append(entry)
+        unread = [c["now"] for entry in entries for c in entry.get("changes", []) if c["field"] == "(unread)"]
         if port is not None:
-            _looked_up(port, [entry for entry in entries if entry["action"] == "deposit" and entry.get("needs_lookup")])
+            failed = _looked_up(port, [entry for entry in entries if entry["action"] == "deposit" and entry.get("needs_lookup")])
+            unread += [failed] if failed else []
     finally:
         if ledger:
             ledger.close()
+    # what the repository could not be asked: the plan then says less than it should (the caller says so)
     return {"environment": environment, "api_url": api_url, "records": entries, "asked_repository": port is not None,
-            "requests": (port.requests - before) if port is not None else 0}
+            "requests": (port.requests - before) if port is not None else 0, "unread": unread[:1]}
 
 
 def _not_sent(record: Record, action: str, why: str) -> dict:
@@ -149,7 +157,7 @@ def _changes(record: Record, row: LedgerRow | None, action: str, policy: Policy,
         try:
             remote = port.read_published(row.deposition_id)
         except RemoteError as exc:
-            return [{"field": "(unread)", "now": f"the repository could not be read: {exc.message}", "will": ""}], "repository"
+            return [{"field": "(unread)", "now": f"the repository could not be read: {exc}", "will": ""}], "repository"
         changes = [change for change in port.metadata_diff(remote, api.payload(record, policy)) if change["field"] != "version"]
         held = [f"{item.name} (md5 {item.md5})" for item in remote.files]
         if action == "new-version":
@@ -158,7 +166,8 @@ def _changes(record: Record, row: LedgerRow | None, action: str, policy: Policy,
         return changes, "repository"
     now = public_fields(describe(record, policy))
     sent = json.loads(row.metadata) if row.metadata else {}
-    changes = [{"field": name, "now": sent.get(name), "will": now[name]} for name in changed_fields(row.metadata, now)]
+    changes = [{"field": name, "now": sent.get(name), "will": now[name]}
+               for name in changed_fields(row.metadata, now, api.capabilities.unsent_fields)]
     if action == "new-version":
         held = [f"{name} ({size} bytes, md5 {md5})" for name, (size, md5, _uploaded) in sorted(deposited.items())]
         changes += [{"field": "version", "now": row.published_version, "will": str(1 + record.correction_record.correction_count)},
@@ -166,22 +175,24 @@ def _changes(record: Record, row: LedgerRow | None, action: str, policy: Policy,
     return changes, "ledger"
 
 
-def _looked_up(port: DepositPort, entries: list[dict]) -> None:
-    """The new deposits looked up in batches: a published deposition is adopted, an open draft resumed."""
+def _looked_up(port: DepositPort, entries: list[dict]) -> str | None:
+    """The new deposits looked up in batches: a published deposition is adopted, an open draft
+    resumed. The search's failure, when it failed."""
     if not entries:
-        return
+        return None
     try:
         found = find_records(port, [entry["id"] for entry in entries])
     except RemoteError as exc:
         for entry in entries:
             entry["why"] = f"the repository's search failed ({exc.message}): a deposit looks again first"
-        return
+        return f"the repository's search failed: {exc}"
     for entry in entries:
         hit = found[entry["id"]]
         if hit.published is not None:
             entry["kind"], entry["why"] = "adopt", f"published as deposition {hit.published.id}: registered, nothing deposited"
         elif hit.first_drafts:
             entry["kind"], entry["why"] = "resume", f"open draft {hit.first_drafts[0].id} on the repository is resumed"
+    return None
 
 
 def write_plan(export_dir: Path, plan: dict) -> Path:

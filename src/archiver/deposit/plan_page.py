@@ -57,7 +57,7 @@ def _creators(creators: list[dict]) -> str:
     return f"<ul>{''.join(items)}</ul>"
 
 
-def _landing(page: dict) -> str:
+def _landing(page: dict, update: bool = False) -> str:
     related = "".join(f"<li>{_e(item.get('relation', ''))}: <code>{_e(item.get('identifier', ''))}</code></li>"
                       for item in page.get("related_identifiers", []))
     files = "".join(f"<tr><td><code>{_e(f['name'])}</code></td><td>{f['size']:,} bytes</td><td><code>{_e(f['md5'])}</code></td></tr>"
@@ -77,7 +77,7 @@ def _landing(page: dict) -> str:
     ]
     grid = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     return (f"<dl>{grid}</dl><h4>Description</h4><div class=description>{page.get('description', '')}</div>"
-            f"<h4>Files (in the order sent; the first is previewed)</h4><table><colgroup><col style=width:45%><col style=width:20%>"
+            f"<h4>{'Files (kept as published: an update changes no file)' if update else 'Files (in the order sent; the first is previewed)'}</h4><table><colgroup><col style=width:45%><col style=width:20%>"
             f"<col></colgroup><tr><th>file</th><th>size</th><th>md5</th></tr>{files}</table>")
 
 
@@ -98,7 +98,7 @@ def _record(entry: dict) -> str:
             f"<code>{_e(entry['id'])}</code><h3>{_e(entry.get('title', ''))}</h3>")
     why = f"<p class=muted>{_e(entry['why'])}</p>" if entry.get("why") else ""
     steps = "".join(f"<li>{_e(step)}</li>" for step in entry.get("steps", []))
-    body = _changes(entry) + (_landing(entry["page"]) if "page" in entry else "")
+    body = _changes(entry) + (_landing(entry["page"], update=entry["action"] == "update") if "page" in entry else "")
     return f"{head}{why}{f'<ol>{steps}</ol>' if steps else ''}{body}</section>"
 
 

@@ -65,6 +65,11 @@ class Capabilities:
     creators_as_persons: bool = False  # every creator is stored as a person (an organisation's name as a family name)
     sends_publisher: bool = True  # the publisher is sent (else the repository shows its own default)
 
+    @property
+    def unsent_fields(self) -> tuple[str, ...]:
+        """Public fields (deposit/description.py) this API does not send: a change of them is no drift."""
+        return () if self.sends_publisher else ("publisher",)
+
 
 class ApiDescription(Protocol):
     """What an API is and sends, known without a client (a dry run's plan asks only this)."""

@@ -15,7 +15,7 @@ from archiver.deposit import steps
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.decide import needs_lookup
 from archiver.deposit.errors import Gone, RemoteError
-from archiver.deposit.files import content_hashes, manifest_md5
+from archiver.deposit.files import artifact_changed, content_hashes, manifest_md5
 from archiver.deposit.lookup import Found, find_records
 from archiver.deposit.port import RemoteDeposition
 from archiver.deposit.results import RecordResult
@@ -133,8 +133,17 @@ def adopt_published(run: DepositRun, job: Job, found: Found) -> None:
     published = run.port.check_minted(found.published)  # another record's DOI never reaches a manifest
     theirs = remote_corrections(run, job.record, published)
     row = run.adopt(job, published, state="registered", correction_hash=theirs)
+    run.ledger.files_found(row, [(stored.name, stored.md5) for stored in published.files])
     extra = _orphans_said(run, found)
-    if theirs == content_hashes(job.record)[1]:
+    if theirs == content_hashes(job.record)[1] and artifact_changed(job.record, run.export_dir, run.ledger.files(row)):
+        # the record as published, but without this export's report (or with another): files do
+        # not change in place, so a new version carries it
+        why = f"deposition {published.id} on Zenodo does not hold this export's report artifact"
+        if run.new_versions:
+            job.action, job.kind, job.why = "new-version", "new-version", why
+        else:
+            job.result = RecordResult(job.record.id, "drifted", f"{why}; rerun with --new-versions{extra}", None, published.id)
+    elif theirs == content_hashes(job.record)[1]:
         if job.record.doi == published.doi:  # the manifest says so already: keep its bytes
             external = job.record.provenance.external_record
             if external.registered_at is not None:

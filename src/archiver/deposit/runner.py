@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from shlex import quote as shell_quote
 
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.decide import decide_with_files
@@ -42,7 +43,8 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
     record = load_record(manifest_path)
     row = run.ledger.get(record.id, run.environment)
     action, why = decide_with_files(record, row, run.policy, run.export_dir, run.ledger.files(row) if row else {},
-                                    new_versions=run.new_versions, update_metadata=run.update_metadata)
+                                    new_versions=run.new_versions, update_metadata=run.update_metadata,
+                                    unsent=run.port.capabilities.unsent_fields)
     job = Job(manifest_path, record, action, why, row)
     if job.action in ("deposit", "new-version"):
         try:  # Zenodo's limits, before anything is sent for the record
@@ -57,8 +59,10 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
     elif action == "behind":
         job.result = RecordResult(record.id, "failed", why + " [correction-behind]", record.doi, row.deposition_id if row else None)
     elif action == "metadata-changed":
-        job.result = RecordResult(record.id, "metadata-changed", why + "; `archiver deposit --update-metadata` updates it in place "
-                                  "(same DOI)", record.doi, row.deposition_id if row else None)
+        production = " --production" if run.environment == "production" else ""
+        command = f"archiver deposit {shell_quote(str(run.export_dir))}{production} --zenodo-url {shell_quote(run.port.server)} --update-metadata"
+        job.result = RecordResult(record.id, "metadata-changed", f"{why}; `{command}` updates it in place (same DOI)",
+                                  record.doi, row.deposition_id if row else None)
     return job
 
 

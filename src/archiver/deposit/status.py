@@ -27,7 +27,8 @@ def status(export_dir: Path, environment: str | None = None) -> list[dict]:
             # version); "version" is Zenodo's word, for the version number it shows
             {"id": row.record_id, "environment": row.environment, "attempt": row.attempt, "state": row.state,
              "deposition_id": row.deposition_id, "doi": row.doi, "updated_at": row.updated_at, "last_error": row.last_error,
-             "correction_hash": row.correction_hash, "api": row.api, "server": row.api_url}
+             "correction_hash": row.correction_hash, "api": row.api, "server": row.api_url,
+             "metadata_known": row.metadata is not None}
             for row in ledger.all(environment)
         ]
 
@@ -44,7 +45,8 @@ def unknown_registrations(export_dir: Path, rows: list[dict]) -> list[str]:
     return unknown
 
 
-def local_drift(rows: list[dict], export_dir: Path, policy: Policy, default_servers: Mapping[str, str] | None = None) -> list[dict]:
+def local_drift(rows: list[dict], export_dir: Path, policy: Policy, default_servers: Mapping[str, str] | None = None,
+                unsent: tuple[str, ...] = ()) -> list[dict]:
     """Registered records whose manifest or policy would send otherwise than the deposit did (no
     network): a correction record changed (a new version awaits, or the export is older than what
     is published), or metadata changed (an update in place awaits). Marks those rows ``drifted``."""
@@ -61,7 +63,7 @@ def local_drift(rows: list[dict], export_dir: Path, policy: Policy, default_serv
             kept = ledger.get(record_id, row["environment"], row["attempt"])
             if path is None or kept is None:
                 continue
-            said = _drift_of(load_record(path), kept, policy, Path(export_dir), ledger.files(kept), default_servers or {})
+            said = _drift_of(load_record(path), kept, policy, Path(export_dir), ledger.files(kept), default_servers or {}, unsent)
             if said:
                 row["drifted"] = True
                 drift.append({**row, "remote": said})
@@ -80,7 +82,8 @@ def command_target(export_dir: Path, environment: str, server: str, default_serv
     return " ".join(words)
 
 
-def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, files: dict, default_servers: Mapping[str, str]) -> str | None:
+def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, files: dict, default_servers: Mapping[str, str],
+              unsent: tuple[str, ...]) -> str | None:
     """What differs between what ``row`` deposited (with ``files``) and what a deposit of ``record``
     would send now, with the command that settles it (never one that would refuse)."""
     where = command_target(export_dir, row.environment, row.api_url, default_servers)
@@ -91,7 +94,7 @@ def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, 
         return f"the correction record changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
     if artifact_changed(record, export_dir, files):
         return f"the report artifact changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
-    changed = changed_fields(row.metadata, public_fields(describe(record, policy)))
+    changed = changed_fields(row.metadata, public_fields(describe(record, policy)), unsent)
     if changed:
         return f"metadata changed since the deposit: {', '.join(changed)}; `archiver deposit {where} --update-metadata` updates it in place"
     if row.edit is not None:

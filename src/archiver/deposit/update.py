@@ -33,7 +33,8 @@ def update_metadata(run: DepositRun, job: Job) -> None:
         run.fail(job, exc)
         return
     if sent:
-        job.result = RecordResult(job.record.id, "updated", f"metadata updated in place ({job.why.split(': ', 1)[-1]}); same DOI",
+        fields = job.why.removeprefix("metadata changed since the deposit: ") if job.why.startswith("metadata changed") else ""
+        job.result = RecordResult(job.record.id, "updated", f"metadata updated in place{f' ({fields})' if fields else ''}; same DOI",
                                   row.doi, row.deposition_id)
     else:
         job.result = RecordResult(job.record.id, "skipped", "the repository publishes the metadata of now already; nothing sent",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from archiver.findings import ArchiverError
+from archiver.findings import ArchiverError, printable
 from archiver.version import __version__
 from archiver.vocabulary import Environment
 
@@ -63,12 +63,30 @@ def zenodo_host(url: str) -> str | None:
     return host if host in (PRODUCTION_HOST, SANDBOX_HOST) else None
 
 
+def _check_url(url: str) -> None:
+    """A server URL archiver can talk to: http(s), a host, a port in range; no user or password
+    (tokens go only in the environment), no query or fragment (one URL names one server)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:
+        raise ArchiverError(f"--zenodo-url {printable(url, 120)!r} is not a URL ({exc})", code="usage") from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ArchiverError(f"--zenodo-url {printable(url, 120)!r} is not an http(s) URL with a host", code="usage")
+    if parts.username is not None or parts.password is not None:
+        raise ArchiverError("--zenodo-url names a user or password: refused, nothing stored (a token goes only in "
+                            "ZENODO_SANDBOX_TOKEN or ZENODO_TOKEN)", code="usage")
+    if parts.query or parts.fragment:
+        raise ArchiverError(f"--zenodo-url {printable(url, 120)!r} has a query or fragment: name the API's base URL only", code="usage")
+
+
 def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
     """The API base URL: ``zenodo_url`` when given, else the environment's own. Zenodo's production
     is reached only with ``production`` and its sandbox only without it, whatever the URL's spelling:
     the environment recorded in manifests and the token's variable follow the flag, so a URL that
     disagrees with it would send one environment's token to the other and record the wrong one."""
     url = (zenodo_url or (PRODUCTION_API if production else SANDBOX_API)).strip().rstrip("/")
+    _check_url(url)
     host = zenodo_host(url)
     if host == PRODUCTION_HOST and not production:
         raise ArchiverError(
