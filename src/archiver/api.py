@@ -286,9 +286,11 @@ def remote_drift(
     """Where the ledger's rows and what the repository holds disagree; given the export, also
     where a record's published metadata is not what a deposit under ``policy`` would send now."""
     from archiver.deposit.status import remote_drift as compare
+    from archiver.zenodo.target import DEFAULT_SERVERS
 
     folder = Path(export_dir) if export_dir is not None else None
-    return compare(rows, repository, export_dir=folder, policy=(policy or load_policy()) if folder is not None else None)
+    return compare(rows, repository, export_dir=folder, policy=(policy or load_policy()) if folder is not None else None,
+                   default_servers=DEFAULT_SERVERS)
 
 
 def reconcile_export(export_dir: str | os.PathLike, repository: DepositPort, *, policy: Policy | None = None) -> list[Reconciled]:

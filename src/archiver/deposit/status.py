@@ -102,7 +102,8 @@ def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, 
     return None
 
 
-def remote_drift(rows: list[dict], port: DepositPort, *, export_dir: Path | None = None, policy: Policy | None = None) -> list[dict]:
+def remote_drift(rows: list[dict], port: DepositPort, *, export_dir: Path | None = None, policy: Policy | None = None,
+                 default_servers: Mapping[str, str] | None = None) -> list[dict]:
     """Compare ledger rows with what the repository holds: a DOI other than the ledger's, a
     deposition published that the ledger does not know as such, and (given the export and the
     policy) a record's latest registration publishing metadata other than a deposit would send now."""
@@ -128,7 +129,9 @@ def remote_drift(rows: list[dict], port: DepositPort, *, export_dir: Path | None
             continue
         said = _remote_difference(row, remote)
         if said is None and registered and policy is not None and row["attempt"] == latest[row["id"]] and row["id"] in records:
-            said = _published_metadata_differs(row, remote, port, load_record(records[row["id"]]), policy)
+            assert export_dir is not None
+            command = command_target(export_dir, row["environment"], port.server, default_servers or {})
+            said = _published_metadata_differs(row, remote, port, load_record(records[row["id"]]), policy, command)
         if said is not None:
             drift.append({**row, "remote": said})
     return drift
@@ -145,7 +148,8 @@ def _remote_difference(row: dict, remote: RemoteDeposition) -> str | None:
     return None
 
 
-def _published_metadata_differs(row: dict, remote: RemoteDeposition, port: DepositPort, record: Record, policy: Policy) -> str | None:
+def _published_metadata_differs(row: dict, remote: RemoteDeposition, port: DepositPort, record: Record, policy: Policy,
+                                command: str) -> str | None:
     """The public fields the repository shows otherwise than a deposit of ``record`` would send
     now (compared through the API's renamings); a record whose corrections changed awaits a new
     version instead, which local drift says."""
@@ -155,4 +159,5 @@ def _published_metadata_differs(row: dict, remote: RemoteDeposition, port: Depos
     if not changed:
         return None
     where = "an edit is open on Zenodo; " if remote.editing else ""
-    return f"{where}Zenodo publishes other metadata than a deposit would send now: {', '.join(changed)}; deposit --update-metadata updates it in place"
+    return (f"{where}Zenodo publishes other metadata than a deposit would send now: {', '.join(changed)}; "
+            f"`archiver deposit {command} --update-metadata` updates it in place")
