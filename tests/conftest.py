@@ -127,3 +127,13 @@ def write_json(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     return path
+
+
+def port_to(double, token: str):
+    """A port to ``double`` through the API its test chose (``double.api_name``), its waits
+    reported to the double's fake clock instead of slept."""
+    from archiver.deposit.adapters import open_port
+    from archiver.zenodo.target import resolve_target
+
+    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": token})
+    return open_port(getattr(double, "api_name", "deposit"), target, sleep=double.state.clock.advance, backoff=0.0)

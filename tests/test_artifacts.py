@@ -11,12 +11,10 @@ import os
 import pytest
 
 from archiver.artifacts import MAX_FILE_BYTES, artifact_stem, exported_path, find_artifacts, zenodo_limits
-from archiver.deposit.adapters import open_port
 from archiver.deposit.runner import run_deposit
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo.double import ZenodoDouble
-from archiver.zenodo.target import resolve_target
-from conftest import EXAMPLES, FakeClock, run_cli
+from conftest import EXAMPLES, FakeClock, port_to, run_cli
 
 TOKEN = "tok_ARTIFACTS_0123456789abcdefghijklmnopq"
 WITH_FILE, WITH_FOLDER, WITHOUT = "SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"  # the eligible records of the examples
@@ -105,8 +103,7 @@ def double(request):
 
 
 def port(double):
-    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    return open_port(double.api_name, target, sleep=double.state.clock.advance, backoff=0.0)
+    return port_to(double, TOKEN)
 
 
 def deposition_of(double, record_id):

@@ -12,7 +12,6 @@ import threading
 
 import pytest
 
-from archiver.deposit.adapters import open_port
 from archiver.deposit.ledger import Ledger
 from archiver.deposit.reconcile import reconcile
 from archiver.deposit.runner import run_deposit
@@ -20,8 +19,7 @@ from archiver.exportdir import ledger_path, state_dir_for
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import legacy_client, records_client
 from archiver.zenodo.double import ZenodoDouble, rdm_mapping, store
-from archiver.zenodo.target import resolve_target
-from conftest import EXAMPLES, FakeClock, run_cli
+from conftest import EXAMPLES, FakeClock, port_to, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -42,8 +40,7 @@ def double(request):
 
 
 def port(double):
-    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": TOKEN})
-    return open_port(double.api_name, target, sleep=double.state.clock.advance, backoff=0.0)
+    return port_to(double, TOKEN)
 
 
 def export(tmp_path, name):
