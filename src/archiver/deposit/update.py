@@ -26,10 +26,7 @@ def update_metadata(run: DepositRun, job: Job) -> None:
     assert row is not None and row.doi is not None
     try:
         sent = _update(run, job, row)
-    except RemoteError as exc:
-        run.fail(job, exc)
-        return
-    except ArchiverError as exc:
+    except ArchiverError as exc:  # the repository's errors (RemoteError) among them
         run.fail(job, exc)
         return
     if sent:
