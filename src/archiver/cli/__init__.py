@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
-    sys.stdout = _PipeSafe(sys.stdout)
+    stdout, sys.stdout = sys.stdout, _PipeSafe(sys.stdout)
     try:
         code: int = args.handler(args)
         return code
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             print_err(f"archiver: {exc}")
             return EXIT_USAGE
         raise
+    finally:
+        sys.stdout = stdout  # a caller of main() in-process gets its own stream back
 
 
 class _PipeSafe:
