@@ -123,3 +123,55 @@ def test_only_a_first_deposit_that_names_no_deposition_is_looked_up(record):
     assert not needs_lookup("deposit", _row(record, "planned", attempt=2))
     for action in ("register", "new-version", "skip", "drifted"):
         assert not needs_lookup(action, None)
+
+
+# --------------------------------------------------------------------------- published metadata (updates in place)
+
+
+def _sent(registered: Record, policy=DEFAULT_POLICY) -> str:
+    from archiver.deposit.description import public_text
+
+    return public_text(registered, policy)
+
+
+def test_metadata_as_sent_is_nothing_to_do_and_a_change_waits_for_update_metadata(registered):
+    row = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata=_sent(registered))
+    assert decide(registered, row, DEFAULT_POLICY, new_versions=False, update_metadata=True) == (
+        "skip", "already registered as 10.5072/zenodo.7")
+    changed = DEFAULT_POLICY.model_copy(update={"keywords": ("evidence synthesis",), "languages": ("deu",)})
+    why = "metadata changed since the deposit: keywords, languages"
+    assert decide(registered, row, changed, new_versions=False) == ("metadata-changed", why)
+    assert decide(registered, row, changed, new_versions=True, update_metadata=True) == ("update", why)
+
+
+def test_a_field_the_api_does_not_send_is_no_change(registered):
+    row = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata=_sent(registered))
+    publisher = DEFAULT_POLICY.model_copy(update={"publisher": "Another Research Organisation"})
+    assert decide(registered, row, publisher, new_versions=False)[1] == "metadata changed since the deposit: creators, publisher"
+    # the legacy API sends no publisher; the publisher is its creator only while creators are empty
+    assert decide(registered, row, publisher, new_versions=False, unsent=("publisher",))[1] == (
+        "metadata changed since the deposit: creators")
+
+
+def test_an_update_left_open_or_unknown_metadata_is_looked_at_only_when_asked(registered):
+    open_edit = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata=_sent(registered), edit="open")
+    assert decide(registered, open_edit, DEFAULT_POLICY, new_versions=False) == (
+        "metadata-changed", "an update of its metadata was not finished")
+    assert decide(registered, open_edit, DEFAULT_POLICY, new_versions=False, update_metadata=True)[0] == "update"
+    unknown = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7")
+    assert decide(registered, unknown, DEFAULT_POLICY, new_versions=False)[0] == "skip"
+    assert decide(registered, unknown, DEFAULT_POLICY, new_versions=False, update_metadata=True) == (
+        "update", "the ledger does not know what was sent: what the repository publishes is compared with it")
+
+
+def test_corrections_come_before_metadata_and_an_older_export_is_behind(registered):
+    changed = DEFAULT_POLICY.model_copy(update={"keywords": ("evidence synthesis",)})
+    count = registered.correction_record.correction_count
+    row = _row(registered, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata=_sent(registered),
+               correction_hash="another", published_version=str(1 + count))
+    assert decide(registered, row, changed, new_versions=True, update_metadata=True) == (
+        "new-version", "the correction record changed since the deposit")
+    row.published_version = str(2 + count)
+    action, why = decide(registered, row, changed, new_versions=True, update_metadata=True)
+    assert action == "behind" and why.startswith(f"this export's record has {count} correction(s), the version published as "
+                                                 f"10.5072/zenodo.7 has {count + 1}")
