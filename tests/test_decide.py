@@ -175,3 +175,56 @@ def test_corrections_come_before_metadata_and_an_older_export_is_behind(register
     action, why = decide(registered, row, changed, new_versions=True, update_metadata=True)
     assert action == "behind" and why.startswith(f"this export's record has {count} correction(s), the version published as "
                                                  f"10.5072/zenodo.7 has {count + 1}")
+
+
+# --------------------------------------------------------------------------- the report's files
+
+
+def _with_report(registered: Record, tmp_path, data: bytes = b"%PDF report") -> tuple[Record, dict]:
+    import hashlib
+
+    (tmp_path / "artifacts").mkdir(exist_ok=True)
+    (tmp_path / "artifacts" / "SRCH-08EA5386.pdf").write_bytes(data)
+    record = registered.with_artifact_path("artifacts/SRCH-08EA5386.pdf")
+    deposited = {"SRCH-08EA5386.pdf": (len(data), hashlib.md5(data).hexdigest(), True),  # noqa: S324 - the repository's checksum
+                 "manifest.json": (10, "m" * 32, True), "datapackage.zip": (20, "p" * 32, True)}
+    return record, deposited
+
+
+def test_a_report_as_deposited_changes_nothing(registered, tmp_path):
+    from archiver.deposit.decide import decide_with_files
+
+    record, deposited = _with_report(registered, tmp_path)
+    row = _row(record, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata=_sent(record))
+    assert decide_with_files(record, row, DEFAULT_POLICY, tmp_path, deposited, new_versions=False) == (
+        "skip", "already registered as 10.5072/zenodo.7")
+    assert decide_with_files(record, row, DEFAULT_POLICY, tmp_path, {}, new_versions=False)[0] == "skip"  # nothing known: no claim
+    unknown = _row(record, "registered", deposition_id=7, doi="10.5072/zenodo.7")  # metadata not known: asked only by --update-metadata
+    assert decide_with_files(record, unknown, DEFAULT_POLICY, tmp_path, deposited, new_versions=False)[0] == "skip"
+
+
+@pytest.mark.parametrize("before", ["skip", "register", "metadata-changed", "update"])
+def test_a_changed_report_of_a_registered_record_is_a_new_version(registered, tmp_path, before):
+    from archiver.deposit.decide import decide_with_files
+
+    record, deposited = _with_report(registered, tmp_path)
+    deposited["SRCH-08EA5386.pdf"] = (11, "0" * 32, True)  # what was deposited: another report
+    policy = DEFAULT_POLICY.model_copy(update={"keywords": ("evidence synthesis",)}) if before in ("metadata-changed", "update") else DEFAULT_POLICY
+    shown = record if before != "register" else record.model_copy(update={"provenance": registered.provenance.model_copy(
+        update={"external_record": registered.provenance.external_record.model_copy(update={"doi": None})})})
+    row = _row(record, "registered", deposition_id=7, doi="10.5072/zenodo.7", metadata=_sent(record))
+    assert decide(shown, row, policy, new_versions=False, update_metadata=before == "update")[0] == before
+    why = "the report artifact changed since the deposit"
+    assert decide_with_files(shown, row, policy, tmp_path, deposited, new_versions=False, update_metadata=before == "update") == (
+        "drifted", why)
+    assert decide_with_files(shown, row, policy, tmp_path, deposited, new_versions=True) == ("new-version", why)
+
+
+def test_a_changed_report_counts_only_for_a_registered_row(registered, tmp_path):
+    from archiver.deposit.decide import decide_with_files
+
+    record, deposited = _with_report(registered, tmp_path)
+    deposited["SRCH-08EA5386.pdf"] = (11, "0" * 32, True)
+    published = _row(record, "published", deposition_id=7, doi="10.5072/zenodo.7")
+    assert decide_with_files(record, published, DEFAULT_POLICY, tmp_path, deposited, new_versions=True) == (
+        "register", "published; registration not yet written")
