@@ -193,3 +193,19 @@ def test_what_was_sent_is_kept_and_forgotten_when_another_deposition_is_adopted(
     assert ledger.get(row.record_id, "sandbox").metadata == '{"title":"T"}'  # the same deposition: still what it holds
     ledger.adopted(row, RemoteState(9, None, "10.5072/zenodo.9"), "registered")
     assert ledger.get(row.record_id, "sandbox").metadata is None  # another's metadata is not known
+
+
+def test_a_published_version_archiver_did_not_write_is_never_newer(ledger):
+    row = _row(ledger, "registered", deposition_id=7, published_version="v2")
+    assert row.newer_than(0) is False
+    row.published_version = None
+    assert row.newer_than(0) is False
+    row.published_version = "3"
+    assert row.newer_than(1) is True and row.newer_than(2) is False
+
+
+def test_the_files_a_found_deposition_holds_replace_the_rows_files(ledger):
+    row = _row(ledger, "registered", deposition_id=7)
+    ledger.plan_file(row, "old.pdf", 5, "o" * 32)
+    ledger.files_found(row, [("manifest.json", "m" * 32), ("SRCH-4A7C19E2.pdf", "a" * 32)])
+    assert ledger.files(row) == {"manifest.json": (0, "m" * 32, True), "SRCH-4A7C19E2.pdf": (0, "a" * 32, True)}
