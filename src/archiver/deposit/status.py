@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from shlex import quote as shell_quote
 
-from archiver.deposit.description import changed_fields, describe, public_fields
+from archiver.deposit.decide import decide_with_files
 from archiver.deposit.errors import RemoteError
-from archiver.deposit.files import artifact_changed, content_hashes
+from archiver.deposit.files import content_hashes
 from archiver.deposit.ledger import Ledger, LedgerRow
 from archiver.deposit.manifests import iter_manifests, load_record, record_id_of
 from archiver.deposit.port import DepositPort, RemoteDeposition
@@ -85,20 +85,16 @@ def command_target(export_dir: Path, environment: str, server: str, default_serv
 def _drift_of(record: Record, row: LedgerRow, policy: Policy, export_dir: Path, files: dict, default_servers: Mapping[str, str],
               unsent: tuple[str, ...]) -> str | None:
     """What differs between what ``row`` deposited (with ``files``) and what a deposit of ``record``
-    would send now, with the command that settles it (never one that would refuse)."""
+    would send now, as the deposit's own decision says it, with the command that settles it (never
+    one that would refuse: an older export is told to re-export)."""
+    action, why = decide_with_files(record, row, policy, export_dir, files, new_versions=False, unsent=unsent)
     where = command_target(export_dir, row.environment, row.api_url, default_servers)
-    if content_hashes(record)[1] != row.correction_hash:
-        if row.newer_than(record.correction_record.correction_count):
-            return ("this export's record has fewer corrections than the version published: an older export; "
-                    "export the current record pages and deposit that (a new version would undo a correction)")
-        return f"the correction record changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
-    if artifact_changed(record, export_dir, files):
-        return f"the report artifact changed since the deposit; `archiver deposit {where} --new-versions` gives it a new version"
-    changed = changed_fields(row.metadata, public_fields(describe(record, policy)), unsent)
-    if changed:
-        return f"metadata changed since the deposit: {', '.join(changed)}; `archiver deposit {where} --update-metadata` updates it in place"
-    if row.edit is not None:
-        return f"an update of its metadata was not finished; `archiver deposit {where} --update-metadata` finishes it"
+    if action == "behind":
+        return why
+    if action == "drifted":
+        return f"{why}; `archiver deposit {where} --new-versions` gives it a new version"
+    if action == "metadata-changed":
+        return f"{why}; `archiver deposit {where} --update-metadata` updates it in place"
     return None
 
 
