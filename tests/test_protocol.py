@@ -38,6 +38,7 @@ class MemoryRepository:
     environment = "sandbox"
     server = "http://127.0.0.1:9/api"
     token_variable = "ZENODO_SANDBOX_TOKEN"
+    repository_name = "Zenodo"
     announce = None
     requests = throttled = 0
 
@@ -154,7 +155,7 @@ def test_an_export_behind_what_is_published_is_refused(seed_record):
     assert protocol.behind(seed_record, published(7, version="1")) is None
     refusal = protocol.behind(seed_record, published(7, version="2"))
     assert refusal is not None and refusal.code == "correction-behind"
-    assert refusal.message.startswith("SRCH:08EA5386: deposition 7 on Zenodo is version 2 of this record, with 1 correction(s); "
+    assert refusal.message.startswith("SRCH:08EA5386: the published deposition 7 is version 2 of this record, with 1 correction(s); "
                                       "this export's record has 0: it is older than what is published.")
     assert protocol.behind(seed_record, published(7, version="v2")) is None  # a version archiver did not write
     assert protocol.behind(seed_record, published(7, version=None)) is None

@@ -109,7 +109,7 @@ def test_an_older_export_is_told_to_re_export_never_to_run_a_command_that_refuse
     assert "failed" in said and "[correction-behind]" in said and "export the current record pages" in said and "--new-versions" not in said
     report = json.loads((out / "report.json").read_text())
     entry = next(e for e in report["records"] if e["id"] == "SRCH:4A7C19E2")
-    assert "older than the version Zenodo publishes" in entry["next_action"]
+    assert "older than the version the repository publishes" in entry["next_action"]
 
 
 def test_the_decision_and_the_report_agree_on_an_older_export():

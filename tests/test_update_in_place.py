@@ -109,7 +109,7 @@ def test_a_field_the_server_does_not_keep_discards_the_edit_and_publishes_nothin
     # the server's lenient save drops the publisher (legacy: the creators) without a word
     if double.api_name == "records":
         real_save = rdm_mapping.save
-        monkeypatch.setattr(rdm_mapping, "save", lambda metadata: (lambda kept: ({k: v for k, v in kept[0].items() if k != "publisher"}, *kept[1:]))(real_save(metadata)))
+        monkeypatch.setattr(rdm_mapping, "save", lambda *args: (lambda kept: ({k: v for k, v in kept[0].items() if k != "publisher"}, *kept[1:]))(real_save(*args)))
     else:
         real_stored = store.stored_metadata
         monkeypatch.setattr(store, "stored_metadata", lambda metadata: {k: v for k, v in real_stored(metadata).items() if k != "creators"})

@@ -24,6 +24,7 @@ import pytest
 
 from archiver import validation
 from archiver.findings import ArchiverError
+from archiver.rules import REPOSITORY_WITH_ENVIRONMENT
 from archiver.validation import code_rule_findings, validate_document
 from conftest import seed_003_manifest
 
@@ -48,6 +49,9 @@ def _set(path: str, value) -> Callable[[dict], None]:
 
 
 _DELETE = object()
+# the seed's own registration, as a deposit to another InvenioRDM repository would have written it
+_IN_REPOSITORY = {"status": "Registered", "doi": "10.48436/q5jr8-hny72", "deposition_id": "q5jr8-hny72",
+                  "repository": "https://researchdata.tuwien.ac.at"}
 
 
 def _unregistered(manifest: dict) -> None:
@@ -96,7 +100,12 @@ CASES = [
      _corrections(1, (1, "2026-06-01"), public=False)),
     ("corrected-without-corrections", "$.correction_record.correction_count", "status CORRECTED requires at least one correction",
      _corrections(0)),
+    ("repository-with-environment", "$.provenance.external_record", REPOSITORY_WITH_ENVIRONMENT,
+     _set("provenance.external_record", {**_IN_REPOSITORY, "environment": "sandbox"})),
     # the rules in code
+    ("deposition-id-invalid", "$.provenance.external_record.deposition_id",
+     "deposition_id 'q5jr8-hny27' fails its check digits (ISO 7064 mod 97-10, as InvenioRDM mints ids)",
+     _set("provenance.external_record", {**_IN_REPOSITORY, "deposition_id": "q5jr8-hny27"})),
     ("correction-count", "$.correction_record", "correction count is 2 but 1 corrections are listed",
      _corrections(2, (1, "2026-06-01"))),
     ("correction-sequence", "$.correction_record",

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the imports happen in each call, so that `import archiver` 
     from archiver.export import ExportSummary, Outcome
     from archiver.findings import Finding
     from archiver.model import Record
-    from archiver.policy import Policy
+    from archiver.policy import Policy, RepositoryPolicy
     from archiver.readers import ReadResult
     from archiver.validation import FileResult
 
@@ -164,18 +164,25 @@ def with_artifacts(policy: Policy, folder: str | os.PathLike) -> Policy:
     return policy.model_copy(update={"artifacts": str(folder)})
 
 
-def recorded_server(export_dir: str | os.PathLike, *, production: bool = False) -> str | None:
+def deposits_count_in(policy: Policy, *, production: bool = False) -> str:
+    """Where a deposit under ``policy`` counts, as the ledger keys it: the origin of the repository
+    the policy names, else Zenodo's sandbox, or its production with ``production``."""
+    from archiver.zenodo.target import environment_of, origin_of
+
+    return origin_of(policy.repository.url) if policy.repository is not None else environment_of(production)
+
+
+def recorded_server(export_dir: str | os.PathLike, *, production: bool = False, policy: Policy | None = None) -> str | None:
     """The one server the export's ledger says its deposits in this environment went to (None
     when there is no ledger, or it names none or several): status --remote and reconcile ask it."""
     from archiver.deposit.ledger import Ledger
     from archiver.exportdir import ledger_path
-    from archiver.zenodo.target import environment_of
 
     path = ledger_path(Path(export_dir))
     if not path.is_file():
         return None
     with Ledger(path) as ledger:
-        servers = ledger.servers(environment_of(production))
+        servers = ledger.servers(deposits_count_in(policy or load_policy(), production=production))
     return servers.pop() if len(servers) == 1 else None
 
 
@@ -187,14 +194,16 @@ def open_repository(
     doi_prefix: str | None = None,
     timeout: float = 60.0,
     announce: Callable[[str], None] | None = None,
+    named: RepositoryPolicy | None = None,
 ) -> DepositPort:
     """The port to the repository through the API ``api``: the sandbox unless ``production``, the
     token from ZENODO_SANDBOX_TOKEN (ZENODO_TOKEN for production), ``timeout`` seconds per request,
-    waits said to ``announce``."""
+    waits said to ``announce``. With ``named`` (a policy's ``[repository]``), that repository only,
+    with its own token variable and DOI prefix."""
     from archiver.deposit.adapters import open_port
     from archiver.zenodo.target import resolve_target
 
-    target = resolve_target(production=production, zenodo_url=zenodo_url, doi_prefix=doi_prefix)
+    target = resolve_target(production=production, zenodo_url=zenodo_url, doi_prefix=doi_prefix, named=named)
     return open_port(api, target, deadline=timeout, announce=announce)
 
 
@@ -226,7 +235,8 @@ def deposit_records(
 
     policy = policy or load_policy()
     port = repository or open_repository(
-        policy.api, production=production, zenodo_url=zenodo_url, doi_prefix=doi_prefix, timeout=timeout, announce=announce
+        policy.api, production=production, zenodo_url=zenodo_url, doi_prefix=doi_prefix, timeout=timeout, announce=announce,
+        named=policy.repository,
     )
     return run_deposit(
         Path(export_dir), port, policy, only=only, limit=limit, draft_only=draft_only, new_versions=new_versions,
@@ -253,11 +263,12 @@ def plan_deposit(
     from archiver.deposit.adapters import adapter_class
     from archiver.deposit.plan import plan_deposit as plan
     from archiver.deposit.plan import write_plan
-    from archiver.zenodo.target import api_url_of, environment_of
+    from archiver.zenodo.target import api_url_of
 
     policy = policy or load_policy()
+    server = policy.repository.url.rstrip("/") if policy.repository is not None else api_url_of(production, zenodo_url)
     planned = plan(
-        Path(export_dir), policy, adapter_class(policy.api), environment_of(production), api_url_of(production, zenodo_url),
+        Path(export_dir), policy, adapter_class(policy.api), deposits_count_in(policy, production=production), server,
         only=only, limit=limit, new_versions=new_versions, update_metadata=update_metadata, port=repository,
     )
     return planned, write_plan(Path(export_dir), planned)

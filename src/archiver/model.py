@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple, TypeAlias
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
-from archiver import jsontext, rules
+from archiver import jsontext, rdm_ids, rules
 from archiver.vocabulary import (
     CORRECTION_CONTRACT,
     DIMENSION_NAMES,
@@ -154,14 +154,31 @@ class ReportArtifact(_Part):
     path: Text | None = None
 
 
+# A deposition's id: Zenodo's number, or another InvenioRDM repository's id (rdm_ids.py).
+DepositionId: TypeAlias = int | str
+_DepositionIdField: TypeAlias = Annotated[int, Field(ge=1, strict=True)] | Annotated[str, Field(pattern=rdm_ids.PATTERN)]
+# A repository's origin as a manifest records it: scheme and host (and port), nothing else.
+ORIGIN_PATTERN = r"^https?://[^/?#\s@]+$"
+
+
 class ExternalRecord(_Part):
     status: ExternalStatusName
     doi: Doi | None = None  # this version's DOI
     concept_doi: Doi | None = None  # the DOI of all versions (Zenodo's concept DOI)
     url: Text | None = None
-    deposition_id: Annotated[int, Field(ge=1, strict=True)] | None = None
-    environment: EnvironmentName | None = None
+    deposition_id: _DepositionIdField | None = None
+    environment: EnvironmentName | None = None  # Zenodo's; only for a deposit to Zenodo
+    repository: Annotated[str, Field(pattern=ORIGIN_PATTERN)] | None = None  # another repository's origin
     registered_at: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _one_place(self) -> ExternalRecord:
+        problem = rules.deposition_id_problem(self.deposition_id)
+        if problem:
+            raise PydanticCustomError("deposition-id-invalid", problem)
+        if self.repository is not None and self.environment is not None:
+            raise PydanticCustomError("repository-with-environment", rules.REPOSITORY_WITH_ENVIRONMENT)
+        return self
 
 
 class Provenance(_Part):
@@ -228,10 +245,13 @@ class Record(_Part):
         return self.model_copy(update={"provenance": self.provenance.model_copy(update={"report_artifact": kept})})
 
     def registered(
-        self, doi: str, deposition_id: int, environment: str, registered_at: dt.datetime, concept_doi: str | None = None
+        self, doi: str, deposition_id: DepositionId, environment: str, registered_at: dt.datetime, concept_doi: str | None = None
     ) -> Record:
         """This record once deposited: external record Registered with its DOI, public provenance L4.
-        The one definition for the deposit that registers and the re-export that remembers it."""
+        The one definition for the deposit that registers and the re-export that remembers it.
+        ``environment`` is where the deposit counts: Zenodo's sandbox or production, or another
+        repository's origin (recorded as ``repository``, with no environment)."""
+        zenodo = environment in (Environment.SANDBOX.value, Environment.PRODUCTION.value)
         provenance = self.provenance.model_copy(
             update={
                 "public_provenance": self.provenance.public_provenance.model_copy(
@@ -244,7 +264,8 @@ class Record(_Part):
                         "concept_doi": concept_doi,
                         "url": f"https://doi.org/{doi}",
                         "deposition_id": deposition_id,
-                        "environment": environment,
+                        "environment": environment if zenodo else None,
+                        "repository": None if zenodo else environment,
                         "registered_at": registered_at,
                     }
                 ),
@@ -277,8 +298,8 @@ class Registration(NamedTuple):
     """What a registered deposit wrote into its manifest (Record.registered takes these in order)."""
 
     doi: str
-    deposition_id: int
-    environment: str
+    deposition_id: DepositionId
+    environment: str  # sandbox, production, or another repository's origin
     registered_at: dt.datetime
     concept_doi: str | None = None
     correction_hash: str | None = None  # of the correction record deposited: a different one has drifted

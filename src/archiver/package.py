@@ -10,9 +10,10 @@ import os
 import zipfile
 from pathlib import Path
 
+from archiver import rdm_ids
 from archiver.exportdir import DATA, DESCRIPTOR
 from archiver.fsutil import printable_path, safe_stem
-from archiver.model import Record
+from archiver.model import ORIGIN_PATTERN, Record
 from archiver.vocabulary import (
     DIMENSION_NAMES,
     LICENSE_INFO,
@@ -28,6 +29,8 @@ from archiver.vocabulary import (
 )
 
 ID_PATTERN = RECORD_ID_BODY
+DEPOSITION_ID_PATTERN = f"[1-9][0-9]*|{rdm_ids.PATTERN.strip('^$')}"
+REPOSITORY_PATTERN = f"sandbox|production|{ORIGIN_PATTERN.strip('^$')}"
 TIERS = list(values(Tier))
 LEVELS = list(values(Level))
 
@@ -67,6 +70,11 @@ RESOURCES: dict[str, dict] = {
                 _field("doi", "string", "DOI of this version when registered", pattern=PACKAGE_DOI_PATTERN),
                 _field("concept_doi", "string", "DOI of all versions (Zenodo's concept DOI) when registered", pattern=PACKAGE_DOI_PATTERN),
                 _field("manifest", "string", "Path of the paper manifest in this export", required=True),
+                # Added after manifest: columns read by position before stay where they were.
+                _field("deposition_id", "string", "The record's id in its repository when registered: a number on Zenodo, "
+                       "an InvenioRDM id (such as q5jr8-hny72) on another InvenioRDM repository", pattern=DEPOSITION_ID_PATTERN),
+                _field("repository", "string", "Where the record is registered: Zenodo's sandbox or production, or the "
+                       "origin of another InvenioRDM repository", pattern=REPOSITORY_PATTERN),
             ],
             "primaryKey": ["id"],
             "missingValues": [""],
@@ -248,6 +256,8 @@ def record_rows(record: Record, manifest_path: str, eligibility) -> tuple[list[l
             provenance.external_record.doi or "",
             provenance.external_record.concept_doi or "",
             manifest_path,
+            _text(provenance.external_record.deposition_id),
+            provenance.external_record.repository or provenance.external_record.environment or "",
         ]
     ]
     # getattr by name: iterating a pydantic model costs more than building the whole row.

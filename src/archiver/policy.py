@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from archiver.findings import ArchiverError, json_path
 from archiver.vocabulary import DIMENSION_NAMES, LICENSES, ORCID_PATTERN, DimensionLevel
 from archiver.zenodo import vocabularies
+from archiver.zenodo.hosts import TOKEN_VARIABLES, name_of, zenodo_host
 
 RECORD_ID = re.compile(r"SRCH:[0-9A-Fa-f]{8}")
 
@@ -60,6 +61,34 @@ class CreatorPolicy(BaseModel):
         return self
 
 
+class RepositoryPolicy(BaseModel):
+    """An InvenioRDM repository other than Zenodo, named in the policy's ``[repository]`` table:
+    deposits go there, and nowhere else, through its records API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Its API, e.g. "https://researchdata.tuwien.ac.at/api".
+    url: Annotated[str, Field(pattern=r"^https?://[^\s?#@]+$")]
+    # The DOI prefix it mints under (its DATACITE_PREFIX): every DOI it answers with is checked to be {prefix}/{id}.
+    doi_prefix: Annotated[str, Field(pattern=r"^10\.\d{4,9}$")]
+    # The environment variable holding its token (never Zenodo's: a token for one repository never goes to another).
+    token_variable: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+    @field_validator("url")
+    @classmethod
+    def _not_zenodo(cls, value: str) -> str:
+        if zenodo_host(value) is not None:
+            raise ValueError(f"{value} is Zenodo, the default without a [repository] table (--production for its production)")
+        return value
+
+    @field_validator("token_variable")
+    @classmethod
+    def _not_zenodos_token(cls, value: str) -> str:
+        if value in TOKEN_VARIABLES.values():
+            raise ValueError(f"{value} holds a Zenodo token: name the variable of this repository's own token")
+        return value
+
+
 class Policy(BaseModel):
     """What makes a record DOI grade, and what a deposit carries. Defaults agree with every seed page."""
 
@@ -84,6 +113,9 @@ class Policy(BaseModel):
     # Which Zenodo API deposits: "deposit" (the legacy /api/deposit/depositions) or "records" (the
     # InvenioRDM records API, /api/records: organisational creators, publisher, ROR affiliations).
     api: Literal["deposit", "records"] = "deposit"
+    # Another InvenioRDM repository to deposit to instead of Zenodo ([repository]: url, doi_prefix,
+    # token_variable); api = "records" is implied, as InvenioRDM has no legacy deposit API.
+    repository: RepositoryPolicy | None = None
     # The publisher's ROR id: the identifier of the organisational creator on the records API.
     publisher_ror: Annotated[str, Field(pattern=ROR_PATTERN)] | None = None
     # Languages of the records, as Zenodo's three-letter ids (ISO 639-3).
@@ -123,6 +155,15 @@ class Policy(BaseModel):
             raise ValueError(f"{', '.join(ids)} is a record id: archiver adds each record's own id, and finds records on Zenodo by it")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _repository_takes_records(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("repository") is not None:
+            if data.get("api", "records") != "records":
+                raise ValueError(f"api = {data['api']!r} is Zenodo's legacy API: a [repository] is deposited to through api = \"records\"")
+            data = {**data, "api": "records"}
+        return data
+
     @model_validator(mode="after")
     def _thresholds_are_ordered(self) -> Policy:
         if self.doi_min_score < self.quarantine_below:
@@ -139,6 +180,11 @@ class Policy(BaseModel):
         ):
             raise ValueError(f"record_url {self.record_url!r} must be an http(s) URL holding {{id}}")
         return self
+
+    @property
+    def repository_name(self) -> str:
+        """Where deposits go, in a message's words: Zenodo, or the host of the repository named."""
+        return name_of(self.repository.url if self.repository is not None else None)
 
     def record_page(self, record_id: str) -> str | None:
         """The public page of a record under ``record_url``, or None."""
@@ -178,7 +224,8 @@ _TOML_KINDS = {str: "text", bool: "a boolean", int: "a whole number", float: "a 
 
 def _unknown_setting(location: tuple) -> str:
     """An unknown key, with the closest known one of its table when one is close."""
-    model: type[BaseModel] = CreatorPolicy if len(location) > 1 and location[0] == "creators" else Policy
+    tables: dict[object, type[BaseModel]] = {"creators": CreatorPolicy, "repository": RepositoryPolicy}
+    model = tables.get(location[0], Policy) if len(location) > 1 else Policy
     key = str(location[-1])
     close = difflib.get_close_matches(key, list(model.model_fields), n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(model.model_fields)}"

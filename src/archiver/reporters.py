@@ -122,16 +122,16 @@ class TextReporter:
 
 
     # reconcile
-    def reconciled(self, results: list, environment: str) -> None:
+    def reconciled(self, results: list, environment: str, where: str = "Zenodo") -> None:
         for result in results:
             doi = f" {result.doi}" if result.doi else ""
             print(f"{result.record_id}: {result.state}{doi} - {result.detail}")
         counts: dict[str, int] = {}
         for result in results:
             counts[result.state] = counts.get(result.state, 0) + 1
-        words = {"draft": "with an open draft", "none": "not on Zenodo"}
-        summary = ", ".join(f"{n} {words.get(state, state)}" for state, n in sorted(counts.items())) or "no record of this export is on Zenodo"
-        print(f"{environment}: {summary}; nothing was sent to Zenodo but searches and reads")
+        words = {"draft": "with an open draft", "none": f"not on {where}"}
+        summary = ", ".join(f"{n} {words.get(state, state)}" for state, n in sorted(counts.items())) or f"no record of this export is on {where}"
+        print(f"{environment}: {summary}; nothing was sent to {where} but searches and reads")
 
 
 class JsonReporter:
@@ -176,7 +176,7 @@ class JsonReporter:
         _json({"records": rows, "drift": drift})
 
     # reconcile
-    def reconciled(self, results: list, environment: str) -> None:
+    def reconciled(self, results: list, environment: str, where: str = "Zenodo") -> None:
         _json({"environment": environment, "records": [result.as_dict() for result in results]})
 
 

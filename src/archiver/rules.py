@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
+from archiver import rdm_ids
 from archiver.vocabulary import CORRECTED, L1, L4, L4_LABEL, REGISTERED, VERIFIED
+
+REPOSITORY_WITH_ENVIRONMENT = "environment is Zenodo's: a record deposited in another repository (repository) has none"
 
 
 def l1_claims_problem(level: str, claims: int) -> str | None:
@@ -100,4 +103,11 @@ def iso_datetime_problem(value: str) -> str | None:
         return f"{value!r} is not an ISO 8601 date-time"
     if parsed.tzinfo is None:
         return f"{value!r} has no time zone"
+    return None
+
+
+def deposition_id_problem(value: object) -> str | None:
+    """An InvenioRDM id (a string deposition id) whose check digits are right; the schema holds its form."""
+    if isinstance(value, str) and rdm_ids.has_id_form(value) and not rdm_ids.is_record_id(value):
+        return f"deposition_id {value!r} fails its check digits (ISO 7064 mod 97-10, as InvenioRDM mints ids)"
     return None

@@ -125,6 +125,8 @@ def _schema_finding(error) -> Finding:
         if rule:
             code, message = rule
             return Finding(code, message, location)
+    if "dependentSchemas" in names:  # the one dependency the contracts state: repository excludes environment
+        return Finding("repository-with-environment", rules.REPOSITORY_WITH_ENVIRONMENT, location)
     kind = type(error.kind).__name__
     code = _KIND_CODES.get(kind, kind.lower())
     # the record's identity gets its own codes, whichever command finds the defect
@@ -181,6 +183,9 @@ def code_rule_findings(document: dict, contract: str) -> list[Finding]:
     provenance = document.get("provenance")
     if isinstance(provenance, dict):
         external = provenance.get("external_record")
+        problem = rules.deposition_id_problem(external.get("deposition_id")) if isinstance(external, dict) else None
+        if problem:
+            findings.append(Finding("deposition-id-invalid", problem, "$.provenance.external_record.deposition_id"))
         if isinstance(external, dict) and isinstance(external.get("registered_at"), str):
             problem = rules.iso_datetime_problem(external["registered_at"])
             if problem:

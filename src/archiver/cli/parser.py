@@ -247,12 +247,17 @@ def build_parser() -> argparse.ArgumentParser:
         "EXPORT_DIR --zenodo-url http://127.0.0.1:8765/api. Its DOIs are not real: deposit a trial export only.",
     )
     double.add_argument("--port", type=_port, default=0, help="port on 127.0.0.1 (default 0: any free port, printed on start)")
-    double.add_argument("--rate-limit", type=_positive("--rate-limit"), default=100, help="requests per window (default 100)")
+    double.add_argument("--repository", action="store_true",
+                        help="speak as a plain InvenioRDM repository, not Zenodo: ids such as q5jr8-hny72, DOIs {prefix}/{id} "
+                        "(default prefix 10.80123), no legacy deposit API, InvenioRDM's vocabularies and limits (1000 a minute, "
+                        "25000 an hour); name it in a policy's [repository] table")
+    double.add_argument("--rate-limit", type=_positive("--rate-limit"), help="requests per window (default 100, as Zenodo; "
+                        "1000 with --repository)")
     double.add_argument("--window", type=_positive("--window"), default=60, help="rate-limit window in seconds (default 60, as Zenodo)")
-    double.add_argument("--hourly-limit", type=int, default=5000, help="requests per hour (default 5000, as Zenodo; 0: none)")
+    double.add_argument("--hourly-limit", type=int, help="requests per hour (default 5000, as Zenodo; 25000 with --repository; 0: none)")
     double.add_argument("--index-lag", type=float, default=1.0, help="seconds before the list shows a new deposition (default 1)")
-    double.add_argument("--doi-prefix", default="10.5072", help="the DOI prefix it mints and pre-reserves under (default 10.5072, "
-                        "the sandbox's; a deposit with --production to it then needs --doi-prefix too)")
+    double.add_argument("--doi-prefix", help="the DOI prefix it mints and pre-reserves under (default 10.5072, the sandbox's; "
+                        "a deposit with --production to it then needs --doi-prefix too)")
     double.add_argument("--faults", type=_faults, metavar="JSON", help='e.g. {"error_share": 0.1, "publish_504_share": 0.2}')
     double.set_defaults(handler=repository.cmd_zenodo_double)
     return parser

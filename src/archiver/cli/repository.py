@@ -21,49 +21,51 @@ def _export_dir(args: argparse.Namespace):
     return export_folder(args.export_dir)
 
 
-def _repository(args: argparse.Namespace, api: str):
-    """The repository a command talks to (the policy's ``api``): the per-request deadline, waits said on stderr."""
+def _repository(args: argparse.Namespace, policy):
+    """The repository a command talks to (the policy's ``api``, and its ``[repository]`` when it
+    names one): the per-request deadline, waits said on stderr."""
     from archiver.api import open_repository
     from archiver.findings import printable
 
     quiet = getattr(args, "quiet", False)
     return open_repository(
-        api, production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix, timeout=args.timeout,
-        announce=None if quiet else lambda text: print_err(f"archiver: {printable(text, 400)}"),
+        policy.api, production=args.production, zenodo_url=args.zenodo_url, doi_prefix=args.doi_prefix, timeout=args.timeout,
+        announce=None if quiet else lambda text: print_err(f"archiver: {printable(text, 400)}"), named=policy.repository,
     )
 
 
-def _recorded_repository(args: argparse.Namespace, export_dir, api: str):
-    """The repository the export's ledger says its deposits went to, unless --zenodo-url names one."""
+def _recorded_repository(args: argparse.Namespace, export_dir, policy):
+    """The repository the export's ledger says its deposits went to, unless --zenodo-url or the
+    policy's [repository] names one."""
     from archiver.api import recorded_server
 
-    if args.zenodo_url is None:
-        server = recorded_server(export_dir, production=args.production)
+    if args.zenodo_url is None and policy.repository is None:
+        server = recorded_server(export_dir, production=args.production, policy=policy)
         if server is not None:
             args.zenodo_url = server
             from archiver.zenodo.target import api_url_of
 
             api_url_of(args.production, server)  # the ledger's server agrees with --production, or is refused
-    return _repository(args, api)
+    return _repository(args, policy)
 
 
-def _repository_if_token(args: argparse.Namespace, api: str):
+def _repository_if_token(args: argparse.Namespace, policy):
     """The repository (the ledger's server unless --zenodo-url names one) when its token is set: a
     dry run then asks it, read-only; None otherwise."""
     from archiver.findings import ArchiverError
 
     try:
-        return _recorded_repository(args, args.export_dir, api)
+        return _recorded_repository(args, args.export_dir, policy)
     except ArchiverError as exc:
         if exc.code == "no-token":
             return None
         raise
 
 
-def repository_token_variable(args: argparse.Namespace) -> str:
+def repository_token_variable(args: argparse.Namespace, policy) -> str:
     from archiver.zenodo.target import TOKEN_VARIABLES, environment_of
 
-    return TOKEN_VARIABLES[environment_of(args.production)]
+    return policy.repository.token_variable if policy.repository is not None else TOKEN_VARIABLES[environment_of(args.production)]
 
 
 def cmd_deposit(args: argparse.Namespace) -> int:
@@ -75,7 +77,7 @@ def cmd_deposit(args: argparse.Namespace) -> int:
     export_dir = _export_dir(args)
     policy = policy_of(args)
     if args.dry_run:
-        repository = _repository_if_token(args, policy.api)
+        repository = _repository_if_token(args, policy)
         plan, path = plan_deposit(
             export_dir, production=args.production, zenodo_url=args.zenodo_url, policy=policy, only=args.only, limit=args.limit,
             new_versions=args.new_versions, update_metadata=args.update_metadata, repository=repository,
@@ -86,10 +88,10 @@ def cmd_deposit(args: argparse.Namespace) -> int:
                                 "the plan does not say what it holds; check the URL and the network, and run it again",
                                 code="plan-incomplete")
         asked = (f"{plan['requests']} read-only request(s) sent, nothing written" if repository is not None
-                 else f"nothing was sent ({repository_token_variable(args)} is not set: Zenodo was not asked)")
+                 else f"nothing was sent ({repository_token_variable(args, policy)} is not set: {policy.repository_name} was not asked)")
         print_err(f"plan written to {path}, the review page to {path.with_name('plan.html')}; {asked}")
         return EXIT_OK
-    repository = _repository(args, policy.api)
+    repository = _repository(args, policy)
     progress = Progress.for_terminal(None, quiet=args.quiet or args.json or args.verbose, label="records")
 
     def show(result) -> None:
@@ -116,48 +118,48 @@ def cmd_deposit(args: argparse.Namespace) -> int:
 def _say_why_it_stopped(summary, repository) -> None:
     if summary.token_refused:
         print_err(
-            f"archiver: Zenodo refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
+            f"archiver: {repository.repository_name} refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
             f"was started: check {repository.token_variable} and its scopes (deposit:write, deposit:actions) [token-refused]"
         )
     if summary.unreachable and summary.rate_limited:
         print_err(
-            f"archiver: Zenodo kept refusing for its rate limit ({summary.unreachable}); no further record was started: "
+            f"archiver: {repository.repository_name} kept refusing for its rate limit ({summary.unreachable}); no further record was started: "
             "run again later (it resumes) [rate-limited]"
         )
     elif summary.failing:
         print_err(f"archiver: {summary.failing}")
     elif summary.unreachable:
         print_err(
-            f"archiver: Zenodo did not answer ({summary.unreachable}); no further record was started: check {repository.server} and "
+            f"archiver: {repository.repository_name} did not answer ({summary.unreachable}); no further record was started: check {repository.server} and "
             "the network, then run again (it resumes) [no-answer]"
         )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from archiver.api import deposit_status, remote_drift
+    from archiver.api import deposit_status, deposits_count_in, remote_drift
     from archiver.reporters import reporter_for
-    from archiver.zenodo.target import environment_of
 
     export_dir = _export_dir(args)
     policy = policy_of(args)
     rows, drift, unknown = deposit_status(
-        export_dir, environment=None if args.all and not args.production else environment_of(args.production), policy=policy,
+        export_dir, environment=None if args.all and not args.production else deposits_count_in(policy, production=args.production),
+        policy=policy,
     )
     if unknown:
         print_err(
             f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
             f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {shell_quote(str(export_dir))}` rebuilds "
-            "it from Zenodo"
+            f"it from {policy.repository_name}"
         )
     unknown_sent = sorted({row["id"] for row in rows if row["state"] == "registered" and not row["metadata_known"]})
     if unknown_sent and not args.remote:
         print_err(
             f"note: the ledger does not know what {len(unknown_sent)} registered record(s) were sent ({', '.join(unknown_sent[:5])}"
-            f"{', ...' if len(unknown_sent) > 5 else ''}: found on Zenodo, or deposited before archiver kept it): `status --remote` "
-            "compares what Zenodo publishes with what a deposit would send now"
+            f"{', ...' if len(unknown_sent) > 5 else ''}: found on {policy.repository_name}, or deposited before archiver kept it): "
+            f"`status --remote` compares what {policy.repository_name} publishes with what a deposit would send now"
         )
     if args.remote:
-        drift += remote_drift(rows, _recorded_repository(args, export_dir, policy.api), export_dir=export_dir, policy=policy)
+        drift += remote_drift(rows, _recorded_repository(args, export_dir, policy), export_dir=export_dir, policy=policy)
     reporter_for(args.json).status(rows, drift)
     return EXIT_INVALID if drift else EXIT_OK
 
@@ -168,9 +170,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     export_dir = _export_dir(args)
     policy = policy_of(args)
-    repository = _recorded_repository(args, export_dir, policy.api)
+    repository = _recorded_repository(args, export_dir, policy)
     results = reconcile_export(export_dir, repository, policy=policy)
-    reporter_for(args.json).reconciled(results, repository.environment)
+    reporter_for(args.json).reconciled(results, repository.environment, repository.repository_name)
     return EXIT_INVALID if any(r.state in ("drifted", "failed") for r in results) else EXIT_OK
 
 
@@ -194,11 +196,18 @@ def cmd_zenodo_double(args: argparse.Namespace) -> int:
             faults = Faults(**args.faults)
         except (TypeError, ValueError) as exc:
             raise_usage(f"--faults: {exc}")
+    from archiver.zenodo.double import store
+
+    repository = args.repository
+    limits = (store.RDM_PER_MINUTE, store.RDM_PER_HOUR) if repository else (100, 5000)
+    hourly = limits[1] if args.hourly_limit is None else args.hourly_limit
     double = ZenodoDouble(
-        tokens=tokens, port=args.port, rate_limit=args.rate_limit, faults=faults, window=args.window,
-        hourly_limit=args.hourly_limit or None, index_lag=args.index_lag, doi_prefix=args.doi_prefix,
+        tokens=tokens, port=args.port, rate_limit=args.rate_limit or limits[0], faults=faults, window=args.window,
+        hourly_limit=hourly or None, index_lag=args.index_lag, repository=repository,
+        doi_prefix=args.doi_prefix or (store.REPOSITORY_DOI_PREFIX if repository else store.DOI_PREFIX),
     ).start()
-    print(f"Zenodo double listening on {double.api_url}", flush=True)
+    kind = "InvenioRDM repository double" if repository else "Zenodo double"
+    print(f"{kind} listening on {double.api_url}", flush=True)
     try:
         while True:
             time.sleep(3600)

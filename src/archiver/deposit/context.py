@@ -20,14 +20,14 @@ from archiver.deposit.results import RecordResult
 from archiver.deposit.waits import Waiter
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
-from archiver.model import Record
+from archiver.model import DepositionId, Record
 from archiver.policy import Policy
 
 # Records that end, one after another, on the server failing (5xx after the transport's retries)
 # before the run stops starting records: a server that fails three records in a row is not having
 # a moment, and every further record would spend its retries on it too.
 FAILING_AFTER = 3
-SERVER_FAILURES = frozenset({"zenodo-error", "publish-failed"})
+SERVER_FAILURES = frozenset({"zenodo-error", "repository-error", "publish-failed"})
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Job:
     row: LedgerRow | None
     kind: str = "deposited"  # how a success is reported: deposited, resumed, new-version
     current: RemoteDeposition | None = None  # the deposition as this run last read it, when it has
-    rivals: tuple[int, ...] = ()  # drafts of the record that lost the check to this one's
+    rivals: tuple[DepositionId, ...] = ()  # drafts of the record that lost the check to this one's
     concept: str | None = None  # a new version's concept, as read from the published version
     result: RecordResult | None = None  # set once the record is done, at whichever stage
 
@@ -86,11 +86,11 @@ class DepositRun:
     def halted(self) -> str | None:
         """Why no further record may start or go on, when the repository cannot be worked with."""
         if self.token_refused is not None:
-            return "Zenodo refused the token"
+            return f"{self.port.repository_name} refused the token"
         if self.unreachable is not None:
-            return "Zenodo did not answer, or kept refusing for its rate limit"
+            return f"{self.port.repository_name} did not answer, or kept refusing for its rate limit"
         if self.failing is not None:
-            return "Zenodo keeps failing"
+            return f"{self.port.repository_name} keeps failing"
         return None
 
     def went_well(self) -> None:
@@ -110,7 +110,7 @@ class DepositRun:
             self.failures_in_a_row += 1
             if self.failures_in_a_row >= FAILING_AFTER and self.failing is None:
                 self.failing = ArchiverError(
-                    f"Zenodo keeps failing: {self.failures_in_a_row} records in a row ended on a server failure, the last: "
+                    f"{self.port.repository_name} keeps failing: {self.failures_in_a_row} records in a row ended on a server failure, the last: "
                     f"{message}; no further record was started: check {self.port.server}'s status and run again later "
                     "(it resumes)", code="server-failing",
                 )

@@ -37,7 +37,7 @@ def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_version
         return "register", "published; registration not yet written"
     if row is None and record.doi is not None and record.provenance.external_record.deposition_id is not None:
         return "skip", (f"registered in its manifest as {record.doi}, but unknown to the ledger (a lost state directory?): "
-                        "`archiver reconcile` rebuilds the ledger from Zenodo, and a deposit then sees any correction since")
+                        f"`archiver reconcile` rebuilds the ledger from {policy.repository_name}, and a deposit then sees any correction since")
     if row is not None and not (row.state == "planned" and row.attempt == 1):
         return "deposit", f"resume from {row.state}"
     verdict = assess(Facts.of_record(record), policy)
@@ -45,7 +45,7 @@ def decide(record: Record, row: LedgerRow | None, policy: Policy, *, new_version
         return "skip", "not eligible: " + ", ".join(verdict.reasons)
     if row is not None and row.last_error:
         answer = row.last_error.split(": ", 1)[-1]  # the repository's answer, without the request line
-        return "deposit", f"new deposit; an earlier attempt created nothing on Zenodo ({answer})"
+        return "deposit", f"new deposit; an earlier attempt created nothing on {policy.repository_name} ({answer})"
     return "deposit", "new deposit"
 
 

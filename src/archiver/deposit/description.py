@@ -20,7 +20,6 @@ SYNTHESIS_NOTE = "Machine-generated synthesis of existing literature. Not primar
 RESOURCE_TYPE = "publication-report"
 # The record's public page is the same work as the deposit.
 RELATION = "isidenticalto"
-NOTES = "notes"
 
 
 @dataclass(frozen=True)

@@ -43,12 +43,6 @@ class Halting(RemoteError):
     """No other record would fare better: the token is refused, the repository does not answer,
     or its rate limit never lets up. The run starts no further record."""
 
-    @property
-    def reason(self) -> str:
-        if self.code == "token-refused":
-            return "Zenodo refused the token"
-        return "Zenodo did not answer, or kept refusing for its rate limit"
-
 
 UNTRUSTED_CODES = frozenset({"answer-invalid", "answer-mismatch", "foreign-link", "redirect-refused"})
 HALTING_CODES = frozenset({"token-refused", "no-answer", "rate-limited"})

@@ -16,10 +16,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import NamedTuple
 
 from archiver.exportdir import ledger_path
 from archiver.findings import ArchiverError
-from archiver.model import Registration, Registrations
+from archiver.model import DepositionId, Registration, Registrations
 
 SCHEMA_VERSION = 4  # 2: concept_doi; 3: api (which Zenodo API made the row); 4: metadata, edit, published_version
 # in-review: a records-API draft submitted to its community, published when the community accepts it
@@ -36,6 +37,8 @@ CREATE TABLE IF NOT EXISTS deposits (
     correction_hash TEXT NOT NULL,
     marker TEXT NOT NULL,
     state TEXT NOT NULL,
+    -- Zenodo's number, or another InvenioRDM repository's id (q5jr8-hny72): SQLite keeps each as
+    -- given, an integer as INTEGER and such an id (never all digits) as TEXT, under this affinity.
     deposition_id INTEGER,
     bucket_url TEXT,
     doi TEXT,
@@ -102,7 +105,7 @@ class LedgerRow:
     correction_hash: str
     marker: str
     state: str
-    deposition_id: int | None
+    deposition_id: DepositionId | None
     files_at: str | None
     doi: str | None
     record_url: str | None
@@ -130,7 +133,7 @@ class LedgerRow:
             return False  # a version archiver did not write, or none known: nothing to compare
 
     @property
-    def remote_id(self) -> int:
+    def remote_id(self) -> DepositionId:
         """The deposition id, for a step that comes after the deposition exists."""
         if self.deposition_id is None:
             raise ArchiverError(f"{self.record_id}: the ledger names no deposition for a step that needs one", code="ledger-corrupt")
@@ -145,7 +148,7 @@ _ADOPTABLE = frozenset({"created", "in-review", "published", "registered"})
 class RemoteState:
     """What the ledger keeps of a deposition the repository holds."""
 
-    deposition_id: int
+    deposition_id: DepositionId
     files_at: str | None
     doi: str | None = None  # set for a published one (checked to be the DOI the repository mints)
     concept_doi: str | None = None
@@ -299,7 +302,7 @@ class Ledger:
         """The create was refused, or the repository lists nothing it made: the record is planned again."""
         return self._move(row, "planned", _BEFORE_CREATED)
 
-    def created(self, row: LedgerRow, deposition_id: int, files_at: str | None) -> LedgerRow:
+    def created(self, row: LedgerRow, deposition_id: DepositionId, files_at: str | None) -> LedgerRow:
         """The draft this run created (or found after a lost answer) exists."""
         return self._move(row, "created", _BEFORE_CREATED, deposition_id=deposition_id, files_at=files_at)
 
@@ -477,7 +480,18 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
 # record id -> (DOI of the version, concept DOI or None, hash of the correction record deposited
 # or None, the version it publishes or None): what a refresh of the export writes into its
 # package and reports
-RegisteredDois = dict[str, tuple[str, str | None, str | None, str | None]]
+class RegisteredDoi(NamedTuple):
+    """What a refresh of the export writes of one registered record."""
+
+    doi: str
+    concept_doi: str | None
+    correction_hash: str | None
+    published_version: str | None
+    deposition_id: DepositionId | None
+    environment: str  # Zenodo's sandbox or production, or another repository's origin
+
+
+RegisteredDois = dict[str, RegisteredDoi]
 
 
 def registered_dois(ledger: Ledger, environment: str) -> RegisteredDois:
@@ -486,5 +500,6 @@ def registered_dois(ledger: Ledger, environment: str) -> RegisteredDois:
     out: RegisteredDois = {}
     for row in ledger.all(environment):  # ordered by version: the latest registration is kept
         if row.state == "registered" and row.doi:
-            out[row.record_id] = (row.doi, row.concept_doi, row.correction_hash, row.published_version)
+            out[row.record_id] = RegisteredDoi(row.doi, row.concept_doi, row.correction_hash, row.published_version,
+                                               row.deposition_id, row.environment)
     return out

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archiver.deposit.port import DepositPort, RemoteDeposition
+from archiver.model import DepositionId
 
 # Record ids per search. Each record has a few depositions at most (its versions, a draft), so one
 # page of PAGE_SIZE hits usually answers a whole batch; the ids stay well inside any URL limit.
@@ -23,30 +24,47 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+def id_order(deposition_id: DepositionId) -> tuple[int, int, str]:
+    """Ids in order: Zenodo's numbers by value, another repository's ids as text (which says nothing of time)."""
+    return (0, deposition_id, "") if isinstance(deposition_id, int) else (1, 0, deposition_id)
+
+
+def creation_order(deposition: RemoteDeposition) -> tuple:
+    """Earliest created first, the id breaking a tie (or standing alone where ``created`` is not
+    known). On Zenodo ids grow with time, so this is the order of its ids; InvenioRDM's are random."""
+    created = deposition.created
+    return (created is None, created.timestamp() if created is not None else 0.0, id_order(deposition.id))
+
+
+def version_order(deposition: RemoteDeposition) -> tuple:
+    """Latest version last: the highest ``versions.index``, where the repository says it; else by creation."""
+    index = deposition.version_index
+    return (index is not None, index or 0, creation_order(deposition))
+
+
 @dataclass(frozen=True)
 class Found:
-    """What Zenodo's search holds for one record: its depositions, lowest id first."""
+    """What the repository's search holds for one record: its depositions, earliest created first."""
 
     record_id: str
     depositions: tuple[RemoteDeposition, ...] = ()
 
-    def _concept_order(self, concept: str | None) -> int:
-        ids = [d.id for d in self.depositions if d.concept == concept]
-        return min(ids) if ids else 0
+    def _concept_order(self, concept: str | None) -> tuple:
+        return min((creation_order(d) for d in self.depositions if d.concept == concept), default=())
 
     @property
     def published(self) -> RemoteDeposition | None:
         """The latest published version of the record's first concept (a record deposited twice
-        before archiver looked first has two concepts: the older one is the record's)."""
+        before archiver looked first has two concepts: the earlier created is the record's)."""
         published = [d for d in self.depositions if d.published]
         if not published:
             return None
         first = min(published, key=lambda d: self._concept_order(d.concept)).concept
-        return max((d for d in published if d.concept == first), key=lambda d: d.id)
+        return max((d for d in published if d.concept == first), key=version_order)
 
     @property
     def first_drafts(self) -> tuple[RemoteDeposition, ...]:
-        """Open drafts of concepts never published (a first deposit under way), lowest id first."""
+        """Open drafts of concepts never published (a first deposit under way), earliest created first."""
         published_concepts = {d.concept for d in self.depositions if d.published}
         return tuple(d for d in self.depositions if not d.published and d.concept not in published_concepts)
 
@@ -66,4 +84,4 @@ def find_records(api: DepositPort, record_ids: Iterable[str], batch: int = LOOKU
             for keyword in hit.record_ids:
                 if keyword in found and all(d.id != hit.id for d in found[keyword]):
                     found[keyword].append(hit)
-    return {record_id: Found(record_id, tuple(sorted(deps, key=lambda d: d.id))) for record_id, deps in found.items()}
+    return {record_id: Found(record_id, tuple(sorted(deps, key=creation_order))) for record_id, deps in found.items()}

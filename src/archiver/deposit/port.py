@@ -9,13 +9,14 @@ name. Failures arrive as the errors of ``errors.py``. Nothing here imports an ad
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from archiver.model import Record
+from archiver.model import DepositionId, Record
 from archiver.policy import Policy
 
 # Where a draft stands with the community that reviews it: not asked (or the request was
@@ -38,7 +39,7 @@ class RemoteDeposition(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: int
+    id: DepositionId  # Zenodo's number, or another InvenioRDM repository's id
     concept: str | None = None  # the id all versions share
     published: bool = False
     doi: str | None = None  # only a published deposition's DOI is ever registered
@@ -52,6 +53,8 @@ class RemoteDeposition(BaseModel):
     review_said: str | None = None  # the repository's own word for the review's state, for messages
     unkept: tuple[str, ...] = ()  # after a save: the fields not stored as they were sent
     editing: bool = False  # published, with an edit of its metadata open (where the answer shows it)
+    created: dt.datetime | None = None  # when the repository created it (ids need not grow with time)
+    version_index: int | None = None  # its place among its concept's versions (InvenioRDM's versions.index), where known
     metadata: dict = Field(default_factory=dict, repr=False)  # the metadata as the answer holds it
 
 
@@ -90,9 +93,10 @@ class DepositPort(ApiDescription, Protocol):
     """What the deposit stage needs from an API. Writes that create or publish are sent once; the
     stage decides what to do after a lost answer by reading the repository again."""
 
-    environment: str  # where its deposits count: sandbox or production
+    environment: str  # where its deposits count: Zenodo's sandbox or production, or a named repository's origin
     server: str  # the API URL, as the ledger records it
     token_variable: str  # the environment variable its token came from, for messages
+    repository_name: str  # the repository in messages: Zenodo, or a named repository's host
     sleep: Callable[[float], None]
     announce: Callable[[str], None] | None
 
@@ -114,45 +118,45 @@ class DepositPort(ApiDescription, Protocol):
     def create(self, record: Record, payload: dict) -> RemoteDeposition:
         """A new draft holding ``payload``; its ``unkept`` lists what the repository did not store as sent."""
 
-    def read(self, deposition_id: int) -> RemoteDeposition:
+    def read(self, deposition_id: DepositionId) -> RemoteDeposition:
         """The deposition (draft or published) as it is now; ``Gone`` when there is none."""
 
     def search(self, record_ids: Iterable[str]) -> list[RemoteDeposition]:
         """Every deposition (drafts, all versions) that may carry one of ``record_ids``: hints from
         the search index, which the caller checks."""
 
-    def open_draft_of(self, previous_id: int) -> RemoteDeposition | None:
+    def open_draft_of(self, previous_id: DepositionId) -> RemoteDeposition | None:
         """The open new-version draft of the concept of ``previous_id``, as the search lists it."""
 
-    def new_version(self, previous_id: int) -> RemoteDeposition:
+    def new_version(self, previous_id: DepositionId) -> RemoteDeposition:
         """A new-version draft of the published ``previous_id`` (``DraftOpen`` when one is open
         that the answer does not name)."""
 
-    def begin_uploads(self, deposition_id: int, names: list[str], held: set[str] | None) -> None:
+    def begin_uploads(self, deposition_id: DepositionId, names: list[str], held: set[str] | None) -> None:
         """Ready the draft for ``names`` (``held``: the names the draft holds, when known)."""
 
     def upload(self, files_at: str, name: str, open_stream: Callable[[], object], size: int) -> str:
         """Put one file into the draft whose files go to ``files_at`` (safe to repeat); the md5 the
         repository holds for it."""
 
-    def delete_file(self, deposition_id: int, stored: RemoteFile) -> None:
+    def delete_file(self, deposition_id: DepositionId, stored: RemoteFile) -> None:
         """Remove a file from a draft (a new version may carry the previous files)."""
 
-    def set_metadata(self, deposition_id: int, record: Record, payload: dict) -> RemoteDeposition:
+    def set_metadata(self, deposition_id: DepositionId, record: Record, payload: dict) -> RemoteDeposition:
         """Replace the draft's metadata with ``payload``; ``unkept`` as for create."""
 
-    def publish(self, deposition_id: int) -> RemoteDeposition:
+    def publish(self, deposition_id: DepositionId) -> RemoteDeposition:
         """Publish the draft once; the answer is checked to be this deposition under its own DOI."""
 
-    def read_published(self, deposition_id: int) -> RemoteDeposition:
+    def read_published(self, deposition_id: DepositionId) -> RemoteDeposition:
         """The published deposition, with the metadata it publishes; ``editing`` when the answer
         shows an edit open (its ``metadata`` is then the edit's, where the API shows no other)."""
 
-    def edit(self, deposition_id: int) -> RemoteDeposition:
+    def edit(self, deposition_id: DepositionId) -> RemoteDeposition:
         """An edit of the published deposition's metadata (the open one when there is one): the
         same deposition, DOI and files; ``publish`` makes it public."""
 
-    def discard_edit(self, deposition_id: int) -> bool:
+    def discard_edit(self, deposition_id: DepositionId) -> bool:
         """The open edit dropped, the published metadata as it was: True when one was open."""
 
     def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
@@ -163,7 +167,7 @@ class DepositPort(ApiDescription, Protocol):
         """For each public field that changes: ``{"field", "now", "will"}``, what ``deposition``
         holds and what ``payload`` would make it hold, in the API's own keys (for a reader)."""
 
-    def delete_draft(self, deposition_id: int) -> bool:
+    def delete_draft(self, deposition_id: DepositionId) -> bool:
         """Delete a draft never published: True when deleted now, False when there is none."""
 
     def download(self, deposition: RemoteDeposition, name: str) -> bytes:
@@ -175,10 +179,10 @@ class DepositPort(ApiDescription, Protocol):
     def check_community(self, slug: str) -> None:
         """Nothing when the community ``slug`` may be asked for; ``community-missing`` when it does not exist."""
 
-    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> RemoteDeposition:
+    def submit_for_review(self, deposition_id: DepositionId, slug: str, message: str) -> RemoteDeposition:
         """Submit the draft to the community's review (where the API follows reviews); the draft as
         it is afterwards (``review`` pending, or published when the token may include directly)."""
 
-    def missing_communities(self, deposition_id: int, slugs: tuple[str, ...]) -> list[str]:
+    def missing_communities(self, deposition_id: DepositionId, slugs: tuple[str, ...]) -> list[str]:
         """Of ``slugs``, the communities the published deposition is not in (where the API asks
         for communities at publish)."""

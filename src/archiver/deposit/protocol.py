@@ -16,12 +16,12 @@ from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.decide import needs_lookup
 from archiver.deposit.errors import Gone, RemoteError
 from archiver.deposit.files import artifact_changed, content_hashes, manifest_md5
-from archiver.deposit.lookup import Found, find_records
+from archiver.deposit.lookup import Found, creation_order, find_records
 from archiver.deposit.port import RemoteDeposition
 from archiver.deposit.results import RecordResult
 from archiver.deposit.review import follow_review
 from archiver.findings import ArchiverError
-from archiver.model import Record, correction_hash
+from archiver.model import DepositionId, Record, correction_hash
 from archiver.package import RECORD_MANIFEST_FILE
 
 # ------------------------------------------------------------------------- stage 1: ask the repository first
@@ -42,7 +42,7 @@ def look_up(run: DepositRun, jobs: list[Job]) -> None:
             missing = [job.record.id for job in lost if not found[job.record.id].depositions]
             if not missing:
                 break
-            run.wait(attempt, "Zenodo's search index catching up with a create sent before a crash")
+            run.wait(attempt, f"{run.port.repository_name}'s search index catching up with a create sent before a crash")
             found.update(find_records(run.port, missing))
     except RemoteError as exc:
         for job in wanted:
@@ -68,7 +68,7 @@ def apply_found(run: DepositRun, job: Job, found: Found) -> None:
             else:
                 run.adopt(job, draft, state="created")
                 job.current = draft
-                job.kind, job.why = "resumed", f"resumed draft {draft.id} found on Zenodo"
+                job.kind, job.why = "resumed", f"resumed draft {draft.id} found on {run.port.repository_name}"
         elif job.row is not None and job.row.state == "creating":
             # a create whose answer was lost: the repository lists no deposition of the record, so none was made
             job.row = run.ledger.not_created(job.row)
@@ -76,7 +76,7 @@ def apply_found(run: DepositRun, job: Job, found: Found) -> None:
         run.fail(job, exc)
 
 
-def read_listed(run: DepositRun, deposition_id: int) -> RemoteDeposition | None:
+def read_listed(run: DepositRun, deposition_id: DepositionId) -> RemoteDeposition | None:
     """A deposition the search listed, as it is now (the index lags): None when it is gone (a
     concurrent run that lost deleted its draft)."""
     try:
@@ -92,7 +92,7 @@ def remote_corrections(run: DepositRun, record: Record, deposition: RemoteDeposi
     if listed is not None and listed.md5 == manifest_md5(record):
         return content_hashes(record)[1]
     unreadable = ArchiverError(
-        f"{record.id}: deposition {deposition.id} on Zenodo carries this record's id, but archiver cannot read "
+        f"{record.id}: deposition {deposition.id} on {run.port.repository_name} carries this record's id, but archiver cannot read "
         f"its {RECORD_MANIFEST_FILE}; compare it by hand before depositing this record again",
         code="remote-unrecognised",
     )
@@ -119,7 +119,7 @@ def behind(record: Record, published: RemoteDeposition) -> ArchiverError | None:
     if ours >= theirs:
         return None
     return ArchiverError(
-        f"{record.id}: deposition {published.id} on Zenodo is version {theirs} of this record, with {theirs - 1} "
+        f"{record.id}: the published deposition {published.id} is version {theirs} of this record, with {theirs - 1} "
         f"correction(s); this export's record has {ours - 1}: it is older than what is published. Nothing was sent: "
         "export the current record pages and deposit that",
         code="correction-behind",
@@ -138,7 +138,7 @@ def adopt_published(run: DepositRun, job: Job, found: Found) -> None:
     if theirs == content_hashes(job.record)[1] and artifact_changed(job.record, run.export_dir, run.ledger.files(row)):
         # the record as published, but without this export's report (or with another): files do
         # not change in place, so a new version carries it
-        why = f"deposition {published.id} on Zenodo does not hold this export's report artifact"
+        why = f"deposition {published.id} on {run.port.repository_name} does not hold this export's report artifact"
         if run.new_versions:
             job.action, job.kind, job.why = "new-version", "new-version", why
         else:
@@ -152,17 +152,17 @@ def adopt_published(run: DepositRun, job: Job, found: Found) -> None:
         else:
             updated = steps.register(run, row, job.path, job.record)
         job.result = RecordResult(
-            job.record.id, "adopted", f"published on Zenodo as deposition {published.id}; registered, nothing deposited{extra}",
+            job.record.id, "adopted", f"published on {run.port.repository_name} as deposition {published.id}; registered, nothing deposited{extra}",
             updated.doi, published.id,
         )
     elif (older := behind(job.record, published)) is not None:
         run.fail(job, older)
     elif run.new_versions:
-        job.action, job.kind, job.why = "new-version", "new-version", "the correction record changed since the deposit found on Zenodo"
+        job.action, job.kind, job.why = "new-version", "new-version", f"the correction record changed since the deposit found on {run.port.repository_name}"
     else:
         job.result = RecordResult(
             job.record.id, "drifted",
-            f"the correction record changed since deposition {published.id} on Zenodo; rerun with --new-versions{extra}",
+            f"the correction record changed since deposition {published.id} on {run.port.repository_name}; rerun with --new-versions{extra}",
             None, published.id,
         )
 
@@ -170,13 +170,13 @@ def adopt_published(run: DepositRun, job: Job, found: Found) -> None:
 def _orphans_said(run: DepositRun, found: Found) -> str:
     """Drafts of the record that never became it (a killed run's, whose ledger is gone): no run can
     publish them (a rival is published, so its check gives way), so a deposit deletes them."""
-    extra = f"; Zenodo also holds {found.other_concepts} later duplicate(s) of it" if found.other_concepts else ""
+    extra = f"; {run.port.repository_name} also holds {found.other_concepts} later duplicate(s) of it" if found.other_concepts else ""
     orphans = [d.id for d in found.first_drafts]
     if orphans and run.delete_orphans:
         deleted = [draft_id for draft_id in orphans if run.port.delete_draft(draft_id)]
         extra += f"; deleted orphan draft(s) {', '.join(map(str, deleted))}" if deleted else ""
     elif orphans:
-        extra += f"; Zenodo holds orphan draft(s) {', '.join(map(str, orphans))} of it (a deposit deletes them)"
+        extra += f"; {run.port.repository_name} holds orphan draft(s) {', '.join(map(str, orphans))} of it (a deposit deletes them)"
     return extra
 
 
@@ -195,7 +195,7 @@ def published_meanwhile(run: DepositRun, job: Job) -> bool:
         job.row = run.ledger.deposition_forgotten(row)
         job.result = RecordResult(
             job.record.id, "deferred",
-            f"draft {gone} is gone from Zenodo (deleted: by a concurrent run whose deposition of this record won, or by "
+            f"draft {gone} is gone from {run.port.repository_name} (deleted: by a concurrent run whose deposition of this record won, or by "
             "hand); the next run registers that deposition, or deposits the record afresh",
         )
         return True
@@ -215,9 +215,10 @@ def published_meanwhile(run: DepositRun, job: Job) -> bool:
 
 def winner_over(own: RemoteDeposition, depositions: tuple[RemoteDeposition, ...]) -> RemoteDeposition | None:
     """The rival deposition of the record that wins over this run's draft: a published one, else a
-    draft with a lower id (a concurrent run's); None when this run's draft may publish."""
+    draft created earlier (a concurrent run's; the id breaks a tie); None when this run's draft may publish."""
     rivals = [d for d in depositions if d.concept != own.concept]
-    return next((d for d in rivals if d.published), None) or next((d for d in rivals if d.id < own.id), None)
+    mine = creation_order(own)
+    return next((d for d in rivals if d.published), None) or next((d for d in rivals if creation_order(d) < mine), None)
 
 
 def check(run: DepositRun, jobs: list[Job]) -> list[Job]:
@@ -248,19 +249,19 @@ def check(run: DepositRun, jobs: list[Job]) -> list[Job]:
                 if not published_meanwhile(run, job):  # not listed because it is gone, or published by another run
                     job.result = RecordResult(
                         record_id, "deferred",
-                        f"Zenodo's search does not list draft {job.row.deposition_id} yet, so no concurrent deposit of this "
+                        f"{run.port.repository_name}'s search does not list draft {job.row.deposition_id} yet, so no concurrent deposit of this "
                         "record can be ruled out; the next run checks again and publishes it",
                         None, job.row.deposition_id,
                     )
                 continue
             winner = winner_over(own, found[record_id].depositions)
             if winner is None:
-                job.rivals = tuple(d.id for d in found[record_id].depositions if d.concept != own.concept)  # all drafts, higher ids
+                job.rivals = tuple(d.id for d in found[record_id].depositions if d.concept != own.concept)  # all drafts, created later
                 ready.append(job)
             else:
                 give_way(run, job, winner, found[record_id])
         if pending:
-            run.wait(attempt, "Zenodo's search index catching up with this run's new drafts")
+            run.wait(attempt, f"{run.port.repository_name}'s search index catching up with this run's new drafts")
     return ready
 
 

@@ -10,6 +10,7 @@ from archiver.deposit.protocol import delete_rivals, published_meanwhile
 from archiver.deposit.results import RecordResult
 from archiver.deposit.review import follow_review
 from archiver.findings import ArchiverError
+from archiver.model import DepositionId
 
 
 def publish(run: DepositRun, job: Job) -> None:
@@ -34,11 +35,11 @@ def publish(run: DepositRun, job: Job) -> None:
         run.fail(job, exc)
 
 
-def _communities_said(run: DepositRun, deposition_id: int) -> str:
+def _communities_said(run: DepositRun, deposition_id: DepositionId) -> str:
     """Where communities are asked for at publish, a community the record is not in afterwards is said."""
     if not run.policy.communities or not run.port.capabilities.communities_at_publish:
         return ""
     missing = run.port.missing_communities(deposition_id, run.policy.communities)
     if not missing:
         return ""
-    return f"; not in community {', '.join(missing)} after publish (Zenodo may hold an inclusion request for a curator) [community-missing]"
+    return f"; not in community {', '.join(missing)} after publish ({run.port.repository_name} may hold an inclusion request for a curator) [community-missing]"

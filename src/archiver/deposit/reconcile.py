@@ -15,7 +15,7 @@ from pathlib import Path
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.errors import Gone, RemoteError
 from archiver.deposit.ledger import Ledger, LedgerRow, RemoteState, check_server, registered_dois
-from archiver.deposit.lookup import LOOKUP_BATCH, Found, find_records
+from archiver.deposit.lookup import LOOKUP_BATCH, Found, creation_order, find_records
 from archiver.deposit.manifests import iter_manifests
 from archiver.deposit.port import DepositPort
 from archiver.deposit.protocol import apply_found
@@ -23,6 +23,7 @@ from archiver.deposit.refresh import refresh_after_deposit
 from archiver.deposit.runner import job_for
 from archiver.exportdir import ExportLock, ledger_path
 from archiver.findings import ArchiverError
+from archiver.model import DepositionId
 from archiver.policy import Policy
 
 
@@ -34,13 +35,13 @@ class Reconciled:
     state: str  # registered, drifted, draft, none, failed
     detail: str
     doi: str | None = None
-    deposition_id: int | None = None
+    deposition_id: DepositionId | None = None
 
     def as_dict(self) -> dict:
         return {"id": self.record_id, "state": self.state, "detail": self.detail, "doi": self.doi, "deposition_id": self.deposition_id}
 
 
-def _confirmed(port: DepositPort, found: Found, known_ids: list[int]) -> Found:
+def _confirmed(port: DepositPort, found: Found, known_ids: list[DepositionId]) -> Found:
     """What the search found, plus the depositions the ledger named that the search does not
     list (the index lags behind a create or publish): read one by one; a 404 is gone."""
     listed = {d.id for d in found.depositions}
@@ -52,7 +53,7 @@ def _confirmed(port: DepositPort, found: Found, known_ids: list[int]) -> Found:
             extra.append(port.read(deposition_id))
         except Gone:
             continue
-    return Found(found.record_id, tuple(sorted((*found.depositions, *extra), key=lambda d: d.id)))
+    return Found(found.record_id, tuple(sorted((*found.depositions, *extra), key=creation_order)))
 
 
 def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
@@ -63,7 +64,7 @@ def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
     ledger.drop(record.id, environment)
     job.row, job.result, job.action = None, None, "deposit"
     if not found.depositions:
-        return Reconciled(record.id, "none", "Zenodo holds no deposition of this record")
+        return Reconciled(record.id, "none", f"{run.port.repository_name} holds no deposition of this record")
     apply_found(run, job, found)
     if job.result is not None and job.result.action == "failed":
         ledger.restore(record.id, environment, before)  # a rebuild that failed takes nothing away
@@ -76,9 +77,9 @@ def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
         if row.state == "in-review":
             return Reconciled(record.id, "draft", f"draft {row.deposition_id} waits for its community's review: a deposit "
                               "registers it once accepted", None, row.deposition_id)
-        return Reconciled(record.id, "draft", f"open draft {row.deposition_id} on Zenodo: a deposit resumes it", None, row.deposition_id)
+        return Reconciled(record.id, "draft", f"open draft {row.deposition_id} on {run.port.repository_name}: a deposit resumes it", None, row.deposition_id)
     # an open new version of the record's concept: the next deposit resumes it instead of opening another
-    opened = [d for d in found.depositions if not d.published and d.concept == published.concept and d.id > published.id]
+    opened = [d for d in found.depositions if not d.published and d.concept == published.concept and creation_order(d) > creation_order(published)]
     if opened:
         following = run.begin_row(record, attempt=row.attempt + 1)
         ledger.adopted(following, RemoteState(opened[0].id, opened[0].files_at), "created", row.correction_hash)
@@ -86,7 +87,7 @@ def _reconcile_one(run: DepositRun, job: Job, found: Found) -> Reconciled:
         return Reconciled(record.id, "registered", job.result.detail.replace("; registered, nothing deposited", ""), row.doi, published.id)
     return Reconciled(
         record.id, "drifted",
-        f"the correction record changed since deposition {published.id} on Zenodo; deposit --new-versions gives it a new version",
+        f"the correction record changed since deposition {published.id} on {run.port.repository_name}; deposit --new-versions gives it a new version",
         row.doi, published.id,
     )
 
@@ -116,7 +117,7 @@ def reconcile(export_dir: Path, port: DepositPort, policy: Policy) -> list[Recon
                 try:
                     found = find_records(port, [job.record.id for job in jobs])
                 except RemoteError as exc:
-                    raise ArchiverError(f"Zenodo's search failed: {exc.message}", code=exc.code) from None
+                    raise ArchiverError(f"{run.port.repository_name}'s search failed: {exc.message}", code=exc.code) from None
                 for job in jobs:
                     known = ledger.get(job.record.id, run.environment) is not None
                     if not found[job.record.id].depositions and not known:

@@ -48,9 +48,12 @@ def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
         registration = registrations.get(row[0])
         if registration:
             row[names.index("external_record")] = REGISTERED
-            row[names.index("doi")] = registration[0]
+            row[names.index("doi")] = registration.doi
             if "concept_doi" in names:  # exports written before the concept DOI have no such column
-                row[names.index("concept_doi")] = registration[1] or ""
+                row[names.index("concept_doi")] = registration.concept_doi or ""
+            if "deposition_id" in names:  # nor those before another repository's ids, these two
+                row[names.index("deposition_id")] = str(registration.deposition_id or "")
+                row[names.index("repository")] = registration.environment
             row[names.index("public_provenance")] = L4
         return row
 
@@ -58,7 +61,7 @@ def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
         names = fields["eligibility"]
         registration = registrations.get(row[0])
         if registration:
-            doi = registration[0]
+            doi = registration.doi
             row[names.index("eligible")] = "false"
             row[names.index("reasons")] = "already-registered"
             row[names.index("next_action")] = _registered_next_action(doi)
@@ -83,7 +86,7 @@ def _refresh_package(export_dir: Path, registrations: RegisteredDois) -> None:
 def _corrected_next_action(manifest: dict, published_version: str | None) -> str:
     corrections = manifest["correction_record"].get("correction_count", 0)
     if str(published_version).isdigit() and int(str(published_version)) > 1 + corrections:
-        return "export the current record page: this export is older than the version Zenodo publishes"
+        return "export the current record page: this export is older than the version the repository publishes"
     return "archiver deposit --new-versions: the corrections get a new version"
 
 
@@ -101,7 +104,7 @@ def _refresh_reports(export_dir: Path, registrations: RegisteredDois, policy: Po
             manifest = json.loads((export_dir / entry["manifest"]).read_text(encoding="utf-8")) if entry.get("manifest") else None
             registration = registrations.get(entry["id"])
             if registration:
-                doi, _concept, deposited, version = registration
+                doi, deposited, version = registration.doi, registration.correction_hash, registration.published_version
                 reasons, action = ["already-registered"], _registered_next_action(doi)
                 if manifest is not None and deposited is not None and correction_hash(manifest["correction_record"]) != deposited:
                     # the drift is told without the network: the corrections await a new version,

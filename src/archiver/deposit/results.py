@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from archiver.model import DepositionId
+
 
 @dataclass
 class RecordResult:
@@ -15,7 +17,7 @@ class RecordResult:
     action: str
     detail: str = ""
     doi: str | None = None
-    deposition_id: int | None = None
+    deposition_id: DepositionId | None = None
 
     def as_dict(self) -> dict:
         return {"id": self.record_id, "action": self.action, "detail": self.detail, "doi": self.doi, "deposition_id": self.deposition_id}

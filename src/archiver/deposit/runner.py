@@ -60,7 +60,8 @@ def job_for(run: DepositRun, manifest_path: Path) -> Job:
         job.result = RecordResult(record.id, "failed", why + " [correction-behind]", record.doi, row.deposition_id if row else None)
     elif action == "metadata-changed":
         production = " --production" if run.environment == "production" else ""
-        command = f"archiver deposit {shell_quote(str(run.export_dir))}{production} --zenodo-url {shell_quote(run.port.server)} --update-metadata"
+        server = f" --zenodo-url {shell_quote(run.port.server)}" if run.policy.repository is None else ""  # else the policy names it
+        command = f"archiver deposit {shell_quote(str(run.export_dir))}{production}{server} --update-metadata"
         job.result = RecordResult(record.id, "metadata-changed", f"{why}; `{command}` updates it in place (same DOI)",
                                   record.doi, row.deposition_id if row else None)
     return job

@@ -73,11 +73,12 @@ def local_drift(rows: list[dict], export_dir: Path, policy: Policy, default_serv
 def command_target(export_dir: Path, environment: str, server: str, default_servers: Mapping[str, str]) -> str:
     """What a hint's command names so that it pastes as printed: the export folder shell-quoted,
     --production for production, and the server the ledger's deposits went to when it is not the
-    environment's own (``default_servers``: environment -> its API URL)."""
+    environment's own (``default_servers``: environment -> its API URL). A repository the policy
+    names ([repository]) is the policy's to say: the command names no server for it."""
     words = [shell_quote(str(export_dir))]
     if environment == "production":
         words.append("--production")
-    if server.rstrip("/") != default_servers.get(environment, "").rstrip("/"):
+    if environment in default_servers and server.rstrip("/") != default_servers[environment].rstrip("/"):
         words.append(f"--zenodo-url {shell_quote(server)}")
     return " ".join(words)
 
@@ -123,7 +124,7 @@ def remote_drift(rows: list[dict], port: DepositPort, *, export_dir: Path | None
                 raise  # every other row would wait out the same silence, or meet the same refusal: stop
             drift.append({**row, "remote": f"unreachable: {exc.message}"})
             continue
-        said = _remote_difference(row, remote)
+        said = _remote_difference(row, remote, port.repository_name)
         if said is None and registered and policy is not None and row["attempt"] == latest[row["id"]] and row["id"] in records:
             assert export_dir is not None
             command = command_target(export_dir, row["environment"], port.server, default_servers or {})
@@ -133,14 +134,14 @@ def remote_drift(rows: list[dict], port: DepositPort, *, export_dir: Path | None
     return drift
 
 
-def _remote_difference(row: dict, remote: RemoteDeposition) -> str | None:
+def _remote_difference(row: dict, remote: RemoteDeposition, where: str) -> str | None:
     if row["id"] not in remote.record_ids:
-        return f"deposition {remote.id} on Zenodo is not this record's (its keywords do not name {row['id']})"
+        return f"deposition {remote.id} on {where} is not this record's (its keywords do not name {row['id']})"
     remote_doi = remote.doi if remote.published else None
     if row["state"] in ("published", "registered") and remote_doi != row["doi"]:
-        return f"Zenodo holds DOI {remote_doi!r}, the ledger {row['doi']!r}"
+        return f"{where} holds DOI {remote_doi!r}, the ledger {row['doi']!r}"
     if row["state"] not in ("published", "registered") and remote.published:
-        return f"published on Zenodo as {remote_doi}, ledger state {row['state']}"
+        return f"published on {where} as {remote_doi}, ledger state {row['state']}"
     return None
 
 
@@ -155,5 +156,5 @@ def _published_metadata_differs(row: dict, remote: RemoteDeposition, port: Depos
     if not changed:
         return None
     where = "an edit is open on Zenodo; " if remote.editing else ""
-    return (f"{where}Zenodo publishes other metadata than a deposit would send now: {', '.join(changed)}; "
+    return (f"{where}{port.repository_name} publishes other metadata than a deposit would send now: {', '.join(changed)}; "
             f"`archiver deposit {command} --update-metadata` updates it in place")

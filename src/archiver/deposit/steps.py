@@ -20,7 +20,7 @@ from archiver.deposit.port import RemoteDeposition
 from archiver.findings import ArchiverError
 from archiver.fsutil import atomic_write_bytes
 from archiver.manifest import build_manifest
-from archiver.model import Record
+from archiver.model import DepositionId, Record
 
 PUBLISH_TRIES = 5
 
@@ -31,7 +31,7 @@ def kept(deposition: RemoteDeposition) -> RemoteDeposition:
     dropped or changed would otherwise be published under a DOI that can never be withdrawn."""
     if deposition.unkept:
         raise ArchiverError(
-            f"deposition {deposition.id}: Zenodo did not keep {', '.join(deposition.unkept[:5])} as sent; "
+            f"deposition {deposition.id}: the repository did not keep {', '.join(deposition.unkept[:5])} as sent; "
             "nothing was published: correct the policy or the record and run again",
             code="metadata-not-kept",
         )
@@ -58,7 +58,7 @@ def _find_lost_create(run: DepositRun, record: Record) -> RemoteDeposition | Non
             if not draft.published:  # the index may still show a published one as a draft
                 return draft
         if attempt < run.find_attempts:
-            run.wait(attempt, "Zenodo's search index catching up with a create whose answer was lost")
+            run.wait(attempt, f"{run.port.repository_name}'s search index catching up with a create whose answer was lost")
     return None
 
 
@@ -80,12 +80,12 @@ def create(run: DepositRun, row: LedgerRow, record: Record) -> tuple[LedgerRow, 
         found = _find_lost_create(run, record)
         if found is None:
             raise RemoteError(
-                f"{record.id}: the create's outcome is unknown ({exc}) and Zenodo's search lists no draft of "
+                f"{record.id}: the create's outcome is unknown ({exc}) and {run.port.repository_name}'s search lists no draft of "
                 "this record yet; the next run looks again before it creates anything",
                 code="create-unknown",
             ) from None
         if run.port.announce is not None:
-            run.port.announce(f"{record.id}: the create's answer could not be used ({exc}); its draft {found.id} was found on Zenodo")
+            run.port.announce(f"{record.id}: the create's answer could not be used ({exc}); its draft {found.id} was found on {run.port.repository_name}")
         return run.ledger.created(row, found.id, found.files_at), found, False
     row = run.ledger.created(row, created.id, created.files_at)
     kept(created)
@@ -93,7 +93,7 @@ def create(run: DepositRun, row: LedgerRow, record: Record) -> tuple[LedgerRow, 
     return row, created, True
 
 
-def _find_open_draft(run: DepositRun, previous_id: int) -> RemoteDeposition | None:
+def _find_open_draft(run: DepositRun, previous_id: DepositionId) -> RemoteDeposition | None:
     """The open draft of the concept of ``previous_id`` (the repository keeps at most one per concept)."""
     for attempt in range(1, run.find_attempts + 1):
         item = run.port.open_draft_of(previous_id)
@@ -105,11 +105,11 @@ def _find_open_draft(run: DepositRun, previous_id: int) -> RemoteDeposition | No
             if draft is not None and not draft.published:  # the index may be behind a publish
                 return draft
         if attempt < run.find_attempts:
-            run.wait(attempt, "Zenodo's search index catching up with a new-version draft")
+            run.wait(attempt, f"{run.port.repository_name}'s search index catching up with a new-version draft")
     return None
 
 
-def open_new_version(run: DepositRun, row: LedgerRow, previous_id: int, concept: str | None = None) -> tuple[LedgerRow, RemoteDeposition]:
+def open_new_version(run: DepositRun, row: LedgerRow, previous_id: DepositionId, concept: str | None = None) -> tuple[LedgerRow, RemoteDeposition]:
     """A new-version draft of the published deposition. On a resume the open draft of the concept is
     looked for first; a repository that says a draft is open without naming it is answered by
     looking for it too."""
@@ -128,7 +128,7 @@ def open_new_version(run: DepositRun, row: LedgerRow, previous_id: int, concept:
             if draft is None:
                 if draft_is_open:
                     raise RemoteError(
-                        f"{row.record_id}: Zenodo has an open new-version draft of deposition {previous_id} "
+                        f"{row.record_id}: {run.port.repository_name} has an open new-version draft of deposition {previous_id} "
                         "that its search does not list yet; run again in a minute",
                         code="draft-not-listed",
                     ) from None
@@ -210,7 +210,7 @@ def _send(run: DepositRun, row: LedgerRow, files_at: str, item: DepositFile) -> 
             reader.close()
     sent = readers[-1].md5.hexdigest()
     if not checksum == sent == item.md5:
-        raise RemoteError(f"{row.record_id}: {item.name}: planned md5 {item.md5}, sent {sent}, Zenodo has {checksum}", code="checksum-mismatch")
+        raise RemoteError(f"{row.record_id}: {item.name}: planned md5 {item.md5}, sent {sent}, {run.port.repository_name} has {checksum}", code="checksum-mismatch")
     run.ledger.file_uploaded(row, item.name)
 
 

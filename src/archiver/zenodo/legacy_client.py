@@ -55,6 +55,7 @@ class LegacyDeposition(_Answer):
 
     id: int
     conceptrecid: str | None = None
+    created: str | None = None
     submitted: bool = False
     # unsubmitted (a draft), done (published), inprogress (published, with an edit open: its
     # metadata is then the edit's, as zenodo-rdm's legacy serializer reads the draft first)
@@ -122,7 +123,7 @@ class LegacyClient(ApiClient):
         self.check_minted(deposition.id, deposition.conceptrecid, deposition.submitted, deposition.doi, deposition.conceptdoi)
         return deposition
 
-    def check_minted(self, deposition_id: int, concept: str | None, published: bool, doi: str | None, concept_doi: str | None) -> None:
+    def check_minted(self, deposition_id: int | str, concept: str | None, published: bool, doi: str | None, concept_doi: str | None) -> None:
         minted_check(self.target, deposition_id, concept, published, doi, concept_doi, self._mismatch)
 
     def _own_links(self, deposition: LegacyDeposition, what: str, *, strict: bool) -> LegacyDeposition:
@@ -145,9 +146,9 @@ class LegacyClient(ApiClient):
 
     # ------------------------------------------------------------------ the API
 
-    def _deposition(self, answer: Answer, what: str, *, asked: int | None = None) -> LegacyDeposition:
+    def _deposition(self, answer: Answer, what: str, *, asked: int | str | None = None) -> LegacyDeposition:
         deposition: LegacyDeposition = parse_answer(LegacyDeposition, answer, what)
-        if asked is not None and deposition.id != asked:
+        if asked is not None and str(deposition.id) != str(asked):
             raise self._mismatch(f"{what}: the answer is about deposition {deposition.id}, not {asked}")
         return self._own_links(deposition, what, strict=True)
 
@@ -198,30 +199,30 @@ class LegacyClient(ApiClient):
             raise self._mismatch(f"upload {filename}: the answer is about {uploaded.key!r}")
         return uploaded
 
-    def update_metadata(self, deposition_id: int, metadata: dict) -> LegacyDeposition:
+    def update_metadata(self, deposition_id: int | str, metadata: dict) -> LegacyDeposition:
         """PUT with only {"metadata": ...}: it replaces all metadata, so every field is sent each time."""
         answer = self.send("PUT", f"deposit/depositions/{deposition_id}", retry=True, expect=(200,), json={"metadata": metadata})
         return self._deposition(answer, f"metadata of {deposition_id}", asked=deposition_id)
 
-    def publish(self, deposition_id: int) -> LegacyDeposition:
+    def publish(self, deposition_id: int | str) -> LegacyDeposition:
         """POST .../actions/publish. Not repeated here: a lost answer may hide a success. The
         answer must be this deposition, published, under the DOI Zenodo mints for it."""
         answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/publish", retry=False, expect=(202,))
         return self.minted(self._deposition(answer, f"publish {deposition_id}", asked=deposition_id))
 
-    def edit(self, deposition_id: int) -> LegacyDeposition:
+    def edit(self, deposition_id: int | str) -> LegacyDeposition:
         """POST .../actions/edit: an edit of the published deposition (201; the open one when there
         is one already, so it is safe to repeat). Its files stay locked: only metadata changes."""
         answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/edit", retry=True, expect=(201,))
         return self._deposition(answer, f"edit of {deposition_id}", asked=deposition_id)
 
-    def discard(self, deposition_id: int) -> bool:
+    def discard(self, deposition_id: int | str) -> bool:
         """POST .../actions/discard: the open edit dropped, the published deposition as it was.
         True when one was discarded now, False when none was open."""
         answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/discard", retry=True, expect=(204, 404))
         return answer.status == 204
 
-    def new_version(self, deposition_id: int) -> LegacyDeposition:
+    def new_version(self, deposition_id: int | str) -> LegacyDeposition:
         answer = self.send("POST", f"deposit/depositions/{deposition_id}/actions/newversion", retry=False, expect=(201,))
         return self._deposition(answer, f"newversion of {deposition_id}")
 
@@ -236,15 +237,15 @@ class LegacyClient(ApiClient):
                 return found
         raise TransportError(f"search {printable(query, 80)}: more than {MAX_RESULTS} hits", code="answer-invalid")
 
-    def delete_draft(self, deposition_id: int) -> bool:
+    def delete_draft(self, deposition_id: int | str) -> bool:
         """DELETE a draft that was never published. True when deleted now, False when Zenodo has
         no such draft (deleted already, or published: a published deposition cannot be deleted)."""
         answer = self.send("DELETE", f"deposit/depositions/{deposition_id}", retry=True, expect=(204, 404))
         return answer.status == 204
 
-    def download(self, deposition_id: int, filename: str) -> bytes:
+    def download(self, deposition_id: int | str, filename: str) -> bytes:
         """The bytes of a published deposition's file (an answer, so within the transport's cap)."""
         return self.send("GET", f"records/{deposition_id}/files/{quote(filename)}/content", retry=True, expect=(200,)).body
 
-    def delete_file(self, deposition_id: int, file_id: str) -> None:
+    def delete_file(self, deposition_id: int | str, file_id: str) -> None:
         self.send("DELETE", f"deposit/depositions/{deposition_id}/files/{quote(file_id)}", retry=True, expect=(204, 404))

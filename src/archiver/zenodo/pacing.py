@@ -26,10 +26,11 @@ class RateLimiter:
 
     def __init__(
         self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-        announce: Callable[[str], None] | None = None,
+        announce: Callable[[str], None] | None = None, server_name: str = "Zenodo",
     ) -> None:
         self.clock = clock
         self.sleep = sleep
+        self.server_name = server_name
         self.announce = announce
         self.lock = threading.Lock()
         self.next_at = 0.0
@@ -49,7 +50,7 @@ class RateLimiter:
             self.in_flight += 1
         if start > now:
             if start - now >= ANNOUNCE_AFTER and self.announce:
-                self.announce(f"waiting {start - now:.0f} s: pacing requests to Zenodo's rate limit (X-RateLimit headers)")
+                self.announce(f"waiting {start - now:.0f} s: pacing requests to {self.server_name}'s rate limit (X-RateLimit headers)")
             self.sleep(start - now)
         return True
 

@@ -7,7 +7,8 @@ files as ``POST /records/{id}/draft/files`` (initialise keys, 201), ``PUT .../fi
 ``POST /records/{id}/draft/actions/publish`` (202), ``POST /records/{id}/versions`` (201: the new
 draft, or the one already open), ``GET /user/records`` (the owner's drafts and records, searched),
 ``GET /communities/{slug}``, ``PUT /records/{id}/draft/review`` and
-``POST /records/{id}/draft/actions/submit-review`` (a community's review request).
+``POST /records/{id}/draft/actions/submit-review`` (a community's review request),
+``GET /vocabularies/{type}/{id}`` (invenio-vocabularies: an entry, or 404).
 
 Drafts are written with ``Accept: application/vnd.inveniordm.v1+json``: only then does a save
 answer with the ``errors`` its lenient validation found (plain JSON leaves them out). As with the
@@ -69,11 +70,17 @@ class RecordFiles(_Answer):
         return list(value.values()) if isinstance(value, dict) else value
 
 
+class Versions(_Answer):
+    index: int | None = None  # 1 for the first version; a new-version draft has its index already
+
+
 class RdmRecord(_Answer):
     """A draft or a record as the records API answers (one GET, or a search hit)."""
 
     id: str
     parent: Parent
+    created: str | None = None  # ISO 8601, UTC
+    versions: Versions | None = None
     is_published: bool = False
     is_draft: bool = False  # with is_published: the edit of a published record
     status: str | None = None  # "draft", "published", "new_version_draft", "in_review", ...
@@ -91,6 +98,10 @@ class FileList(_Answer):
 class Community(_Answer):
     id: str
     slug: str
+
+
+class VocabularyEntry(_Answer):
+    id: str
 
 
 class ReviewRequest(_Answer):
@@ -256,6 +267,21 @@ class RecordsClient(ApiClient):
     def read_review(self, record_id: str) -> ReviewRequest | None:
         answer = self.send("GET", f"records/{quote(record_id)}/draft/review", retry=True, expect=(200, 404))
         return None if answer.status == 404 else parse_answer(ReviewRequest, answer, f"review of {record_id}")
+
+    # ------------------------------------------------------------------ vocabularies
+
+    def vocabulary_has(self, vocabulary: str, entry: str) -> bool | None:
+        """Whether the repository's vocabulary ``vocabulary`` (InvenioRDM's name: resourcetypes,
+        licenses, ...) holds ``entry``: GET /vocabularies/{type}/{id}; after a 404, whether it serves
+        that vocabulary at all (None when it serves none: its defaults then stand)."""
+        answer = self.send("GET", f"vocabularies/{quote(vocabulary)}/{quote(entry)}", retry=True, expect=(200, 404))
+        if answer.status == 200:
+            found: VocabularyEntry = parse_answer(VocabularyEntry, answer, f"vocabulary {vocabulary}")
+            if found.id != entry:
+                raise self.mismatch(f"vocabulary {vocabulary}: the answer is about {found.id!r}, not {entry!r}")
+            return True
+        listing = self.send("GET", f"vocabularies/{quote(vocabulary)}", retry=True, expect=(200, 404), params={"size": 1})
+        return False if listing.status == 200 else None
 
     def minted_doi(self, record: RdmRecord) -> None:
         """Raise answer-mismatch unless ``record`` is published under the DOI the server mints for its id."""

@@ -1,4 +1,4 @@
-"""Where deposits go: the server's API URL, its environment (sandbox or production), the token and DOI prefix."""
+"""Where deposits go: the server's API URL, its environment (Zenodo's sandbox or production, or a repository the policy names), the token and DOI prefix."""
 
 from __future__ import annotations
 
@@ -6,20 +6,24 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from archiver.findings import ArchiverError, printable
 from archiver.version import __version__
 from archiver.vocabulary import Environment
+from archiver.zenodo.hosts import (  # noqa: F401 - where deposits go, as the policy knows it too
+    DEFAULT_SERVERS,
+    DOI_PREFIXES,
+    PRODUCTION_API,
+    PRODUCTION_HOST,
+    SANDBOX_API,
+    SANDBOX_HOST,
+    TOKEN_VARIABLES,
+    name_of,
+    zenodo_host,
+)
 
-SANDBOX_API = "https://sandbox.zenodo.org/api"
-PRODUCTION_API = "https://zenodo.org/api"
-PRODUCTION_HOST, SANDBOX_HOST = "zenodo.org", "sandbox.zenodo.org"
-DEFAULT_SERVERS = {Environment.SANDBOX.value: SANDBOX_API, Environment.PRODUCTION.value: PRODUCTION_API}
-# Each environment's token has its own variable: a sandbox run can never pick up the production token.
-TOKEN_VARIABLES = {Environment.SANDBOX.value: "ZENODO_SANDBOX_TOKEN", Environment.PRODUCTION.value: "ZENODO_TOKEN"}
-# Zenodo mints 10.5281/zenodo.<id>, its sandbox 10.5072/zenodo.<id> (another server: --doi-prefix)
-DOI_PREFIXES = {Environment.SANDBOX.value: "10.5072", Environment.PRODUCTION.value: "10.5281"}
 USER_AGENT = f"archiver/{__version__} (research-synthesis archiver; python-requests)"
 # The list endpoints' largest page for a logged-in user (ZenodoArgsSchema.validate_max_page_size),
 # and the most hits a search shows (OpenSearch's result window).
@@ -29,12 +33,20 @@ MAX_RESULTS = 10_000
 
 @dataclass(frozen=True)
 class Target:
-    """Where deposits go: the API base URL, the environment recorded in manifests, and the token."""
+    """Where deposits go: the API base URL, where they count (Zenodo's environment, or a named
+    repository's origin), the token, and the DOI prefix the server mints under."""
 
     api_url: str
-    environment: str  # an Environment value
+    environment: str  # an Environment value, or the origin of a repository the policy names
     token: str
     doi_prefix: str = ""  # the DOI prefix the server mints under; by environment when empty
+    repository: str | None = None  # the origin of a repository the policy names ([repository]); None for Zenodo
+    repository_token_variable: str = ""  # the variable its token came from
+
+    @property
+    def is_zenodo(self) -> bool:
+        """Zenodo's own DOI form and words (its sandbox, production, or a server standing in for them)."""
+        return self.repository is None
 
     @property
     def minted_prefix(self) -> str:
@@ -42,25 +54,42 @@ class Target:
 
     @property
     def token_variable(self) -> str:
-        return TOKEN_VARIABLES[self.environment]
+        return self.repository_token_variable or TOKEN_VARIABLES[self.environment]
+
+    @property
+    def name(self) -> str:
+        return name_of(self.repository)
+
+    def minted_doi(self, record_id: object) -> str:
+        """The DOI the server mints for ``record_id``: Zenodo's setting is ``{prefix}/zenodo.{id}``,
+        InvenioRDM's default ``{prefix}/{id}`` (its DATACITE_FORMAT)."""
+        return f"{self.minted_prefix}/zenodo.{record_id}" if self.is_zenodo else f"{self.minted_prefix}/{record_id}"
 
     def __repr__(self) -> str:  # never show the token
         return f"Target(api_url={self.api_url!r}, environment={self.environment!r}, token=***)"
 
 
+class NamedRepository(Protocol):
+    """A repository the policy names (its ``[repository]`` table)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def doi_prefix(self) -> str: ...
+
+    @property
+    def token_variable(self) -> str: ...
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an API URL: what a manifest records as the repository."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def environment_of(production: bool) -> str:
     return str((Environment.PRODUCTION if production else Environment.SANDBOX).value)
-
-
-def zenodo_host(url: str) -> str | None:
-    """``zenodo.org`` or ``sandbox.zenodo.org`` when ``url`` names one of Zenodo's own hosts, in any
-    spelling (upper case, ``www.``, a trailing dot or slash, a port); None for any other server."""
-    try:
-        host = (urlsplit(url.strip()).hostname or "").rstrip(".")  # hostname is lower case already
-    except ValueError:
-        return None
-    host = host.removeprefix("www.")
-    return host if host in (PRODUCTION_HOST, SANDBOX_HOST) else None
 
 
 def _check_url(url: str) -> None:
@@ -101,17 +130,26 @@ def api_url_of(production: bool, zenodo_url: str | None = None) -> str:
     return url
 
 
-def resolve_target(*, production: bool = False, zenodo_url: str | None = None, environ=None, doi_prefix: str | None = None) -> Target:
-    """The sandbox unless ``production``; the token from that environment's variable, never the other's."""
+def _http_allowed(api_url: str) -> None:
+    scheme = urlsplit(api_url).scheme
+    if scheme == "http" and urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ArchiverError("plain http is only allowed to a local server; use https", code="usage")
+
+
+def resolve_target(
+    *, production: bool = False, zenodo_url: str | None = None, environ=None, doi_prefix: str | None = None,
+    named: NamedRepository | None = None,
+) -> Target:
+    """The sandbox unless ``production``; the token from that environment's variable, never the
+    other's. With ``named`` (the policy's ``[repository]``) that repository, its prefix and its
+    token variable, and nothing else: a URL or flag that names another server is refused."""
     environ = os.environ if environ is None else environ
+    if named is not None:
+        return _named_target(named, production, zenodo_url, doi_prefix, environ)
     environment = environment_of(production)
     variable = TOKEN_VARIABLES[environment]
     api_url = api_url_of(production, zenodo_url)
-    scheme = urlsplit(api_url).scheme
-    if scheme not in ("https", "http"):
-        raise ArchiverError(f"--zenodo-url {api_url!r} is not an http(s) URL", code="usage")
-    if scheme == "http" and urlsplit(api_url).hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise ArchiverError("plain http is only allowed to a local server; use https", code="usage")
+    _http_allowed(api_url)
     token = environ.get(variable, "").strip()
     if not token:
         where = "production (--production)" if production else "the sandbox"
@@ -121,16 +159,34 @@ def resolve_target(*, production: bool = False, zenodo_url: str | None = None, e
     return Target(api_url, environment, token, doi_prefix or "")
 
 
+def _named_target(named: NamedRepository, production: bool, zenodo_url: str | None, doi_prefix: str | None, environ) -> Target:
+    api_url = named.url.strip().rstrip("/")
+    _check_url(api_url)
+    _http_allowed(api_url)
+    if production:
+        raise ArchiverError(f"--production is Zenodo's; the policy names the repository {api_url}: drop --production", code="usage")
+    if zenodo_url is not None and zenodo_url.strip().rstrip("/") != api_url:
+        raise ArchiverError(f"--zenodo-url {printable(zenodo_url, 120)} is not the repository the policy names ({api_url}): "
+                            "nothing is sent to a repository the policy does not name", code="usage")
+    if doi_prefix is not None and doi_prefix != named.doi_prefix:
+        raise ArchiverError(f"--doi-prefix {doi_prefix!r} is not the prefix the policy names for {api_url} ({named.doi_prefix})",
+                            code="usage")
+    token = environ.get(named.token_variable, "").strip()
+    if not token:
+        raise ArchiverError(f"{named.token_variable} is not set: a token for {api_url} is needed before anything is sent", code="no-token")
+    origin = origin_of(api_url)
+    return Target(api_url, origin, token, named.doi_prefix, repository=origin, repository_token_variable=named.token_variable)
+
+
 def minted_check(
     target: Target, record_id: object, concept_id: object, published: bool, doi: str | None, concept_doi: str | None,
     mismatch: Callable[[str], Exception],
 ) -> None:
-    """Both APIs: a published record's DOI is the one Zenodo mints for its id ({prefix}/zenodo.{id}),
-    its concept DOI (when given) the one of its concept; anything else is ``mismatch``."""
-    prefix = target.minted_prefix
+    """Both APIs: a published record's DOI is the one the server mints for its id, its concept DOI
+    (when given) the one of its concept (``Target.minted_doi``); anything else is ``mismatch``."""
     if not published:
         raise mismatch(f"deposition {record_id}: the answer says it is not published")
-    if doi != f"{prefix}/zenodo.{record_id}":
-        raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {prefix}/zenodo.{record_id}")
-    if concept_doi is not None and concept_doi != f"{prefix}/zenodo.{concept_id}":
+    if doi != target.minted_doi(record_id):
+        raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {target.minted_doi(record_id)}")
+    if concept_doi is not None and concept_doi != target.minted_doi(concept_id):
         raise mismatch(f"deposition {record_id}: concept DOI {concept_doi!r} is not that of concept {concept_id}")

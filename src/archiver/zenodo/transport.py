@@ -204,12 +204,13 @@ class Transport:
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0, "429": 0, "retries": 0})
     # True once the run will start no further record (a halt): no wait is begun for it any more
     stopping: Callable[[], bool] = field(default=lambda: False)
+    server_name: str = "Zenodo"  # the repository in messages and codes: Zenodo, or a named repository's host
 
     def __post_init__(self) -> None:
         import random
 
         self.rng = self.rng or random.Random()
-        self.limiter = self.limiter or RateLimiter(sleep=self.sleep, announce=self.announce)
+        self.limiter = self.limiter or RateLimiter(sleep=self.sleep, announce=self.announce, server_name=self.server_name)
         self.session.auth = BearerToHost(self.token, self.api_url)
         self.session.headers["User-Agent"] = self.user_agent
         self.session.headers["Accept"] = "application/json"
@@ -355,9 +356,12 @@ class Transport:
     def refusal(self, method: str, url: str, answer: Answer) -> TransportError:
         """The error of an answer that is not the one expected: its text escaped and cut short."""
         message, clean = error_message(answer)
-        code = "zenodo-rejected" if answer.status < 500 else "zenodo-error"
+        if self.server_name == "Zenodo":
+            code = "zenodo-rejected" if answer.status < 500 else "zenodo-error"
+        else:  # the codes name the repository: another InvenioRDM's refusal is not Zenodo's
+            code = "repository-rejected" if answer.status < 500 else "repository-error"
         if answer.status == 401 or (answer.status == 403 and message.startswith("Permission denied")):
-            code = "token-refused"  # Zenodo's answer to a missing or wrong token; another 403 is about the request
+            code = "token-refused"  # InvenioRDM's answer to a missing or wrong token; another 403 is about the request
         if answer.status == 429:
             code = "rate-limited"
         hint = ""
@@ -385,7 +389,7 @@ class Transport:
                 why = f"X-RateLimit-Reset: {printable(answer.headers.get('X-RateLimit-Reset', ''), 30)}"
             if value is None or not 0.0 <= value <= MAX_WAIT:
                 raise TransportError(
-                    f"{method} {printable(self.scrub(url), 160)}: {answer.status}; Zenodo asks for a wait of {why}, which is not "
+                    f"{method} {printable(self.scrub(url), 160)}: {answer.status}; {self.server_name} asks for a wait of {why}, which is not "
                     f"a finite number of seconds up to {MAX_WAIT:.0f}: not waited on; run again later",
                     code="rate-limited", status=answer.status, refused=answer.status == 429,  # a 429 was not processed
                 )
@@ -394,7 +398,7 @@ class Transport:
         if delay >= ANNOUNCE_AFTER and self.stopping():
             raise self._not_waited(method, url, f"{delay:.0f} s before trying again")
         if delay >= ANNOUNCE_AFTER and self.announce:
-            reason = why or ("no answer" if answer is None else f"{answer.status} from Zenodo")
+            reason = why or ("no answer" if answer is None else f"{answer.status} from {self.server_name}")
             self.announce(f"waiting {delay:.0f} s before trying {method} {printable(self.scrub(url), 100)} again ({reason})")
         self.sleep(delay)
 
@@ -458,7 +462,7 @@ class ApiClient:
         self.target = target
         self.transport = Transport(
             target.api_url, target.token, user_agent, session=session or requests.Session(), limiter=limiter, deadline=deadline,
-            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng,
+            max_attempts=max_attempts, backoff=backoff, sleep=sleep, announce=announce, rng=rng, server_name=target.name,
         )
         self.session = self.transport.session
         self.limiter = self.transport.limiter

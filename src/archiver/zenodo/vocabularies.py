@@ -11,6 +11,7 @@ mod 11-2) are computed, as idutils does for Zenodo.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -25,6 +26,14 @@ def _data(name: str) -> dict:
 def ids(name: str) -> frozenset[str]:
     """The ids of one vocabulary: licenses, languages, resource_types, relation_types, description_types, identifier_schemes."""
     return frozenset(_data(name)["ids"])
+
+
+@cache
+def invenio_default_ids(name: str) -> frozenset[str]:
+    """The ids of one vocabulary as a plain InvenioRDM has them (invenio-rdm-records' fixtures):
+    Zenodo's own for languages and identifier schemes, which Zenodo takes unchanged from them."""
+    defaults = _data("invenio_defaults")
+    return frozenset(defaults[name]) if name in defaults else ids(name)
 
 
 def source(name: str) -> dict:
@@ -71,3 +80,30 @@ def orcid_checksum_ok(orcid: str) -> bool:
         total = (total + int(digit)) * 2
     check = (12 - total % 11) % 11
     return digits[15] == ("X" if check == 10 else str(check))
+
+
+# ---------------------------------------------------------------------------- what a repository takes
+
+# The vocabularies the records API's payload uses, by InvenioRDM's names for them (/api/vocabularies/{type}).
+SERVED_AS = {"resource_types": "resourcetypes", "licenses": "licenses", "languages": "languages",
+             "relation_types": "relationtypes", "description_types": "descriptiontypes"}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The vocabularies a repository takes, as far as archiver sends them: Zenodo's, or those of a
+    plain InvenioRDM (its default fixtures; the repository itself is asked before a run sends anything)."""
+
+    owner: str  # whose vocabularies, for messages: "Zenodo's", "InvenioRDM's"
+    notes_type: str  # the description type a record's notes go under
+
+    def knows(self, kind: str, entry: str) -> bool:
+        if self.owner == ZENODO.owner:
+            return entry in (depositable_resource_types() if kind == "resource_types" else ids(kind))
+        return entry in invenio_default_ids(kind)
+
+
+# Zenodo files notes under its own description type; InvenioRDM has none such, and its "other" is
+# what Zenodo's notes become at DataCite too (descriptionType Other).
+ZENODO = Terms("Zenodo's", "notes")
+INVENIO_DEFAULTS = Terms("InvenioRDM's", "other")

@@ -3,6 +3,7 @@ where a transport error becomes an error the deposit stage acts on."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -62,6 +63,7 @@ class ClientAdapter:
         self.environment = client.target.environment
         self.server = client.target.api_url
         self.token_variable = client.target.token_variable
+        self.repository_name = client.target.name
         self.sleep = client.sleep
         self.announce = client.announce
 
@@ -78,3 +80,12 @@ class ClientAdapter:
 
     def stop_waiting_when(self, stopping: Callable[[], bool]) -> None:
         self.client.transport.stopping = stopping
+
+
+def parse_created(text: str | None) -> dt.datetime | None:
+    """A ``created`` timestamp as the answer gives it (ISO 8601, UTC when it names no zone); None when unreadable."""
+    try:
+        created = dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return created.replace(tzinfo=dt.UTC) if created is not None and created.tzinfo is None else created

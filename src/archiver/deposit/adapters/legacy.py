@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from archiver.deposit.adapters.base import ClientAdapter
+from archiver.deposit.adapters.base import ClientAdapter, parse_created
 from archiver.deposit.adapters.metadata import legacy_changes, legacy_diff, legacy_payload, legacy_unkept
 from archiver.deposit.description import describe
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile
-from archiver.model import Record
+from archiver.model import DepositionId, Record
 from archiver.policy import Policy
 from archiver.zenodo.legacy_client import LegacyClient, LegacyDeposition
 from archiver.zenodo.target import PAGE_SIZE
@@ -35,6 +35,7 @@ def remote_view(deposition: LegacyDeposition, unkept: tuple[str, ...] = ()) -> R
         files=tuple(RemoteFile(id=f.id, name=f.filename, md5=f.checksum) for f in deposition.files),
         record_ids=deposition.metadata.keywords, version=deposition.metadata.version, unkept=unkept,
         editing=deposition.submitted and deposition.state == "inprogress", metadata=deposition.stored_metadata,
+        created=parse_created(deposition.created),
     )
 
 
@@ -63,20 +64,20 @@ class LegacyDeposits(ClientAdapter):
     def create(self, record: Record, payload: dict) -> RemoteDeposition:
         return self._checked(record, self.client.create_deposition(payload), payload, "create")
 
-    def read(self, deposition_id: int) -> RemoteDeposition:
+    def read(self, deposition_id: DepositionId) -> RemoteDeposition:
         return remote_view(self.client.get_deposition(deposition_id))
 
     def search(self, record_ids: Iterable[str]) -> list[RemoteDeposition]:
         return [remote_view(hit) for hit in self.client.search_depositions(record_query(record_ids), size=PAGE_SIZE, all_versions=True)]
 
-    def open_draft_of(self, previous_id: int) -> RemoteDeposition | None:
+    def open_draft_of(self, previous_id: DepositionId) -> RemoteDeposition | None:
         concept = self.client.get_deposition(previous_id).conceptrecid
         for item in self.client.list_depositions(query=f'conceptrecid:"{concept}"'):
             if item.conceptrecid == concept and not item.submitted and item.id != previous_id:
                 return remote_view(item)
         return None
 
-    def new_version(self, previous_id: int) -> RemoteDeposition:
+    def new_version(self, previous_id: DepositionId) -> RemoteDeposition:
         """actions/newversion; its answer is the new draft (before 2023 it was the previous
         deposition, whose links.latest_draft named the draft). A second newversion while a draft
         is open makes Zenodo re-import the files and answer 400 ("Please remove all files first.")."""
@@ -94,35 +95,35 @@ class LegacyDeposits(ClientAdapter):
             raise TransportError(f"newversion of {previous_id}: the answer is no new draft (deposition {answer.id})", code="answer-mismatch")
         return remote_view(answer)
 
-    def begin_uploads(self, deposition_id: int, names: list[str], held: set[str] | None) -> None:
+    def begin_uploads(self, deposition_id: DepositionId, names: list[str], held: set[str] | None) -> None:
         """Nothing to prepare: a bucket PUT creates or replaces its key."""
 
     def upload(self, files_at: str, name: str, open_stream: Callable[[], object], size: int) -> str:
         return self.client.upload(files_at, name, open_stream, size).md5
 
-    def delete_file(self, deposition_id: int, stored: RemoteFile) -> None:
+    def delete_file(self, deposition_id: DepositionId, stored: RemoteFile) -> None:
         self.client.delete_file(deposition_id, stored.id)
 
-    def set_metadata(self, deposition_id: int, record: Record, payload: dict) -> RemoteDeposition:
+    def set_metadata(self, deposition_id: DepositionId, record: Record, payload: dict) -> RemoteDeposition:
         return self._checked(record, self.client.update_metadata(deposition_id, payload), payload, f"metadata of {deposition_id}")
 
-    def publish(self, deposition_id: int) -> RemoteDeposition:
+    def publish(self, deposition_id: DepositionId) -> RemoteDeposition:
         return remote_view(self.client.publish(deposition_id))
 
-    def delete_draft(self, deposition_id: int) -> bool:
+    def delete_draft(self, deposition_id: DepositionId) -> bool:
         return self.client.delete_draft(deposition_id)
 
-    def read_published(self, deposition_id: int) -> RemoteDeposition:
+    def read_published(self, deposition_id: DepositionId) -> RemoteDeposition:
         """One GET: the published deposition, or (state inprogress) the edit open on it."""
         return self.read(deposition_id)
 
-    def edit(self, deposition_id: int) -> RemoteDeposition:
+    def edit(self, deposition_id: DepositionId) -> RemoteDeposition:
         answer = remote_view(self.client.edit(deposition_id))
         if not answer.published:
             raise TransportError(f"edit of {deposition_id}: the answer is no edit of a published deposition", code="answer-mismatch")
         return answer.model_copy(update={"editing": True})
 
-    def discard_edit(self, deposition_id: int) -> bool:
+    def discard_edit(self, deposition_id: DepositionId) -> bool:
         return self.client.discard(deposition_id)
 
     def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
@@ -141,10 +142,10 @@ class LegacyDeposits(ClientAdapter):
     def check_community(self, slug: str) -> None:
         """Nothing to ask: the legacy API names communities by slug and checks them only at publish."""
 
-    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> RemoteDeposition:
+    def submit_for_review(self, deposition_id: DepositionId, slug: str, message: str) -> RemoteDeposition:
         raise TransportError("the legacy deposit API asks for communities at publish, it has no review to submit", code="usage")
 
-    def missing_communities(self, deposition_id: int, slugs: tuple[str, ...]) -> list[str]:
+    def missing_communities(self, deposition_id: DepositionId, slugs: tuple[str, ...]) -> list[str]:
         """The communities asked for are added after publish, and a failure is silently ignored
         there: the deposition is read back for them."""
         held = self.client.get_deposition(deposition_id).stored_metadata.get("communities") or []

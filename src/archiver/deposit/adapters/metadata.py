@@ -14,9 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from archiver.deposit.description import NOTES, RELATION, RESOURCE_TYPE, Creator, Description
+from archiver.deposit.description import RELATION, RESOURCE_TYPE, Creator, Description
 from archiver.findings import ArchiverError
 from archiver.zenodo import vocabularies
+from archiver.zenodo.vocabularies import ZENODO, Terms
 
 
 def _invalid(record_id: str, where: str, message: str) -> ArchiverError:
@@ -116,15 +117,16 @@ def _creator(creator: Creator) -> dict:
     return entry
 
 
-def records_payload(described: Description) -> dict:
-    """The draft body of the records API (``/api/records``): metadata, access and files."""
+def records_payload(described: Description, terms: Terms = ZENODO) -> dict:
+    """The draft body of the records API (``/api/records``): metadata, access and files, in the
+    vocabularies of ``terms`` (Zenodo's, or a plain InvenioRDM's)."""
     metadata: dict = {
         "resource_type": {"id": RESOURCE_TYPE},
         "title": described.title,
         "publication_date": described.publication_date,
         "creators": [_creator(creator) for creator in described.creators],
         "description": described.description_html,
-        "additional_descriptions": [{"description": described.notes, "type": {"id": NOTES}}],
+        "additional_descriptions": [{"description": described.notes, "type": {"id": terms.notes_type}}],
         # The records API takes licence ids as its vocabulary has them (cc-zero is cc0-1.0 there).
         "rights": [{"id": vocabularies.legacy_license_as_stored(described.license)}],
         "subjects": [{"subject": keyword} for keyword in described.keywords],
@@ -136,34 +138,26 @@ def records_payload(described: Description) -> dict:
         metadata["related_identifiers"] = [
             {"identifier": described.related_url, "scheme": "url", "relation_type": {"id": RELATION}, "resource_type": {"id": RESOURCE_TYPE}}
         ]
-    check_records_payload(described.record_id, metadata)
+    check_records_payload(described.record_id, metadata, terms)
     return {"metadata": metadata, "access": {"record": "public", "files": "public"}, "files": {"enabled": True}}
 
 
-def check_records_payload(record_id: str, metadata: dict) -> None:
-    """Refuse locally what Zenodo would refuse at save or at publish: ids outside its vocabularies,
-    ORCIDs whose check digit is wrong, texts under three characters, no publisher."""
+def check_records_payload(record_id: str, metadata: dict, terms: Terms = ZENODO) -> None:
+    """Refuse locally what the repository would refuse at save or at publish: ids outside its
+    vocabularies (``terms``), ORCIDs whose check digit is wrong, texts under three characters, no publisher."""
     for name in ("title", "description", "publisher"):
         if len(str(metadata.get(name, "")).strip()) < 3:
             raise _invalid(record_id, f"metadata.{name}", "needs at least 3 characters (Zenodo drops or refuses shorter)")
     if not metadata.get("creators"):
         raise _invalid(record_id, "metadata.creators", "at least one creator is needed")
-    if metadata["resource_type"]["id"] not in vocabularies.depositable_resource_types():
-        raise _invalid(record_id, "metadata.resource_type.id", f"{metadata['resource_type']['id']!r} is not a resource type Zenodo takes")
-    for index, right in enumerate(metadata.get("rights", [])):
-        if not vocabularies.is_license(right["id"]):
-            raise _invalid(record_id, f"metadata.rights.{index}.id", f"{right['id']!r} is not in Zenodo's licence vocabulary")
-    for index, language in enumerate(metadata.get("languages", [])):
-        if language["id"] not in vocabularies.ids("languages"):
-            raise _invalid(record_id, f"metadata.languages.{index}.id", f"{language['id']!r} is not in Zenodo's language vocabulary")
+    words = {"resource_types": "resource type", "licenses": "licence", "languages": "language", "relation_types": "relation type",
+             "description_types": "description type"}
+    for kind, where, entry in vocabulary_entries(metadata):
+        if not terms.knows(kind, entry):
+            raise _invalid(record_id, where, f"{entry!r} is not in {terms.owner} {words[kind]} vocabulary")
     for index, related in enumerate(metadata.get("related_identifiers", [])):
-        if related["relation_type"]["id"] not in vocabularies.ids("relation_types"):
-            raise _invalid(record_id, f"metadata.related_identifiers.{index}.relation_type.id", f"{related['relation_type']['id']!r} is not a relation type")
         if related["scheme"] not in vocabularies.ids("identifier_schemes"):
             raise _invalid(record_id, f"metadata.related_identifiers.{index}.scheme", f"{related['scheme']!r} is not an identifier scheme")
-    for index, description in enumerate(metadata.get("additional_descriptions", [])):
-        if description["type"]["id"] not in vocabularies.ids("description_types"):
-            raise _invalid(record_id, f"metadata.additional_descriptions.{index}.type.id", f"{description['type']['id']!r} is not a description type")
     for index, creator in enumerate(metadata["creators"]):
         for number, identifier in enumerate(creator["person_or_org"].get("identifiers", [])):
             if identifier["scheme"] == "orcid" and not vocabularies.orcid_checksum_ok(identifier["identifier"]):
@@ -171,6 +165,18 @@ def check_records_payload(record_id: str, metadata: dict) -> None:
                     record_id, f"metadata.creators.{index}.person_or_org.identifiers.{number}.identifier",
                     f"ORCID {identifier['identifier']} fails its check digit",
                 )
+
+
+def vocabulary_entries(metadata: dict) -> list[tuple[str, str, str]]:
+    """Each vocabulary entry a records-API body names: (vocabulary, where in the body, id)."""
+    entries = [("resource_types", "metadata.resource_type.id", metadata["resource_type"]["id"])]
+    entries += [("licenses", f"metadata.rights.{i}.id", right["id"]) for i, right in enumerate(metadata.get("rights", []))]
+    entries += [("languages", f"metadata.languages.{i}.id", language["id"]) for i, language in enumerate(metadata.get("languages", []))]
+    entries += [("relation_types", f"metadata.related_identifiers.{i}.relation_type.id", related["relation_type"]["id"])
+                for i, related in enumerate(metadata.get("related_identifiers", []))]
+    entries += [("description_types", f"metadata.additional_descriptions.{i}.type.id", description["type"]["id"])
+                for i, description in enumerate(metadata.get("additional_descriptions", []))]
+    return entries
 
 
 # --------------------------------------------------------------------------- read back after a save

@@ -1,8 +1,8 @@
 """The deposit port over Zenodo's records API (``/api/records``, InvenioRDM), through RecordsClient.
 
 Record ids are numbers on Zenodo (``/records/123456``), and the flow and the ledger keep them as
-such; a server whose ids are not numbers is refused with ``answer-invalid`` before anything is
-stored. Files go as initialise (all keys in one request), content, commit; the read-back after each
+such; another InvenioRDM repository mints ids such as ``q5jr8-hny72`` (rdm_ids.py). An id of the
+other kind is refused with ``answer-invalid`` before anything is stored. Files go as initialise (all keys in one request), content, commit; the read-back after each
 save compares the stored metadata with the body sent.
 """
 
@@ -13,16 +13,19 @@ from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
 
-from archiver.deposit.adapters.base import ClientAdapter
-from archiver.deposit.adapters.metadata import records_changes, records_diff, records_payload, unkept
+from archiver import rdm_ids
+from archiver.deposit.adapters.base import ClientAdapter, parse_created
+from archiver.deposit.adapters.metadata import records_changes, records_diff, records_payload, unkept, vocabulary_entries
 from archiver.deposit.description import describe
 from archiver.deposit.port import Capabilities, RemoteDeposition, RemoteFile, ReviewState
 from archiver.findings import printable
-from archiver.model import Record
+from archiver.model import DepositionId, Record
 from archiver.policy import Policy
+from archiver.zenodo import vocabularies
 from archiver.zenodo.records_client import RdmRecord, RecordsClient
 from archiver.zenodo.target import minted_check
 from archiver.zenodo.transport import TransportError, same_origin
+from archiver.zenodo.vocabularies import INVENIO_DEFAULTS, ZENODO
 
 # InvenioRDM's request statuses, in the stage's words: a request created but never submitted, or
 # cancelled or expired, may be submitted again; accepted publishes the draft.
@@ -49,10 +52,12 @@ class RecordDeposits(ClientAdapter):
     def __init__(self, client: RecordsClient) -> None:
         super().__init__(client)
         self.communities: dict[str, str] = {}  # slug -> id, asked once per run
+        self.served: dict[tuple[str, str], bool | None] = {}  # (vocabulary, id) -> held, asked once per run
 
     @classmethod
     def payload(cls, record: Record, policy: Policy) -> dict:
-        return records_payload(describe(record, policy))
+        # a repository the policy names is a plain InvenioRDM: its default vocabularies, not Zenodo's additions
+        return records_payload(describe(record, policy), INVENIO_DEFAULTS if policy.repository is not None else ZENODO)
 
     @classmethod
     def upload_steps(cls, count: int) -> str:
@@ -60,24 +65,32 @@ class RecordDeposits(ClientAdapter):
 
     # ------------------------------------------------------------------ the neutral view
 
-    def files_url(self, record_id: int) -> str:
+    def files_url(self, record_id: DepositionId) -> str:
         return f"{self.target.api_url}/records/{record_id}/draft/files"
 
     def view(self, record: RdmRecord, *, files: tuple | None = None) -> RemoteDeposition:
         """The stage's view of a records-API answer (deposit/port.py)."""
-        if not re.fullmatch(r"[0-9]{1,18}", record.id):  # ASCII digits: str.isdigit() takes "²" and "١٠"
-            raise TransportError(
-                f"record id {printable(record.id, 40)!r} is not a number: archiver deposits to servers whose record ids are numbers, as Zenodo's",
-                code="answer-invalid",
-            )
-        number = int(record.id)
+        deposition_id = self.deposition_id(record.id)
         try:
-            return self._view_of(record, number, files)
+            return self._view_of(record, deposition_id, files)
         except ValidationError as exc:
             first = printable(str(exc).splitlines()[1].strip(), 120)
-            raise TransportError(f"record {number}: the answer is not a record archiver can read ({first})", code="answer-invalid") from None
+            raise TransportError(f"record {deposition_id}: the answer is not a record archiver can read ({first})", code="answer-invalid") from None
 
-    def _view_of(self, record: RdmRecord, number: int, files: tuple | None) -> RemoteDeposition:
+    def deposition_id(self, text: str) -> DepositionId:
+        """A record id as the flow and the ledger keep it: Zenodo's number, or the id InvenioRDM
+        mints elsewhere (its form and check digits); any other is an answer archiver cannot use."""
+        if self.target.is_zenodo:
+            if re.fullmatch(r"[0-9]{1,18}", text):  # ASCII digits: str.isdigit() takes "²" and "١٠"
+                return int(text)
+            expected = "a number, as Zenodo's are"
+        else:
+            if rdm_ids.is_record_id(text):
+                return text
+            expected = f"an id as InvenioRDM mints them (such as q5jr8-hny72), as {self.repository_name}'s are"
+        raise TransportError(f"record id {printable(text, 40)!r} is not {expected}", code="answer-invalid")
+
+    def _view_of(self, record: RdmRecord, number: DepositionId, files: tuple | None) -> RemoteDeposition:
         doi = record.pids.get("doi")
         concept = record.parent.pids.get("doi")
         entries = files if files is not None else (record.files.entries if record.files is not None else ())
@@ -102,6 +115,8 @@ class RecordDeposits(ClientAdapter):
             "review_said": said,  # a status that is not text is an answer archiver cannot read
             "editing": record.is_published and record.is_draft,
             "metadata": record.metadata,
+            "created": parse_created(record.created),
+            "version_index": record.versions.index if record.versions is not None else None,
         })
 
     def _checked(self, record: Record, answer: RdmRecord, sent: dict, what: str) -> RemoteDeposition:
@@ -117,10 +132,26 @@ class RecordDeposits(ClientAdapter):
 
     # ------------------------------------------------------------------ operations
 
+    def check_served(self, payload: dict) -> None:
+        """Before a body goes to a repository other than Zenodo: each vocabulary entry it names is
+        one the repository serves (asked once per run; Zenodo's own are checked locally)."""
+        if self.target.is_zenodo:
+            return
+        for kind, where, entry in vocabulary_entries(payload["metadata"]):
+            served = vocabularies.SERVED_AS[kind]
+            if (served, entry) not in self.served:
+                self.served[served, entry] = self.client.vocabulary_has(served, entry)
+            if self.served[served, entry] is False:
+                raise TransportError(
+                    f"{where}: {entry!r} is not in {self.repository_name}'s vocabulary {served} "
+                    f"(GET /api/vocabularies/{served}/{entry}: 404); nothing was sent", code="vocabulary-unknown", refused=True,
+                )
+
     def create(self, record: Record, payload: dict) -> RemoteDeposition:
+        self.check_served(payload)
         return self._checked(record, self.client.create_draft(payload), payload, "create")
 
-    def read(self, deposition_id: int) -> RemoteDeposition:
+    def read(self, deposition_id: DepositionId) -> RemoteDeposition:
         """The draft when there is one, else the published record; a 404 when neither exists."""
         try:
             return self.view(self.client.read_draft(str(deposition_id)))
@@ -138,14 +169,14 @@ class RecordDeposits(ClientAdapter):
                 continue  # a hit archiver cannot use is no record of its own
         return found
 
-    def open_draft_of(self, previous_id: int) -> RemoteDeposition | None:
+    def open_draft_of(self, previous_id: DepositionId) -> RemoteDeposition | None:
         concept = self.read(previous_id).concept
         for hit in self.client.search_all(f'parent.id:"{concept}"'):
             if hit.parent.id == concept and not hit.is_published and hit.id != str(previous_id):
                 return self.view(hit)
         return None
 
-    def new_version(self, previous_id: int) -> RemoteDeposition:
+    def new_version(self, previous_id: DepositionId) -> RemoteDeposition:
         """POST /versions answers with the new draft, or with the draft already open (InvenioRDM
         keeps one per concept). The previous files are not imported: this draft gets its own."""
         answer = self.view(self.client.new_version(str(previous_id)))
@@ -153,7 +184,7 @@ class RecordDeposits(ClientAdapter):
             raise TransportError(f"new version of {previous_id}: the answer is no new draft (record {answer.id})", code="answer-mismatch")
         return answer
 
-    def begin_uploads(self, deposition_id: int, names: list[str], held: set[str] | None) -> None:
+    def begin_uploads(self, deposition_id: DepositionId, names: list[str], held: set[str] | None) -> None:
         """Initialise every key that is to be uploaded in one request; keys the draft holds already
         (``held``, listed when unknown) are deleted first, as an existing key cannot be initialised again."""
         if not names:
@@ -170,36 +201,37 @@ class RecordDeposits(ClientAdapter):
         self.client.put_content(record_id, name, open_stream, size)
         return self.client.commit_file(record_id, name).md5
 
-    def delete_file(self, deposition_id: int, stored: RemoteFile) -> None:
+    def delete_file(self, deposition_id: DepositionId, stored: RemoteFile) -> None:
         self.client.delete_file(str(deposition_id), stored.name)
 
-    def set_metadata(self, deposition_id: int, record: Record, payload: dict) -> RemoteDeposition:
+    def set_metadata(self, deposition_id: DepositionId, record: Record, payload: dict) -> RemoteDeposition:
+        self.check_served(payload)
         answer = self.client.update_draft(str(deposition_id), payload)
         return self._checked(record, answer, payload, f"draft {deposition_id}")
 
-    def publish(self, deposition_id: int) -> RemoteDeposition:
+    def publish(self, deposition_id: DepositionId) -> RemoteDeposition:
         published = self.client.publish(str(deposition_id))
         self.client.minted_doi(published)
         return self.view(published)
 
-    def delete_draft(self, deposition_id: int) -> bool:
+    def delete_draft(self, deposition_id: DepositionId) -> bool:
         return self.client.delete_draft(str(deposition_id))
 
     def download(self, deposition: RemoteDeposition, name: str) -> bytes:
         return self.client.download(str(deposition.id), name)
 
-    def read_published(self, deposition_id: int) -> RemoteDeposition:
+    def read_published(self, deposition_id: DepositionId) -> RemoteDeposition:
         """One GET of the record: what it publishes, whether or not an edit is open (which the
         record's answer does not show)."""
         return self.view(self.client.read_record(str(deposition_id)))
 
-    def edit(self, deposition_id: int) -> RemoteDeposition:
+    def edit(self, deposition_id: DepositionId) -> RemoteDeposition:
         answer = self.view(self.client.edit(str(deposition_id)))
         if not answer.published:
             raise TransportError(f"edit of {deposition_id}: the answer is no edit of a published record", code="answer-mismatch")
         return answer.model_copy(update={"editing": True})
 
-    def discard_edit(self, deposition_id: int) -> bool:
+    def discard_edit(self, deposition_id: DepositionId) -> bool:
         return self.client.delete_draft(str(deposition_id))
 
     def metadata_changes(self, deposition: RemoteDeposition, payload: dict) -> tuple[str, ...]:
@@ -228,7 +260,7 @@ class RecordDeposits(ClientAdapter):
                 raise
         return self.communities[slug]
 
-    def submit_for_review(self, deposition_id: int, slug: str, message: str) -> RemoteDeposition:
+    def submit_for_review(self, deposition_id: DepositionId, slug: str, message: str) -> RemoteDeposition:
         """Ask the community to include the draft: the review request set (a PUT, safe to repeat),
         then submitted once. A curator's token may include directly: the record is then published
         by the submission. The draft as it is afterwards (``review`` says submitted or accepted)."""
@@ -244,6 +276,6 @@ class RecordDeposits(ClientAdapter):
                 # a lost answer may hide a submission: the draft says whether it went
         return self.read(deposition_id)
 
-    def missing_communities(self, deposition_id: int, slugs: tuple[str, ...]) -> list[str]:
+    def missing_communities(self, deposition_id: DepositionId, slugs: tuple[str, ...]) -> list[str]:
         """The records API asks for a community by its review: nothing is asked at publish."""
         return []

@@ -117,10 +117,8 @@ class BaseHandler(BaseHTTPRequestHandler):
         return True
 
     def _deposition(self, raw_id: str) -> Deposition | None:
-        try:
-            return self.state.depositions.get(int(raw_id))
-        except ValueError:
-            return None
+        number = self.state.internal(raw_id)
+        return self.state.depositions.get(number) if number is not None else None
 
     def _not_found(self) -> None:
         self._send(404, {"status": 404, "message": "The persistent identifier does not exist."})
@@ -191,5 +189,5 @@ class BaseHandler(BaseHTTPRequestHandler):
             community_id = self.state.add_community(body["slug"], review_policy=body.get("review_policy", "closed"), curator=body.get("curator", False))
             return self._send(200, {"id": community_id}, count=False)
         if self.path == "/_double/review" and isinstance(body, dict):
-            return self._send(200, {"ok": decide_review(self.state, int(body["record_id"]), bool(body["accept"]))}, count=False)
+            return self._send(200, {"ok": decide_review(self.state, self.state.internal(str(body["record_id"])) or 0, bool(body["accept"]))}, count=False)
         self._send(404, {"status": 404, "message": "no such test hook"}, count=False)

@@ -4,6 +4,8 @@ what publishing and a curator's decision do to the store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from archiver.zenodo import vocabularies
 from archiver.zenodo.double.checks import IDENTIFIER_SCHEMES, detect_schemes, orcid_valid
 from archiver.zenodo.double.store import Deposition, DoubleState
@@ -114,8 +116,9 @@ def _short(value: object) -> bool:
     return not isinstance(value, str) or len(value.strip()) < 3
 
 
-def save(metadata: object) -> tuple[dict, list[dict], str | None]:
-    """(what is stored, the lenient errors, a vocabulary refusal that makes the save a 400)."""
+def save(metadata: object, vocabulary_ids: Callable[[str], frozenset[str]] = vocabularies.ids) -> tuple[dict, list[dict], str | None]:
+    """(what is stored, the lenient errors, a vocabulary refusal that makes the save a 400), in the
+    vocabularies ``vocabulary_ids`` gives (Zenodo's, or a plain InvenioRDM's)."""
 
     if not isinstance(metadata, dict):
         return {}, [field_error("metadata", "Invalid input type.")], None
@@ -123,15 +126,15 @@ def save(metadata: object) -> tuple[dict, list[dict], str | None]:
         entries = metadata.get(name)
         for entry in entries if isinstance(entries, list) else [entries] if entries is not None else []:
             value = entry.get("id") if isinstance(entry, dict) else entry
-            if value not in vocabularies.ids(vocabulary):
+            if value not in vocabulary_ids(vocabulary):
                 return {}, [], f"Invalid value {value}."
     for related in metadata.get("related_identifiers") or []:
         relation = (related.get("relation_type") or {}).get("id") if isinstance(related, dict) else None
-        if relation not in vocabularies.ids("relation_types"):
+        if relation not in vocabulary_ids("relation_types"):
             return {}, [], f"Invalid value {relation}."
     for described in metadata.get("additional_descriptions") or []:
         kind = (described.get("type") or {}).get("id") if isinstance(described, dict) else None
-        if kind not in vocabularies.ids("description_types"):
+        if kind not in vocabulary_ids("description_types"):
             return {}, [], f"Invalid value {kind}."
     kept: dict = {}
     errors: list[dict] = []
@@ -219,8 +222,9 @@ def view(state: DoubleState, dep: Deposition) -> dict:
     else:
         status = "new_version_draft" if published_concept else "draft"
     record_or_draft = "/draft" if not dep.submitted or dep.editing else ""
+    pid = state.pid(dep.id)
     body = {
-        "id": str(dep.id),
+        "id": pid,
         "created": dep.created,
         "updated": dep.modified,
         "revision_id": dep.revision,
@@ -228,8 +232,9 @@ def view(state: DoubleState, dep: Deposition) -> dict:
         "is_draft": not dep.submitted or dep.editing,  # an edit: is_published and is_draft
         "status": status,
         "pids": {"doi": _doi(dep.doi)} if dep.doi else {},
+        "versions": {"index": state.version_index(dep), "is_latest_draft": not dep.submitted},
         "parent": {
-            "id": dep.conceptrecid,
+            "id": state.pid(dep.conceptrecid),
             "pids": {"doi": _doi(state.minted(dep.conceptrecid))} if published_concept else {},
             "communities": {"ids": list(dep.communities), "entries": [{"id": c} for c in dep.communities]},
             **({"review": {"id": dep.review["id"], "status": dep.review["status"], "type": "community-submission",
@@ -242,22 +247,26 @@ def view(state: DoubleState, dep: Deposition) -> dict:
             "entries": {f.filename: file_entry(state, dep, f) for f in dep.files},
         },
         "links": {
-            "self": f"{api}/records/{dep.id}{record_or_draft}",
-            "self_html": f"{base}/records/{dep.id}" if dep.submitted else f"{base}/uploads/{dep.id}",
-            "files": f"{api}/records/{dep.id}{record_or_draft}/files",
-            "versions": f"{api}/records/{dep.id}/versions",
-            **({} if dep.submitted else {"publish": f"{api}/records/{dep.id}/draft/actions/publish",
-                                         "review": f"{api}/records/{dep.id}/draft/review"}),
+            "self": f"{api}/records/{pid}{record_or_draft}",
+            "self_html": f"{base}/records/{pid}" if dep.submitted else f"{base}/uploads/{pid}",
+            "files": f"{api}/records/{pid}{record_or_draft}/files",
+            "versions": f"{api}/records/{pid}/versions",
+            **({} if dep.submitted else {"publish": f"{api}/records/{pid}/draft/actions/publish",
+                                         "review": f"{api}/records/{pid}/draft/review"}),
         },
     }
     return body
 
 
-def hit_from_legacy_view(legacy: dict) -> dict:
+def hit_from_legacy_view(state: DoubleState, legacy: dict) -> dict:
     """A search hit in the records API's shape, from what the index holds (the legacy view it shows
     until it refreshes), so that both endpoints lag alike."""
+    number = state.internal(str(legacy["id"]))
+    dep = state.depositions.get(number) if number is not None else None
     return {
         "id": str(legacy["id"]),
+        "created": legacy.get("created"),
+        **({"versions": {"index": state.version_index(dep)}} if dep is not None else {}),
         "is_published": legacy.get("submitted", False),
         "status": "published" if legacy.get("submitted") else "draft",
         "pids": {"doi": _doi(legacy["doi"])} if legacy.get("doi") else {},
@@ -269,7 +278,7 @@ def hit_from_legacy_view(legacy: dict) -> dict:
 
 
 def file_entry(state: DoubleState, dep: Deposition, stored) -> dict:
-    api = f"{state.base_url}/api/records/{dep.id}/draft/files/{stored.filename}"
+    api = f"{state.base_url}/api/records/{state.pid(dep.id)}/draft/files/{stored.filename}"
     entry = {"key": stored.filename, "status": "pending" if stored.pending else "completed",
              "links": {"self": api, "content": f"{api}/content", "commit": f"{api}/commit"}}
     if not stored.pending:
@@ -279,7 +288,7 @@ def file_entry(state: DoubleState, dep: Deposition, stored) -> dict:
 
 def files_listing(state: DoubleState, dep: Deposition) -> dict:
     return {"enabled": True, "entries": [file_entry(state, dep, f) for f in dep.files],
-            "links": {"self": f"{state.base_url}/api/records/{dep.id}/draft/files"}}
+            "links": {"self": f"{state.base_url}/api/records/{state.pid(dep.id)}/draft/files"}}
 
 
 # --------------------------------------------------------------------------- routes

@@ -30,6 +30,7 @@ import datetime as dt
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+from archiver.zenodo import vocabularies
 from archiver.zenodo.double import rdm_mapping
 from archiver.zenodo.double.handler import BaseHandler
 from archiver.zenodo.double.rdm_mapping import (
@@ -45,6 +46,12 @@ from archiver.zenodo.double.rdm_mapping import (
     view,
 )
 from archiver.zenodo.double.store import MAX_FILES, MAX_PAGE_SIZE, MAX_RESULTS, Deposition, StoredFile
+
+# invenio-rdm-records' RDM_SORT_OPTIONS: any of them is taken on /user/records, any other is a 400.
+SORT_OPTIONS = frozenset({"bestmatch", "newest", "oldest", "version", "updated-desc", "updated-asc", "mostviewed",
+                          "mostdownloaded", "newestactivity", "oldestactivity"})
+# /api/vocabularies/{type}: InvenioRDM's names of the vocabularies a deposit names.
+SERVED_VOCABULARIES = {served: kind for kind, served in vocabularies.SERVED_AS.items()}
 
 
 class _DraftRoutes:
@@ -202,6 +209,8 @@ class RecordsRoutes(_DraftRoutes):
         parts = self.parts
         if parts == ["api", "user", "records"]:
             return self._search()
+        if parts[:2] == ["api", "vocabularies"] and len(parts) in (3, 4):
+            return self._vocabulary(parts[2], parts[3] if len(parts) == 4 else None)
         if len(parts) == 3 and parts[:2] == ["api", "communities"]:
             community = self.state.communities.get(parts[2])
             if community is None:
@@ -232,21 +241,42 @@ class RecordsRoutes(_DraftRoutes):
             return self.h._send(200, dict(dep.review))
         self.h._not_found()
 
+    def _vocabulary(self, served: str, entry: str | None) -> None:
+        """GET /vocabularies/{type}[/{id}] (invenio-vocabularies): an entry, or a page of them; 404
+        for a type or id it does not hold."""
+        kind = SERVED_VOCABULARIES.get(served)
+        if kind is None:
+            return self.h._not_found()
+        known = self.state.vocabulary_ids(kind)
+        if entry is not None:
+            if entry not in known:
+                return self.h._not_found()
+            return self.h._send(200, {"id": entry, "type": served, "title": {"en": entry}, "props": {}})
+        try:
+            size = int(self.params.get("size", ["25"])[0])
+        except ValueError:
+            return self.h._error(400, "A validation error occurred.", [field_error("size", "Not a valid integer.")])
+        hits = [{"id": item, "type": served, "title": {"en": item}} for item in sorted(known)[: max(size, 0)]]
+        self.h._send(200, {"hits": {"hits": hits, "total": len(known)}, "sortBy": "title"})
+
     def _search(self) -> None:
         try:
             size = int(self.params.get("size", ["25"])[0])
             page = int(self.params.get("page", ["1"])[0])
         except ValueError:
             return self.h._error(400, "A validation error occurred.", [field_error("size", "Not a valid integer.")])
-
-        if size > MAX_PAGE_SIZE:
+        sort = self.params.get("sort", [None])[0]
+        if sort is not None and sort not in SORT_OPTIONS:  # invenio-records-resources' SortParam: a 400
+            return self.h._error(400, "A validation error occurred.", [field_error("sort", f"Invalid sort option '{sort}'.")])
+        if size > MAX_PAGE_SIZE and not self.state.repository:  # Zenodo caps a page; InvenioRDM only the result window
             return self.h._error(400, "A validation error occurred.", [field_error("size", f"Page size cannot be greater than {MAX_PAGE_SIZE}.")])
         if size < 1 or page < 1 or (page - 1) * size >= MAX_RESULTS:
             return self.h._error(400, "Invalid querystring parameters.")
         flag = self.params.get("allversions", ["false"])[0].lower()
         found = self.state.search(self.params.get("q", [""])[0], all_versions=flag in ("", "true", "1"))
         window = found[(page - 1) * size : page * size]
-        hits = [hit_from_legacy_view(legacy) for legacy in window] if self.ui else window
+        with self.state.lock:
+            hits = [hit_from_legacy_view(self.state, legacy) for legacy in window] if self.ui else window
         links = {"self": self.h.path}
         if page * size < len(found):
             links["next"] = f"{self.state.base_url}/api/user/records?page={page + 1}&size={size}"
@@ -279,7 +309,7 @@ class RecordsRoutes(_DraftRoutes):
         if not isinstance(body, dict):
             self.h._error(400, "A validation error occurred.", [field_error("_schema", "Invalid input type.")])
             return None
-        kept, errors, refusal = rdm_mapping.save(body.get("metadata", {}))
+        kept, errors, refusal = rdm_mapping.save(body.get("metadata", {}), self.state.vocabulary_ids)
         if refusal:
             self.h._error(400, refusal)
             return None

@@ -40,7 +40,7 @@ from archiver.zenodo.double.store import MAX_FILES, MAX_PAGE_SIZE, MAX_RESULTS, 
 
 def _records_api(parts: list[str], *, reading: bool = False) -> bool:
     """A request for the records API (the legacy API also reads files under /api/records/.../content)."""
-    if parts[:3] == ["api", "user", "records"] or parts[:2] == ["api", "communities"]:
+    if parts[:3] == ["api", "user", "records"] or parts[:2] in (["api", "communities"], ["api", "vocabularies"]):
         return True
     return parts[:2] == ["api", "records"] and not (reading and parts[-1] == "content")
 
@@ -54,6 +54,8 @@ class _Handler(BaseHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if self.state.repository and parts[:2] == ["api", "deposit"]:
+            return self._not_found()  # a plain InvenioRDM has no legacy deposit API (zenodo-rdm's own)
         if _records_api(parts, reading=True):
             return RecordsRoutes(self).get()
         if parts == ["api", "deposit", "depositions"]:
@@ -91,6 +93,8 @@ class _Handler(BaseHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if self.state.repository and parts[:2] == ["api", "deposit"]:
+            return self._not_found()  # a plain InvenioRDM has no legacy deposit API (zenodo-rdm's own)
         if _records_api(parts):
             return RecordsRoutes(self).post()
         if parts == ["api", "deposit", "depositions"]:
@@ -206,6 +210,8 @@ class _Handler(BaseHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if self.state.repository and parts[:2] == ["api", "deposit"]:
+            return self._not_found()  # a plain InvenioRDM has no legacy deposit API (zenodo-rdm's own)
         if _records_api(parts):
             return RecordsRoutes(self).put()
         if len(parts) == 4 and parts[:2] == ["api", "files"]:
@@ -280,6 +286,8 @@ class _Handler(BaseHandler):
         if not self._gate():
             return
         parts = self.path.split("?")[0].strip("/").split("/")
+        if self.state.repository and parts[:2] == ["api", "deposit"]:
+            return self._not_found()  # a plain InvenioRDM has no legacy deposit API (zenodo-rdm's own)
         if _records_api(parts):
             return RecordsRoutes(self).delete()
         if len(parts) >= 4 and parts[:3] == ["api", "deposit", "depositions"]:
@@ -316,13 +324,22 @@ class ZenodoDouble:
 
     def __init__(self, *, tokens: set[str], host: str = "127.0.0.1", port: int = 0, rate_limit: int = 100,
                  faults: Faults | None = None, window: int = 60, hourly_limit: int | None = 5000,
-                 index_lag: float = 1.0, clock: Callable[[], float] = time.monotonic, doi_prefix: str = store.DOI_PREFIX) -> None:
+                 index_lag: float = 1.0, clock: Callable[[], float] = time.monotonic, doi_prefix: str = store.DOI_PREFIX,
+                 repository: bool = False) -> None:
         self.server = _Server((host, port), _Handler)
         self.url = f"http://{host}:{self.server.server_address[1]}"
-        self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window,
-                                 hourly_limit=hourly_limit, index_lag=index_lag, clock=clock, doi_prefix=doi_prefix)
+        self.state = DoubleState(tokens, rate_limit, faults, base_url=self.url, window=window, hourly_limit=hourly_limit,
+                                 index_lag=index_lag, clock=clock, doi_prefix=doi_prefix, repository=repository)
         self.server.state = self.state  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.server.serve_forever, name="zenodo-double", daemon=True)
+
+    @classmethod
+    def as_repository(cls, *, tokens: set[str], rate_limit: int = store.RDM_PER_MINUTE, hourly_limit: int | None = store.RDM_PER_HOUR,
+                      doi_prefix: str = store.REPOSITORY_DOI_PREFIX, **options) -> ZenodoDouble:
+        """The double speaking as a plain InvenioRDM repository (not Zenodo): ids such as
+        q5jr8-hny72, DOIs {prefix}/{id}, no legacy deposit API, InvenioRDM's default vocabularies
+        and invenio-app-rdm's default limits for a logged-in user."""
+        return cls(tokens=tokens, rate_limit=rate_limit, hourly_limit=hourly_limit, doi_prefix=doi_prefix, repository=True, **options)
 
     @property
     def api_url(self) -> str:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from archiver import rdm_ids
 from archiver.zenodo import vocabularies
 from archiver.zenodo.double import query as zenodo_query
 
@@ -31,10 +32,20 @@ CREATOR_KEYS = ("name", "affiliation", "orcid", "gnd")
 MAX_FILES = 100
 # The sandbox's DOI prefix: what the double mints, and what it pre-reserves (the same DOI).
 DOI_PREFIX = "10.5072"
+# As another InvenioRDM repository: a prefix of its own, and invenio-app-rdm's limits for a
+# logged-in user (RATELIMIT_AUTHENTICATED_USER = "25000 per hour;1000 per minute").
+REPOSITORY_DOI_PREFIX = "10.80123"
+RDM_PER_MINUTE, RDM_PER_HOUR = 1000, 25000
 MAX_PAGE_SIZE = 100
 MAX_KEPT_BYTES = 16 << 20  # the double keeps the bytes of files up to this size (a test's multi-GB artifact: only its md5)
 # Past this many hits the search refuses the page (OpenSearch's max_result_window, Pagination.to_idx).
 MAX_RESULTS = 10_000
+
+
+# The bijection from the double's numbers to the ids it shows as a repository (an odd factor mod 2**40).
+_ID_SPACE = 32**8
+_SCRAMBLE = 0x9E3779B97F & (_ID_SPACE - 1) | 1
+_UNSCRAMBLE = pow(_SCRAMBLE, -1, _ID_SPACE)
 
 
 @dataclass
@@ -106,8 +117,12 @@ class DoubleState:
         index_lag: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         doi_prefix: str = DOI_PREFIX,
+        repository: bool = False,
     ) -> None:
         self.doi_prefix = doi_prefix
+        # An InvenioRDM repository other than Zenodo: ids such as q5jr8-hny72, DOIs {prefix}/{id},
+        # no legacy deposit API, InvenioRDM's default vocabularies (the double's ids stay numbers inside).
+        self.repository = repository
         self.tokens = set(tokens)
         self.rate_limit = rate_limit  # requests per window (Zenodo: 100 a minute for a token's user)
         self.window = window  # seconds
@@ -204,8 +219,34 @@ class DoubleState:
         return links
 
     def minted(self, number: object) -> str:
-        """The DOI the double mints for a record or concept id (and pre-reserves for a draft)."""
+        """The DOI the double mints for a record or concept id (and pre-reserves for a draft):
+        Zenodo's DATACITE_FORMAT {prefix}/zenodo.{id}, InvenioRDM's default {prefix}/{id}."""
+        if self.repository:
+            return f"{self.doi_prefix}/{self.pid(number)}"
         return f"{self.doi_prefix}/zenodo.{number}"
+
+    def pid(self, number: object) -> str:
+        """A record's or concept's id as the API shows it: the number on Zenodo; elsewhere an
+        InvenioRDM id, scrambled so that ids do not grow with time, as random ones do not."""
+        if not self.repository:
+            return str(number)
+        return rdm_ids.encode((int(str(number)) * _SCRAMBLE) % _ID_SPACE)
+
+    def internal(self, text: str) -> int | None:
+        """The double's own number for an id the API was given (None for an id it never shows)."""
+        if not self.repository:
+            return int(text) if text.isascii() and text.isdigit() else None
+        if not rdm_ids.is_record_id(text):
+            return None
+        return (rdm_ids.value_of(text) * _UNSCRAMBLE) % _ID_SPACE
+
+    def vocabulary_ids(self, name: str) -> frozenset[str]:
+        """A vocabulary's ids as this server has them: Zenodo's, or a plain InvenioRDM's defaults."""
+        return vocabularies.invenio_default_ids(name) if self.repository else vocabularies.ids(name)
+
+    def version_index(self, dep: Deposition) -> int:
+        """InvenioRDM's versions.index: 1 for a concept's first deposition, one more for each later one."""
+        return 1 + sum(1 for d in self.depositions.values() if d.conceptrecid == dep.conceptrecid and d.id < dep.id)
 
     def view(self, dep: Deposition, *, with_bucket: bool = True) -> dict:
         metadata = dict(dep.metadata)
@@ -214,8 +255,8 @@ class DoubleState:
         body = {
             "created": dep.created,
             "modified": dep.modified,
-            "id": dep.id,
-            "conceptrecid": dep.conceptrecid,
+            "id": self.pid(dep.id) if self.repository else dep.id,
+            "conceptrecid": self.pid(dep.conceptrecid),
             "metadata": metadata,
             "title": metadata.get("title", ""),
             "links": self.links(dep, with_bucket=with_bucket),
