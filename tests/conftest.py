@@ -129,11 +129,53 @@ def write_json(path: Path, data) -> Path:
     return path
 
 
-def port_to(double, token: str):
+def port_to(double, token: str, **options):
     """A port to ``double`` through the API its test chose (``double.api_name``), its waits
-    reported to the double's fake clock instead of slept."""
+    reported to the double's fake clock instead of slept; as a repository the policy names, when
+    the double speaks as one."""
     from archiver.deposit.adapters import open_port
     from archiver.zenodo.target import resolve_target
 
-    target = resolve_target(zenodo_url=double.api_url, environ={"ZENODO_SANDBOX_TOKEN": token})
-    return open_port(getattr(double, "api_name", "deposit"), target, sleep=double.state.clock.advance, backoff=0.0)
+    named = policy_for(double).repository
+    environ = {REPOSITORY_TOKEN_VARIABLE if named else "ZENODO_SANDBOX_TOKEN": token}
+    target = resolve_target(zenodo_url=None if named else double.api_url, environ=environ, named=named)
+    api = "records" if named else getattr(double, "api_name", "deposit")
+    return open_port(api, target, sleep=double.state.clock.advance, backoff=0.0, **options)
+
+
+# ---------------------------------------------------------------------------- the double as another repository
+# The same guarantees are held against the double speaking as a plain InvenioRDM repository: the
+# policy names it ([repository]), its token has a variable of its own.
+
+REPOSITORY_TOKEN_VARIABLE = "ARCHIVER_TEST_REPOSITORY_TOKEN"
+
+
+def policy_for(double, base=None):
+    """``base`` (the default policy) as a deposit to ``double`` needs it: naming the repository when
+    the double speaks as one (then api is records), unchanged for Zenodo."""
+    from archiver.policy import DEFAULT_POLICY, RepositoryPolicy
+
+    base = base or DEFAULT_POLICY
+    if not double.state.repository:
+        return base
+    named = RepositoryPolicy(url=double.api_url, doi_prefix=double.state.doi_prefix, token_variable=REPOSITORY_TOKEN_VARIABLE)
+    return base.model_copy(update={"api": "records", "repository": named})
+
+
+def shown_id(double, number: int):
+    """The id a manifest records for the double's deposition ``number``: Zenodo's number, or the repository's id."""
+    return double.state.pid(number) if double.state.repository else number
+
+
+def cli_server(double, folder: Path, monkeypatch, token: str) -> list[str]:
+    """The options that point a CLI command at ``double`` (the token put in its variable): the
+    server for Zenodo, a policy file naming it for a repository."""
+    if not double.state.repository:
+        monkeypatch.setenv("ZENODO_SANDBOX_TOKEN", token)
+        return ["--zenodo-url", double.api_url]
+    monkeypatch.setenv(REPOSITORY_TOKEN_VARIABLE, token)
+    policy = folder / "repository-policy.toml"
+    named = policy_for(double).repository
+    policy.write_text(f'[repository]\nurl = "{named.url}"\ndoi_prefix = "{named.doi_prefix}"\n'
+                      f'token_variable = "{named.token_variable}"\n', encoding="utf-8")
+    return ["--config", str(policy)]

@@ -25,7 +25,7 @@ import pytest
 
 from archiver.exportdir import state_dir_for
 from archiver.zenodo.double import ZenodoDouble
-from conftest import EXAMPLES, run_cli
+from conftest import EXAMPLES, REPOSITORY_TOKEN_VARIABLE, run_cli
 from hostile import (
     Exchange,
     HostileProxy,
@@ -65,10 +65,10 @@ class World:
     proxy: HostileProxy
     trap: Trap
     export: Path
-    config: Path | None = None  # a policy with api = "records": the records API's world
+    config: Path | None = None  # a policy with api = "records" (the records API's world), or naming a repository
 
     def deposit(self, *extra: str, limit: float = 60.0) -> Run:
-        env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+        env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN, REPOSITORY_TOKEN_VARIABLE: TOKEN}
         command = [ARCHIVER, "deposit", str(self.export), "--zenodo-url", self.proxy.api_url, "--timeout", str(TIMEOUT), "-v", *extra]
         if self.config is not None:
             command += ["--config", str(self.config)]
@@ -100,6 +100,25 @@ def records_world(world, tmp_path):
     return world
 
 
+@pytest.fixture
+def repository_world(tmp_path, exported):
+    """The double as another InvenioRDM repository, behind the proxy, which the policy names."""
+    out = tmp_path / "export"
+    shutil.copytree(exported, out)
+    with ZenodoDouble.as_repository(tokens={TOKEN}, rate_limit=100_000, index_lag=0.2) as double, \
+            HostileProxy(double.url) as proxy, Trap() as trap:
+        config = tmp_path / "archiver.toml"
+        config.write_text(f'[repository]\nurl = "{proxy.api_url}"\ndoi_prefix = "{double.state.doi_prefix}"\n'
+                          f'token_variable = "{REPOSITORY_TOKEN_VARIABLE}"\n')
+        yield World(double, proxy, trap, out, config)
+
+
+def minted(world: World, deposition_id) -> str:
+    """The DOI the double mints for the id a manifest names: {prefix}/zenodo.{id} as Zenodo, {prefix}/{id} as a repository."""
+    state = world.double.state
+    return f"{state.doi_prefix}/{deposition_id}" if state.repository else f"{state.doi_prefix}/zenodo.{deposition_id}"
+
+
 def record_of(dep):
     (record_id,) = [k for k in dep.metadata.get("keywords", []) if k.startswith("SRCH:")]
     return record_id
@@ -128,8 +147,9 @@ def assert_no_lie_registered(world: World) -> None:
     for path in (world.export / "manifests").glob("*.json"):
         external = json.loads(path.read_text())["provenance"]["external_record"]
         if external.get("deposition_id"):
-            assert external["doi"] == f"10.5072/zenodo.{external['deposition_id']}"
-    assert "10.5072/zenodo.987654" not in (world.export / "report.json").read_text()
+            assert external["doi"] == minted(world, external["deposition_id"])
+    report = (world.export / "report.json").read_text()
+    assert "10.5072/zenodo.987654" not in report and OTHER_ID not in report
 
 
 def settle(world: World) -> None:
@@ -150,7 +170,7 @@ def settle(world: World) -> None:
     assert set(published) == ELIGIBLE
     for record_id, dep in published.items():
         manifest = json.loads((world.export / "manifests" / f"{record_id.replace(':', '_')}.json").read_text())
-        assert manifest["provenance"]["external_record"]["doi"] == dep.doi == f"10.5072/zenodo.{dep.id}"
+        assert manifest["provenance"]["external_record"]["doi"] == dep.doi == world.double.state.minted(dep.id)
     assert run_cli("validate", world.export / "manifests").code == 0
 
 
@@ -349,6 +369,54 @@ def test_a_hostile_records_api_answer_costs_no_doi_no_hang_no_traceback_and_no_t
     world.proxy.add(method, path, _records_act(case, world, action), times=times)
     run = world.deposit()
     assert_sane(run, world, bound)
+    if code is not None:
+        assert f"[{code}]" in run.out + run.err, run.out + run.err
+    if case.startswith("publish-") or case == "create-another-records-subjects":
+        assert_no_lie_registered(world)
+    settle(world)
+
+
+# Another InvenioRDM repository (the policy's [repository]): the same guarantees, where ids are not
+# numbers and DOIs are {prefix}/{id}. The lies are told in that repository's own forms.
+OTHER_ID = "q5jr8-hny72"  # a well-formed id of no deposition the double holds
+
+
+def _prefix_of(document: dict, *path: str) -> str:
+    for key in path:
+        document = document[key]
+    return str(document).split("/")[0]
+
+
+def _repository_case(case):
+    name, method, path, action, times, bound, code = case
+    if name == "publish-other-id":
+        action = json_changed(lambda d, e: d.update(id=OTHER_ID))
+    elif name == "publish-other-records-doi":
+        action = _nested("pids.doi.identifier", lambda d, e: f"{_prefix_of(d, 'pids', 'doi', 'identifier')}/{OTHER_ID}")
+    elif name == "publish-other-concept-doi":
+        action = _nested("parent.pids.doi.identifier", lambda d, e: f"{_prefix_of(d, 'parent', 'pids', 'doi', 'identifier')}/{OTHER_ID}")
+    return name, method, path, action, times, bound, code
+
+
+REPOSITORY_CASES = [_repository_case(case) for case in RECORDS_CASES] + [
+    ("create-id-a-number", "POST", R_CREATE, json_changed(lambda d, e: d.update(id="100259")), 1, 30, "answer-invalid"),
+    ("create-id-bad-check-digits", "POST", R_CREATE, json_changed(lambda d, e: d.update(id=d["id"][:-2] + ("00" if d["id"][-2:] != "00" else "01"))),
+     1, 30, "answer-invalid"),
+    ("publish-zenodos-doi-form", "POST", R_PUBLISH, _nested("pids.doi.identifier", lambda d, e: d["pids"]["doi"]["identifier"].replace("/", "/zenodo.")),
+     9, 30, None),
+    ("vocabulary-answers-another-entry", "GET", r"^/api/vocabularies/", json_changed(lambda d, e: d.update(id="cc-by-nc-4.0")), 1, 30,
+     "answer-mismatch"),
+]
+
+
+@pytest.mark.parametrize(("case", "method", "path", "action", "times", "bound", "code"), REPOSITORY_CASES, ids=[c[0] for c in REPOSITORY_CASES])
+def test_a_hostile_repository_answer_costs_no_doi_no_hang_no_traceback_and_no_token(repository_world, case, method, path, action, times, bound,
+                                                                                     code):
+    world = repository_world
+    world.proxy.add(method, path, _records_act(case, world, action), times=times)
+    run = world.deposit()
+    assert_sane(run, world, bound)
+    assert "Zenodo" not in run.out + run.err, "the run names the repository, never Zenodo"
     if code is not None:
         assert f"[{code}]" in run.out + run.err, run.out + run.err
     if case.startswith("publish-") or case == "create-another-records-subjects":

@@ -262,11 +262,16 @@ def test_servers_and_the_check_against_another(ledger):
 
 def test_registered_dois_keep_the_latest_registered_version(ledger):
     ledger.begin(_row(attempt=1, state="registered", doi="10.5072/zenodo.1", concept_doi="10.5072/zenodo.0"))
-    ledger.begin(_row(attempt=2, state="registered", doi="10.5072/zenodo.2", concept_doi="10.5072/zenodo.0", correction_hash="s" * 64))
+    ledger.begin(_row(attempt=2, state="registered", doi="10.5072/zenodo.2", concept_doi="10.5072/zenodo.0", correction_hash="s" * 64,
+                      deposition_id=2))
     ledger.begin(_row(attempt=3, state="published", doi="10.5072/zenodo.3"))
     ledger.begin(_row("SRCH:2B9E4410", state="registered", doi=None))
     ledger.begin(_row("SRCH:99999999", environment="production", state="registered", doi="10.5281/zenodo.9"))
-    assert registered_dois(ledger, "sandbox") == {"SRCH:4A7C19E2": ("10.5072/zenodo.2", "10.5072/zenodo.0", "s" * 64, None)}
+    assert registered_dois(ledger, "sandbox") == {"SRCH:4A7C19E2": ("10.5072/zenodo.2", "10.5072/zenodo.0", "s" * 64, None, 2, "sandbox")}
+    # another repository's: its id kept as text, its origin where the deposit counts
+    origin = "https://researchdata.tuwien.ac.at"
+    ledger.begin(_row("SRCH:D1CE0F00", environment=origin, state="registered", doi="10.48436/q5jr8-hny72", deposition_id="q5jr8-hny72"))
+    assert registered_dois(ledger, origin)["SRCH:D1CE0F00"][-2:] == ("q5jr8-hny72", origin)
 
 
 def test_registrations_are_the_rows_registered_with_a_doi_and_a_deposition(tmp_path):

@@ -19,7 +19,7 @@ from archiver.exportdir import ledger_path, state_dir_for
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import legacy_client, records_client
 from archiver.zenodo.double import ZenodoDouble, rdm_mapping, store
-from conftest import EXAMPLES, FakeClock, port_to, run_cli
+from conftest import EXAMPLES, FakeClock, policy_for, port_to, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -32,10 +32,11 @@ CLIENT = {"deposit": legacy_client.LegacyClient, "records": records_client.Recor
 SAVE = {"deposit": "update_metadata", "records": "update_draft"}
 
 
-@pytest.fixture(params=["deposit", "records"])
+@pytest.fixture(params=["deposit", "records", "repository"])
 def double(request):
-    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
-        running.api_name = request.param
+    make = ZenodoDouble.as_repository if request.param == "repository" else ZenodoDouble
+    with make(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
+        running.api_name = "records" if request.param == "repository" else request.param
         yield running
 
 
@@ -51,7 +52,7 @@ def export(tmp_path, name):
 
 def deposited(double, tmp_path, name="export"):
     out = export(tmp_path, name)
-    assert run_deposit(out, port(double), BEFORE).exit_code == 0
+    assert run_deposit(out, port(double), policy_for(double, BEFORE)).exit_code == 0
     double.state.clock.advance(5)
     return out
 
@@ -70,18 +71,19 @@ def assert_published_now(double, publisher=AFTER.publisher):
     assert len(depositions) == len(ELIGIBLE) and double.state.counters["newversion"] == 0
     for dep in depositions:
         assert dep.submitted and not dep.editing and dep.state == "done", f"{dep.id}: an edit is left open"
-        assert dep.doi == f"10.5072/zenodo.{dep.id}"
+        assert dep.doi == double.state.minted(dep.id)
         assert publisher_of(double, dep) == publisher
 
 
 def test_a_plain_deposit_names_the_changed_fields_and_the_command_that_fixes_them(double, tmp_path):
     out = deposited(double, tmp_path)
-    summary = run_deposit(out, port(double), AFTER)
+    summary = run_deposit(out, port(double), policy_for(double, AFTER))
     changed = [r for r in summary.results if r.action == "metadata-changed"]
     assert summary.exit_code == 1 and {r.record_id for r in changed} == ELIGIBLE
     assert summary.requests == 0  # seen from the ledger: nothing asked
     fields = "creators" if double.api_name == "deposit" else "creators, publisher"  # the legacy API sends no publisher
-    command = f"`archiver deposit {shlex.quote(str(out))} --zenodo-url {double.api_url} --update-metadata`"  # pastes as printed
+    server = "" if double.state.repository else f" --zenodo-url {double.api_url}"  # a repository is the policy's to name
+    command = f"`archiver deposit {shlex.quote(str(out))}{server} --update-metadata`"  # pastes as printed
     assert all(f"metadata changed since the deposit: {fields};" in r.detail and command in r.detail for r in changed), changed
     assert_published_now(double, BEFORE.publisher)
 
@@ -90,18 +92,20 @@ def test_an_update_edits_in_place_in_four_requests_and_a_rerun_sends_nothing(dou
     out = deposited(double, tmp_path)
     before = {dep.id: (dep.doi, [(f.filename, f.data_md5) for f in dep.files]) for dep in double.state.depositions.values()}
     manifests = {path.name: path.read_bytes() for path in (out / "manifests").iterdir()}
-    summary = run_deposit(out, port(double), AFTER, update_metadata=True)
+    summary = run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True)
     assert summary.exit_code == 0
     assert {r.record_id: r.action for r in summary.results if r.action != "skipped"} == dict.fromkeys(ELIGIBLE, "updated")
-    assert summary.requests == 4 * len(ELIGIBLE)  # read, edit, save (read back), publish
+    # read, edit, save (read back), publish; a repository other than Zenodo is asked once per run
+    # for each vocabulary entry the body names (resource type, licence, language, description type)
+    assert summary.requests == 4 * len(ELIGIBLE) + (4 if double.state.repository else 0)
     counters = double.state.counters
     assert (counters["edit"], counters["publish_edit"], counters["discard"], counters["publish"]) == (3, 3, 0, 3)
     assert {dep.id: (dep.doi, [(f.filename, f.data_md5) for f in dep.files]) for dep in double.state.depositions.values()} == before
     assert {path.name: path.read_bytes() for path in (out / "manifests").iterdir()} == manifests  # same DOI, same record
     assert_published_now(double)
-    again = run_deposit(out, port(double), AFTER, update_metadata=True)
+    again = run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True)
     assert again.requests == 0 and again.exit_code == 0
-    assert run_deposit(out, port(double), AFTER).exit_code == 0  # nothing left to say
+    assert run_deposit(out, port(double), policy_for(double, AFTER)).exit_code == 0  # nothing left to say
 
 
 def test_a_field_the_server_does_not_keep_discards_the_edit_and_publishes_nothing(double, tmp_path, monkeypatch):
@@ -113,14 +117,14 @@ def test_a_field_the_server_does_not_keep_discards_the_edit_and_publishes_nothin
     else:
         real_stored = store.stored_metadata
         monkeypatch.setattr(store, "stored_metadata", lambda metadata: {k: v for k, v in real_stored(metadata).items() if k != "creators"})
-    summary = run_deposit(out, port(double), AFTER, update_metadata=True)
+    summary = run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True)
     failed = [r for r in summary.results if r.action == "failed"]
     assert summary.exit_code == 1 and {r.record_id for r in failed} == ELIGIBLE
     assert all("[metadata-not-kept]" in r.detail and "nothing was published" in r.detail for r in failed)
     assert (double.state.counters["publish_edit"], double.state.counters["discard"]) == (0, 3)
     assert_published_now(double, BEFORE.publisher)
     monkeypatch.undo()
-    assert run_deposit(out, port(double), AFTER, update_metadata=True).exit_code == 0
+    assert run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True).exit_code == 0
     assert_published_now(double)
 
 
@@ -145,34 +149,34 @@ def test_a_kill_at_each_step_leaves_at_most_one_edit_which_the_rerun_finishes(do
     owner = CLIENT[double.api_name]
     kill_after(monkeypatch, owner, {"edit": "edit", "save": SAVE[double.api_name], "publish": "publish"}[step])
     with pytest.raises(Killed):
-        run_deposit(out, port(double), AFTER, update_metadata=True, workers=1)
+        run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True, workers=1)
     monkeypatch.undo()
     left_open = sum(dep.editing for dep in double.state.depositions.values())
     assert (left_open >= 1) == (step != "publish")  # the kill left an edit for the rerun (Zenodo keeps one per record)
     if ledger == "lost":
         shutil.rmtree(state_dir_for(out))
-        reconcile(out, port(double), AFTER)  # the ledger rebuilt from the repository: it knows no metadata sent
+        reconcile(out, port(double), policy_for(double, AFTER))  # the ledger rebuilt from the repository: it knows no metadata sent
         with Ledger(ledger_path(out)) as rebuilt:
             assert {row.record_id for row in rebuilt.all() if row.state == "registered"} == ELIGIBLE
-    summary = run_deposit(out, port(double), AFTER, update_metadata=True)
+    summary = run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True)
     assert summary.exit_code == 0, [r.as_dict() for r in summary.results]
     assert double.state.counters["publish_edit"] == len(ELIGIBLE)  # each record's edit published once
     assert_published_now(double)
-    assert run_deposit(out, port(double), AFTER, update_metadata=True).requests == 0
+    assert run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True).requests == 0
 
 
 def test_a_second_folder_finds_the_update_published_and_sends_no_write(double, tmp_path):
     first = deposited(double, tmp_path, "first")
     second = export(tmp_path, "second")
-    assert run_deposit(second, port(double), BEFORE).exit_code == 0  # adopted: its ledger sent nothing
-    assert run_deposit(first, port(double), AFTER, update_metadata=True).exit_code == 0
+    assert run_deposit(second, port(double), policy_for(double, BEFORE)).exit_code == 0  # adopted: its ledger sent nothing
+    assert run_deposit(first, port(double), policy_for(double, AFTER), update_metadata=True).exit_code == 0
     writes = {key: double.state.counters[key] for key in ("edit", "publish_edit", "update", "discard", "publish", "create")}
-    summary = run_deposit(second, port(double), AFTER, update_metadata=True)
+    summary = run_deposit(second, port(double), policy_for(double, AFTER), update_metadata=True)
     assert summary.exit_code == 0
     assert {r.action for r in summary.results if r.record_id in ELIGIBLE} == {"skipped"}
     assert summary.requests == len(ELIGIBLE)  # one read each: what is published is the metadata of now
     assert {key: double.state.counters[key] for key in writes} == writes
-    assert run_deposit(second, port(double), AFTER, update_metadata=True).requests == 0
+    assert run_deposit(second, port(double), policy_for(double, AFTER), update_metadata=True).requests == 0
     assert_published_now(double)
 
 
@@ -182,7 +186,7 @@ def test_two_runs_at_once_publish_one_edit(double, tmp_path, monkeypatch):
     the metadata of now there and is done."""
     one = deposited(double, tmp_path, "one")
     two = export(tmp_path, "two")
-    assert run_deposit(two, port(double), BEFORE).exit_code == 0
+    assert run_deposit(two, port(double), policy_for(double, BEFORE)).exit_code == 0
     barrier = threading.Barrier(2, timeout=60)
     owner = CLIENT[double.api_name]
     real_edit = owner.edit
@@ -195,7 +199,7 @@ def test_two_runs_at_once_publish_one_edit(double, tmp_path, monkeypatch):
     summaries = {}
 
     def run(folder):
-        summaries[folder.name] = run_deposit(folder, port(double), AFTER, update_metadata=True, workers=1)
+        summaries[folder.name] = run_deposit(folder, port(double), policy_for(double, AFTER), update_metadata=True, workers=1)
 
     threads = [threading.Thread(target=run, args=(folder,)) for folder in (one, two)]
     for thread in threads:
@@ -214,7 +218,7 @@ def test_an_edit_left_open_over_metadata_already_published_is_dropped(double, tm
     requests). The legacy API shows the edit in place of what is published: it is finished, which
     publishes the same metadata again (four requests, no new version, the same DOI)."""
     out = deposited(double, tmp_path)
-    assert run_deposit(out, port(double), AFTER, update_metadata=True).exit_code == 0
+    assert run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True).exit_code == 0
     import sqlite3
 
     with sqlite3.connect(ledger_path(out)) as db:
@@ -223,12 +227,12 @@ def test_an_edit_left_open_over_metadata_already_published_is_dropped(double, tm
     with double.state.lock:
         double.state.open_edit(dep)
     published_edits = double.state.counters["publish_edit"]
-    summary = run_deposit(out, port(double), AFTER, update_metadata=True)
+    summary = run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True)
     finished = double.api_name == "deposit"
     assert summary.exit_code == 0 and summary.requests == (4 if finished else 2)
     assert not dep.editing and double.state.counters["publish_edit"] == published_edits + finished
     assert_published_now(double)
-    assert run_deposit(out, port(double), AFTER, update_metadata=True).requests == 0
+    assert run_deposit(out, port(double), policy_for(double, AFTER), update_metadata=True).requests == 0
 
 
 def test_on_the_legacy_api_an_update_adds_a_community_at_the_edits_publish(tmp_path):

@@ -29,8 +29,9 @@ from archiver.vocabulary import (
 )
 
 ID_PATTERN = RECORD_ID_BODY
-DEPOSITION_ID_PATTERN = f"[1-9][0-9]*|{rdm_ids.PATTERN.strip('^$')}"
-REPOSITORY_PATTERN = f"sandbox|production|{ORIGIN_PATTERN.strip('^$')}"
+# grouped: a validator anchors the whole pattern, and an alternation must not slip out of the anchors
+DEPOSITION_ID_PATTERN = f"([1-9][0-9]*|{rdm_ids.PATTERN.strip('^$')})"
+REPOSITORY_PATTERN = f"(sandbox|production|{ORIGIN_PATTERN.strip('^$')})"
 TIERS = list(values(Tier))
 LEVELS = list(values(Level))
 

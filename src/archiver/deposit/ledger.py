@@ -462,11 +462,28 @@ class Ledger:
         """The API URLs the ledger's deposits in ``environment`` went to."""
         return {row["api_url"] for row in self._execute("SELECT DISTINCT api_url FROM deposits WHERE environment = ?", (environment,))}
 
+    def places(self) -> dict[str, set[str]]:
+        """Where the ledger's deposits count (Zenodo's environments, other repositories' origins), with their API URLs."""
+        found: dict[str, set[str]] = {}
+        for row in self._execute("SELECT DISTINCT environment, api_url FROM deposits"):
+            found.setdefault(row["environment"], set()).add(row["api_url"])
+        return found
+
 
 def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
     """Refuse a ledger whose deposits in this environment went to another server (a trial against
     the local double, then the real sandbox): its DOIs are not that server's, and the run would
-    skip records as registered that it never deposited there."""
+    skip records as registered that it never deposited there. Deposits to another InvenioRDM
+    repository and to Zenodo never share an export either way, for the same reason."""
+    zenodo = ("sandbox", "production")
+    elsewhere = sorted(server for place, servers in ledger.places().items() for server in servers
+                       if place != environment and not (place in zenodo and environment in zenodo))
+    if elsewhere:
+        raise ArchiverError(
+            f"{ledger.path}: this export's deposits went to {', '.join(elsewhere)}, not {api_url}: its manifests carry that "
+            "repository's DOIs. Name that repository to go on with it; for this one, export the records again into a new folder",
+            code="ledger-other-server",
+        )
     others = sorted(server for server in ledger.servers(environment) if server.removesuffix("/") != api_url.removesuffix("/"))
     if others:
         raise ArchiverError(

@@ -9,6 +9,7 @@ save compares the stored metadata with the body sent.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable
 
 from pydantic import ValidationError
@@ -53,6 +54,7 @@ class RecordDeposits(ClientAdapter):
         super().__init__(client)
         self.communities: dict[str, str] = {}  # slug -> id, asked once per run
         self.served: dict[tuple[str, str], bool | None] = {}  # (vocabulary, id) -> held, asked once per run
+        self.served_lock = threading.Lock()  # workers share the answers: each entry is asked once
 
     @classmethod
     def payload(cls, record: Record, policy: Policy) -> dict:
@@ -139,8 +141,9 @@ class RecordDeposits(ClientAdapter):
             return
         for kind, where, entry in vocabulary_entries(payload["metadata"]):
             served = vocabularies.SERVED_AS[kind]
-            if (served, entry) not in self.served:
-                self.served[served, entry] = self.client.vocabulary_has(served, entry)
+            with self.served_lock:
+                if (served, entry) not in self.served:
+                    self.served[served, entry] = self.client.vocabulary_has(served, entry)
             if self.served[served, entry] is False:
                 raise TransportError(
                     f"{where}: {entry!r} is not in {self.repository_name}'s vocabulary {served} "
