@@ -248,3 +248,26 @@ def test_the_packages_two_columns_hold_their_patterns_for_frictionless(tmp_path,
     done = subprocess.run([str(Path(sys.executable).parent / "frictionless"), "validate", str(tmp_path / "rows.resource.json")],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert (done.returncode == 0) == valid, done.stdout
+
+
+def test_status_without_the_policy_says_where_the_deposits_are_recorded(repository, tmp_path, monkeypatch):
+    out = export(tmp_path)
+    assert run_deposit(out, port_to(repository, TOKEN), policy_for(repository)).exit_code == 0
+    plain = run_cli("status", out)  # no policy naming the repository: the sandbox's rows, of which there are none
+    assert plain.code == 0 and f"deposits are recorded for {repository.url}, not sandbox" in plain.err and "reconcile" not in plain.err
+    named = run_cli("status", out, *cli_server(repository, tmp_path, monkeypatch, TOKEN))
+    assert named.code == 0 and named.out.count(f"  {repository.url}  attempt 1  registered") == len(ELIGIBLE)
+    assert run_cli("status", out, "--all").out.count("registered") == len(ELIGIBLE)
+
+
+def test_a_dry_run_there_plans_in_its_vocabularies_and_words_and_writes_nothing(repository, tmp_path, monkeypatch):
+    out = export(tmp_path)
+    run = run_cli("deposit", out, "--dry-run", *cli_server(repository, tmp_path, monkeypatch, TOKEN))
+    assert run.code == 0, run.err
+    plan = json.loads((out / "plan.json").read_text())
+    planned = {entry["id"]: entry for entry in plan["records"]}
+    for record_id in ELIGIBLE:
+        entry = planned[record_id]
+        assert [d["type"]["id"] for d in entry["rdm"]["metadata"]["additional_descriptions"]] == ["other"]
+        assert any("127.0.0.1" in step for step in entry["steps"]) and not any("Zenodo" in step for step in entry["steps"])
+    assert repository.state.counters["create"] == 0 and "Zenodo" not in run.err

@@ -172,6 +172,18 @@ def deposits_count_in(policy: Policy, *, production: bool = False) -> str:
     return origin_of(policy.repository.url) if policy.repository is not None else environment_of(production)
 
 
+def recorded_places(export_dir: str | os.PathLike) -> set[str]:
+    """Where the export's ledger says its deposits count: Zenodo's sandbox or production, other repositories' origins."""
+    from archiver.deposit.ledger import Ledger
+    from archiver.exportdir import ledger_path
+
+    path = ledger_path(Path(export_dir))
+    if not path.is_file():
+        return set()
+    with Ledger(path) as ledger:
+        return set(ledger.places())
+
+
 def recorded_server(export_dir: str | os.PathLike, *, production: bool = False, policy: Policy | None = None) -> str | None:
     """The one server the export's ledger says its deposits in this environment went to (None
     when there is no ledger, or it names none or several): status --remote and reconcile ask it."""

@@ -136,16 +136,18 @@ def _say_why_it_stopped(summary, repository) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from archiver.api import deposit_status, deposits_count_in, remote_drift
+    from archiver.api import deposit_status, deposits_count_in, recorded_places, remote_drift
     from archiver.reporters import reporter_for
 
     export_dir = _export_dir(args)
     policy = policy_of(args)
-    rows, drift, unknown = deposit_status(
-        export_dir, environment=None if args.all and not args.production else deposits_count_in(policy, production=args.production),
-        policy=policy,
-    )
-    if unknown:
+    environment = None if args.all and not args.production else deposits_count_in(policy, production=args.production)
+    rows, drift, unknown = deposit_status(export_dir, environment=environment, policy=policy)
+    elsewhere = sorted(recorded_places(export_dir) - {environment}) if environment is not None and not rows else []
+    if elsewhere:
+        print_err(f"note: this export's deposits are recorded for {', '.join(elsewhere)}, not {environment}: `--all` shows them; a "
+                  "repository other than Zenodo is named in the policy ([repository], --config)")
+    if unknown and not elsewhere:  # (manifests of deposits recorded elsewhere are known there)
         print_err(
             f"note: {len(unknown)} manifest(s) of {export_dir} name deposits the ledger does not know ({', '.join(unknown[:5])}"
             f"{', ...' if len(unknown) > 5 else ''}): a lost state directory? `archiver reconcile {shell_quote(str(export_dir))}` rebuilds "

@@ -122,7 +122,7 @@ def _planned(export_dir: Path, record: Record, row: LedgerRow | None, action: st
 def _steps(row: LedgerRow | None, action: str, policy: Policy, adapter: ApiDescription, count: int) -> dict[str, Any]:
     """The plan's action and the steps a deposit takes for it."""
     upload = adapter.upload_steps(count)
-    check = "check Zenodo for a rival deposition of the record (batched)"
+    check = f"check {policy.repository_name} for a rival deposition of the record (batched)"
     publish = ["publish", "register DOI in manifest"]
     new_version = action == "new-version" and row is not None
     if action == "update" and row is not None:
@@ -142,7 +142,7 @@ def _steps(row: LedgerRow | None, action: str, policy: Policy, adapter: ApiDescr
     if row is not None and row.deposition_id is not None:
         return {"action": "resume", "steps": [f"resume from ledger state {row.state!r} of deposition {row.deposition_id}", upload,
                           "set metadata (one PUT, read back)", check, *publish]}
-    return {"action": action, "steps": ["look the record up on Zenodo by its id (batched): adopt a published deposition or resume an "
+    return {"action": action, "steps": [f"look the record up on {policy.repository_name} by its id (batched): adopt a published deposition or resume an "
                     "open draft instead of creating", "create the draft with its metadata (one POST, read back)", upload, check, *publish]}
 
 
