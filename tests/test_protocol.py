@@ -336,7 +336,7 @@ def test_a_draft_that_loses_to_a_lower_one_gives_way_and_defers(world):
     job = _prepared(run, job_of(), 12)
     assert protocol.check(run, [job]) == []
     assert repository.deleted == [12] and job.result.action == "deferred"
-    assert job.result.detail == ("another run is depositing this record as draft 10 (the lowest id wins); this run deleted its "
+    assert job.result.detail == ("another run is depositing this record as draft 10 (the earliest created wins); this run deleted its "
                                  "own draft 12; the next run registers the winner's DOI")
     assert (job.row.state, job.row.deposition_id) == ("planned", None)
 

@@ -4,7 +4,7 @@ when no rival deposition of the record must win.
 The repository is the source of truth and the ledger a cache of it. A record the ledger does not
 know as registered is looked up by its id before anything is created (stage 1); before a first
 deposit is published, one more search checks for rivals (stage 3): a published deposition of the
-record, or a draft with a lower id (a concurrent run's), wins, and the loser gives way.
+record, or a draft created earlier (a concurrent run's; the id breaks a tie), wins, and the loser gives way.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def look_up(run: DepositRun, jobs: list[Job]) -> None:
 
 def apply_found(run: DepositRun, job: Job, found: Found) -> None:
     """What the search found for the record, applied: a published deposition adopted, the open
-    draft a concurrent run would also keep (the lowest id) resumed or followed in its review, or
+    draft a concurrent run would also keep (the earliest created) resumed or followed in its review, or
     a create whose answer was lost known to have made nothing."""
     try:
         if found.published is not None:
@@ -283,7 +283,7 @@ def give_way(run: DepositRun, job: Job, winner: RemoteDeposition, found: Found) 
         else:
             job.result = RecordResult(
                 job.record.id, "deferred",
-                f"another run is depositing this record as draft {winner.id} (the lowest id wins); this run deleted its "
+                f"another run is depositing this record as draft {winner.id} (the earliest created wins); this run deleted its "
                 f"own draft {own}; the next run registers the winner's DOI",
             )
     except (RemoteError, ArchiverError, OSError) as exc:
