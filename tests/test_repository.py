@@ -271,3 +271,23 @@ def test_a_dry_run_there_plans_in_its_vocabularies_and_words_and_writes_nothing(
         assert [d["type"]["id"] for d in entry["rdm"]["metadata"]["additional_descriptions"]] == ["other"]
         assert any("127.0.0.1" in step for step in entry["steps"]) and not any("Zenodo" in step for step in entry["steps"])
     assert repository.state.counters["create"] == 0 and "Zenodo" not in run.err
+
+
+def test_a_community_there_reviews_each_first_deposit_and_the_accepted_one_is_registered(repository, tmp_path):
+    from archiver.zenodo.double import rdm_mapping
+
+    repository.state.add_community("tuw-research")
+    policy = policy_for(repository, DEFAULT_POLICY.model_copy(update={"communities": ("tuw-research",)}))
+    out = export(tmp_path)
+    first = run_deposit(out, port_to(repository, TOKEN), policy)
+    assert first.exit_code == 0 and {r.action for r in first.results if r.record_id in ELIGIBLE} == {"in-review"}
+    assert repository.state.counters["publish"] == 0
+    by_record = {k: d for d in repository.state.depositions.values() for k in d.metadata["keywords"] if k.startswith("SRCH:")}
+    assert rdm_mapping.decide_review(repository.state, by_record["SRCH:4A7C19E2"].id, True)
+    assert rdm_mapping.decide_review(repository.state, by_record["SRCH:2B9E4410"].id, False)
+    later = {r.record_id: r for r in run_deposit(out, port_to(repository, TOKEN), policy).results}
+    accepted = by_record["SRCH:4A7C19E2"]
+    assert later["SRCH:4A7C19E2"].action == "deposited" and later["SRCH:4A7C19E2"].doi == repository.state.minted(accepted.id)
+    assert later["SRCH:2B9E4410"].action == "failed" and "[review-declined]" in later["SRCH:2B9E4410"].detail
+    external = json.loads((out / "manifests" / "SRCH_4A7C19E2.json").read_text())["provenance"]["external_record"]
+    assert (external["deposition_id"], external["repository"]) == (repository.state.pid(accepted.id), repository.url)
