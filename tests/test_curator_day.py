@@ -119,6 +119,11 @@ def test_a_url_without_api_names_the_fix(tmp_path):
             transport.send("GET", "deposit/depositions", retry=True, expect=(200,))
     assert raised.value.status == 404
     assert f"is {double.url} the API's root? Zenodo and InvenioRDM serve it under /api: try {double.url}/api" in raised.value.message
+    with ZenodoDouble(tokens={TOKEN}, index_lag=0) as double:  # past the root: the root is named, not /api appended again
+        transport = Transport(f"{double.url}/api/records", TOKEN, "archiver-test", sleep=lambda s: None)
+        with pytest.raises(TransportError) as raised:
+            transport.send("GET", "deposit/depositions", retry=True, expect=(200,))
+    assert raised.value.message.endswith(f"try {double.url}/api)")
 
 
 def test_a_stopping_run_begins_no_wait():

@@ -399,7 +399,7 @@ def _repository_case(case):
 
 
 REPOSITORY_CASES = [_repository_case(case) for case in RECORDS_CASES] + [
-    ("create-id-a-number", "POST", R_CREATE, json_changed(lambda d, e: d.update(id="100259")), 1, 30, "answer-invalid"),
+    ("create-id-a-number", "POST", R_CREATE, json_changed(lambda d, e: d.update(id="100259")), 1, 30, "repository-mismatch"),
     ("create-id-bad-check-digits", "POST", R_CREATE, json_changed(lambda d, e: d.update(id=d["id"][:-2] + ("00" if d["id"][-2:] != "00" else "01"))),
      1, 30, "answer-invalid"),
     ("publish-zenodos-doi-form", "POST", R_PUBLISH, _nested("pids.doi.identifier", lambda d, e: d["pids"]["doi"]["identifier"].replace("/", "/zenodo.")),

@@ -39,6 +39,7 @@ class MemoryRepository:
     server = "http://127.0.0.1:9/api"
     token_variable = "ZENODO_SANDBOX_TOKEN"
     repository_name = "Zenodo"
+    token_scopes = "deposit:write, deposit:actions"
     announce = None
     requests = throttled = 0
 

@@ -291,3 +291,51 @@ def test_a_community_there_reviews_each_first_deposit_and_the_accepted_one_is_re
     assert later["SRCH:2B9E4410"].action == "failed" and "[review-declined]" in later["SRCH:2B9E4410"].detail
     external = json.loads((out / "manifests" / "SRCH_4A7C19E2.json").read_text())["provenance"]["external_record"]
     assert (external["deposition_id"], external["repository"]) == (repository.state.pid(accepted.id), repository.url)
+
+
+# ---------------------------------------------------------------------------- a policy that names the wrong thing
+
+
+def _named_port(double, policy):
+    """A port to ``double`` as the repository ``policy`` names, whatever the double speaks as."""
+    from archiver.deposit.adapters import open_port
+
+    target = resolve_target(named=policy.repository, environ={REPOSITORY_TOKEN_VARIABLE: TOKEN})
+    return open_port("records", target, sleep=double.state.clock.advance, backoff=0.0)
+
+
+def _naming(double, prefix):
+    from archiver.policy import RepositoryPolicy
+
+    named = RepositoryPolicy(url=double.api_url, doi_prefix=prefix, token_variable=REPOSITORY_TOKEN_VARIABLE)
+    return DEFAULT_POLICY.model_copy(update={"api": "records", "repository": named})
+
+
+def test_a_server_answering_as_zenodo_where_the_policy_names_a_repository_stops_the_run_and_is_not_asked_again(tmp_path):
+    """Ids of the other kind (numbers) say the server is not the repository named: the run stops at
+    once (no draft per record left behind, no wait for a search that cannot tell), and the next run's
+    lookup stops too, before it creates anything more."""
+    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as zenodo:
+        policy = _naming(zenodo, "10.80123")
+        out = export(tmp_path)
+        first = run_deposit(out, _named_port(zenodo, policy), policy, workers=1)
+        assert first.exit_code == 2 and first.failing is not None and "[repository-mismatch]" in first.failing, first.as_dict()
+        assert zenodo.state.counters["create"] == 1, "one draft, not one per record"
+        zenodo.state.clock.advance(5)  # the orphan is indexed
+        second = run_deposit(out, _named_port(zenodo, policy), policy, workers=1)
+        assert second.exit_code == 2 and zenodo.state.counters["create"] == 1 and zenodo.state.counters["publish"] == 0
+
+
+def test_a_wrong_doi_prefix_stops_the_run_after_the_first_publish_which_the_corrected_policy_registers(repository, tmp_path):
+    out = export(tmp_path)
+    wrong = _naming(repository, "10.99999")
+    first = run_deposit(out, _named_port(repository, wrong), wrong, workers=1)
+    assert first.exit_code == 2 and first.failing is not None and "[doi-prefix-mismatch]" in first.failing
+    assert "correct the policy's doi_prefix" in first.failing and repository.state.counters["publish"] == 1
+    assert not any(json.loads(p.read_text())["provenance"]["external_record"].get("repository") for p in (out / "manifests").glob("*.json"))
+    right = policy_for(repository)
+    repository.state.clock.advance(5)
+    second = run_deposit(out, _named_port(repository, right), right)
+    assert second.exit_code == 0 and repository.state.counters["publish"] == len(ELIGIBLE)  # one publish per record, ever
+    registered = [p for p in (out / "manifests").glob("*.json") if json.loads(p.read_text())["provenance"]["external_record"].get("repository")]
+    assert len(registered) == len(ELIGIBLE)

@@ -151,6 +151,8 @@ _CODES = (
     Code("zenodo-error", "run", "Zenodo failed (5xx) after retries"),
     Code("repository-rejected", "run", "the repository the policy names ([repository]) refused the request (4xx)"),
     Code("repository-error", "run", "the repository the policy names ([repository]) failed (5xx) after retries"),
+    Code("repository-mismatch", "run", "the server answers with ids of the other kind (numbers where InvenioRDM mints ids, or the reverse): the run stops"),
+    Code("doi-prefix-mismatch", "run", "a record was published under another DOI prefix than the policy's: not registered; the run stops"),
     Code("vocabulary-unknown", "run", "an entry the deposit names (licence, language, type) is not in the repository's vocabularies"),
     Code("answer-invalid", "run", "Zenodo's answer lacks what archiver reads from it (an id, a list, a draft link)"),
     Code("ledger-corrupt", "run", "the deposit ledger is unreadable"),

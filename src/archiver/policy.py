@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from archiver.findings import ArchiverError, json_path
 from archiver.vocabulary import DIMENSION_NAMES, LICENSES, ORCID_PATTERN, DimensionLevel
 from archiver.zenodo import vocabularies
-from archiver.zenodo.hosts import TOKEN_VARIABLES, name_of, zenodo_host
+from archiver.zenodo.hosts import DOI_PREFIXES, TOKEN_VARIABLES, name_of, zenodo_host
 
 RECORD_ID = re.compile(r"SRCH:[0-9A-Fa-f]{8}")
 
@@ -79,6 +79,13 @@ class RepositoryPolicy(BaseModel):
     def _not_zenodo(cls, value: str) -> str:
         if zenodo_host(value) is not None:
             raise ValueError(f"{value} is Zenodo, the default without a [repository] table (--production for its production)")
+        return value
+
+    @field_validator("doi_prefix")
+    @classmethod
+    def _not_zenodos_prefix(cls, value: str) -> str:
+        if value == DOI_PREFIXES["production"]:
+            raise ValueError(f"{value} is Zenodo's DOI prefix: name the prefix this repository mints under (its DATACITE_PREFIX)")
         return value
 
     @field_validator("token_variable")

@@ -180,12 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     deposit = commands.add_parser(
         "deposit",
-        help="deposit the eligible records of an export to Zenodo (sandbox by default), exactly once",
-        description="Deposit every eligible record of EXPORT_DIR and register its DOI in the manifest. Zenodo is "
-        "asked first: a record already deposited (from another folder or machine) is adopted, never deposited twice. "
+        help="deposit the eligible records of an export to Zenodo (sandbox by default), or to the InvenioRDM repository "
+        "a policy's [repository] names, exactly once",
+        description="Deposit every eligible record of EXPORT_DIR and register its DOI in the manifest. The repository "
+        "(Zenodo's sandbox by default; --production: Zenodo; or the InvenioRDM repository a policy's [repository] table "
+        "names, with its url, doi_prefix and token_variable) is asked first: a record already deposited (from another "
+        "folder or machine) is adopted, never deposited twice. "
         "Exit 0 all done, 1 some records failed, drifted (awaiting --new-versions), metadata-changed (awaiting "
         "--update-metadata) or deferred (to a concurrent "
-        "run's deposition), 2 could not run (usage, a token Zenodo refuses, a server that does not answer), "
+        "run's deposition), 2 could not run (usage, a token the repository refuses, a server that does not answer), "
         "130 interrupted (the first Ctrl-C finishes what is in progress, the second stops at once).",
     )
     deposit.add_argument("export_dir", metavar="EXPORT_DIR", help=EXPORT_DIR_HELP)
@@ -216,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status_cmd.add_argument("export_dir", metavar="EXPORT_DIR", help=EXPORT_DIR_HELP)
     _zenodo_options(status_cmd, verb="compare with")
-    status_cmd.add_argument("--remote", action="store_true", help="compare with what Zenodo holds and report drift")
+    status_cmd.add_argument("--remote", action="store_true", help="compare with what the repository holds (Zenodo, or the policy's [repository]) and report drift")
     status_cmd.add_argument("--all", action="store_true", help="every environment")
     status_cmd.add_argument("--config", metavar="FILE", help="policy file whose `api` setting --remote asks through (default: archiver.toml, pyproject.toml)")
     status_cmd.add_argument("--json", action="store_true", help="print the rows and the drift as JSON on stdout")
@@ -224,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     reconcile = commands.add_parser(
         "reconcile",
-        help="rebuild the ledger and the export's registrations from what Zenodo holds (sends no write)",
+        help="rebuild the ledger and the export's registrations from what the repository holds (Zenodo, or the policy's "
+        "[repository]; sends no write)",
         description="Look every record of EXPORT_DIR up on Zenodo by its id (batched searches) and rebuild the "
         "deposit ledger from the depositions found: a published one registers its DOI in the manifest (or shows "
         "the record drifted when its correction record changed), an open draft is remembered for the next deposit "

@@ -119,7 +119,7 @@ def _say_why_it_stopped(summary, repository) -> None:
     if summary.token_refused:
         print_err(
             f"archiver: {repository.repository_name} refused the token ({summary.token_refused.split(': ', 1)[-1]}); no further record "
-            f"was started: check {repository.token_variable} and its scopes (deposit:write, deposit:actions) [token-refused]"
+            f"was started: check {repository.token_variable} and its scopes ({repository.token_scopes}) [token-refused]"
         )
     if summary.unreachable and summary.rate_limited:
         print_err(

@@ -28,6 +28,8 @@ from archiver.policy import Policy
 # a moment, and every further record would spend its retries on it too.
 FAILING_AFTER = 3
 SERVER_FAILURES = frozenset({"zenodo-error", "repository-error", "publish-failed"})
+# halting errors that say the policy (or --zenodo-url, --doi-prefix) names the wrong server or prefix
+MISCONFIGURED = frozenset({"repository-mismatch", "doi-prefix-mismatch"})
 
 
 @dataclass
@@ -89,6 +91,8 @@ class DepositRun:
             return f"{self.port.repository_name} refused the token"
         if self.unreachable is not None:
             return f"{self.port.repository_name} did not answer, or kept refusing for its rate limit"
+        if self.failing is not None and self.failing.code in MISCONFIGURED:
+            return f"{self.port.repository_name} does not answer as the policy says it will ({self.failing.code})"
         if self.failing is not None:
             return f"{self.port.repository_name} keeps failing"
         return None
@@ -119,7 +123,9 @@ class DepositRun:
         if isinstance(exc, Halting):
             if exc.code == "token-refused":
                 self.token_refused = self.port.scrub(exc.message)
-            else:
+            elif exc.code in MISCONFIGURED and self.failing is None:  # no retry helps: the policy names the wrong thing
+                self.failing = ArchiverError(f"{job.record.id}: {message}", code=exc.code)
+            elif exc.code not in MISCONFIGURED:
                 self.unreachable = self.port.scrub(exc.message)
                 self.rate_limited = exc.code == "rate-limited"
         job.result = RecordResult(job.record.id, "failed", message, None, job.row.deposition_id if job.row else None)

@@ -45,4 +45,6 @@ class Halting(RemoteError):
 
 
 UNTRUSTED_CODES = frozenset({"answer-invalid", "answer-mismatch", "foreign-link", "redirect-refused"})
-HALTING_CODES = frozenset({"token-refused", "no-answer", "rate-limited"})
+# a token refused, a server silent or never letting up, a server that is not the repository named,
+# a DOI prefix not the server's: no other record would fare better
+HALTING_CODES = frozenset({"token-refused", "no-answer", "rate-limited", "repository-mismatch", "doi-prefix-mismatch"})

@@ -462,10 +462,13 @@ class Ledger:
         """The API URLs the ledger's deposits in ``environment`` went to."""
         return {row["api_url"] for row in self._execute("SELECT DISTINCT api_url FROM deposits WHERE environment = ?", (environment,))}
 
-    def places(self) -> dict[str, set[str]]:
-        """Where the ledger's deposits count (Zenodo's environments, other repositories' origins), with their API URLs."""
+    def places(self, *, with_doi: bool = False) -> dict[str, set[str]]:
+        """Where the ledger's deposits count (Zenodo's environments, other repositories' origins), with
+        their API URLs; ``with_doi``: only where a deposit was published (its manifest may carry the DOI)."""
         found: dict[str, set[str]] = {}
-        for row in self._execute("SELECT DISTINCT environment, api_url FROM deposits"):
+        query = ("SELECT DISTINCT environment, api_url FROM deposits WHERE doi IS NOT NULL" if with_doi
+                 else "SELECT DISTINCT environment, api_url FROM deposits")
+        for row in self._execute(query):
             found.setdefault(row["environment"], set()).add(row["api_url"])
         return found
 
@@ -476,12 +479,14 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
     skip records as registered that it never deposited there. Deposits to another InvenioRDM
     repository and to Zenodo never share an export either way, for the same reason."""
     zenodo = ("sandbox", "production")
-    elsewhere = sorted(server for place, servers in ledger.places().items() for server in servers
+    elsewhere = sorted(f"{place} ({', '.join(sorted(servers))})" for place, servers in ledger.places(with_doi=True).items()
                        if place != environment and not (place in zenodo and environment in zenodo))
     if elsewhere:
+        this = f"Zenodo's {environment}" if environment in zenodo else f"the repository {environment}"
         raise ArchiverError(
-            f"{ledger.path}: this export's deposits went to {', '.join(elsewhere)}, not {api_url}: its manifests carry that "
-            "repository's DOIs. Name that repository to go on with it; for this one, export the records again into a new folder",
+            f"{ledger.path}: this export's deposits were published in {', '.join(elsewhere)}, and this run deposits to {this} "
+            f"({api_url}): its manifests carry the other's DOIs. To go on there, name it as before (a policy's [repository] for "
+            "another InvenioRDM repository, none for Zenodo); for this one, export the records again into a new folder",
             code="ledger-other-server",
         )
     others = sorted(server for server in ledger.servers(environment) if server.removesuffix("/") != api_url.removesuffix("/"))

@@ -97,6 +97,7 @@ class DepositPort(ApiDescription, Protocol):
     server: str  # the API URL, as the ledger records it
     token_variable: str  # the environment variable its token came from, for messages
     repository_name: str  # the repository in messages: Zenodo, or a named repository's host
+    token_scopes: str  # what its token must allow, for the message when it is refused
     sleep: Callable[[float], None]
     announce: Callable[[str], None] | None
 

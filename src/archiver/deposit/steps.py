@@ -77,6 +77,8 @@ def create(run: DepositRun, row: LedgerRow, record: Record) -> tuple[LedgerRow, 
             # it is looked for, never created again blindly.
             run.ledger.not_created(row)
             raise
+        if exc.code == "repository-mismatch":
+            raise  # not the repository named: its search cannot tell either; the run stops, the next run's lookup asks again
         found = _find_lost_create(run, record)
         if found is None:
             raise RemoteError(

@@ -113,8 +113,8 @@ class LegacyClient(ApiClient):
     def send(self, method: str, path: str, *, retry: bool, expect: tuple[int, ...], **kwargs) -> Answer:
         return self.transport.send(method, path, retry=retry, expect=expect, **kwargs)
 
-    def _mismatch(self, message: str) -> TransportError:
-        return TransportError(printable(self.scrub(message), 400), code="answer-mismatch")
+    def _mismatch(self, message: str, code: str = "answer-mismatch") -> TransportError:
+        return TransportError(printable(self.scrub(message), 400), code=code)
 
     def minted(self, deposition: LegacyDeposition) -> LegacyDeposition:
         """``deposition`` when it is published under the DOI Zenodo mints for its id (and its

@@ -125,8 +125,8 @@ class RecordsClient(ApiClient):
         headers = {"Accept": UI_JSON, **kwargs.pop("headers", {})}
         return self.transport.send(method, path, retry=retry, expect=expect, headers=headers, **kwargs)
 
-    def mismatch(self, message: str) -> TransportError:
-        return TransportError(printable(self.scrub(message), 400), code="answer-mismatch")
+    def mismatch(self, message: str, code: str = "answer-mismatch") -> TransportError:
+        return TransportError(printable(self.scrub(message), 400), code=code)
 
     def _record(self, answer: Answer, what: str, *, asked: str | None = None) -> RdmRecord:
         record: RdmRecord = parse_answer(RdmRecord, answer, what)

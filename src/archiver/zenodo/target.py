@@ -180,13 +180,23 @@ def _named_target(named: NamedRepository, production: bool, zenodo_url: str | No
 
 def minted_check(
     target: Target, record_id: object, concept_id: object, published: bool, doi: str | None, concept_doi: str | None,
-    mismatch: Callable[[str], Exception],
+    mismatch: Callable[..., Exception],
 ) -> None:
     """Both APIs: a published record's DOI is the one the server mints for its id, its concept DOI
-    (when given) the one of its concept (``Target.minted_doi``); anything else is ``mismatch``."""
+    (when given) the one of its concept (``Target.minted_doi``); anything else is ``mismatch``. The
+    DOI of this very id under another prefix says the prefix archiver expects is not the server's
+    (``doi-prefix-mismatch``, which stops the run: every other record would be published the same way)."""
     if not published:
         raise mismatch(f"deposition {record_id}: the answer says it is not published")
-    if doi != target.minted_doi(record_id):
-        raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {target.minted_doi(record_id)}")
+    expected = target.minted_doi(record_id)
+    if doi != expected:
+        suffix = expected.split("/", 1)[1]
+        if isinstance(doi, str) and "/" in doi and doi.split("/", 1)[1] == suffix:
+            raise mismatch(
+                f"deposition {record_id} is published as DOI {doi!r}, under another prefix than {target.minted_prefix}, which archiver "
+                f"expects: it is not registered; if {doi.split('/', 1)[0]} is the repository's prefix, correct the policy's doi_prefix "
+                "(or --doi-prefix), and the next run registers it; no further record was started", code="doi-prefix-mismatch",
+            )
+        raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {expected}")
     if concept_doi is not None and concept_doi != target.minted_doi(concept_id):
         raise mismatch(f"deposition {record_id}: concept DOI {concept_doi!r} is not that of concept {concept_id}")

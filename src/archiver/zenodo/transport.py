@@ -365,9 +365,12 @@ class Transport:
         if answer.status == 429:
             code = "rate-limited"
         hint = ""
-        if answer.status == 404 and not urlsplit(self.api_url).path.rstrip("/").endswith("/api"):
-            # Zenodo and every InvenioRDM serve their API under /api: a URL without it answers 404 everywhere
-            hint = f" (is {self.api_url} the API's root? Zenodo and InvenioRDM serve it under /api: try {self.api_url.rstrip('/')}/api)"
+        path = urlsplit(self.api_url).path.rstrip("/")
+        if answer.status == 404 and not path.endswith("/api"):
+            # Zenodo and every InvenioRDM serve their API under /api: a URL without it (or past it) answers 404 everywhere
+            root = self.api_url.rstrip("/")
+            root = root[: root.rfind("/api/") + 4] if "/api/" in path + "/" else f"{root}/api"
+            hint = f" (is {self.api_url} the API's root? Zenodo and InvenioRDM serve it under /api: try {root})"
         return TransportError(
             f"{method} {printable(self.scrub(url), 160)}: {answer.status} {printable(self.scrub(message), 300)}{hint}",
             code=code, status=answer.status, refused=clean and 400 <= answer.status < 500,

@@ -64,6 +64,8 @@ class ClientAdapter:
         self.server = client.target.api_url
         self.token_variable = client.target.token_variable
         self.repository_name = client.target.name
+        # what its token must allow, in the repository's words (InvenioRDM: a personal access token's scopes)
+        self.token_scopes = "deposit:write, deposit:actions" if client.target.is_zenodo else "a personal access token of its owner"
         self.sleep = client.sleep
         self.announce = client.announce
 

@@ -82,14 +82,20 @@ class RecordDeposits(ClientAdapter):
     def deposition_id(self, text: str) -> DepositionId:
         """A record id as the flow and the ledger keep it: Zenodo's number, or the id InvenioRDM
         mints elsewhere (its form and check digits); any other is an answer archiver cannot use."""
-        if self.target.is_zenodo:
-            if re.fullmatch(r"[0-9]{1,18}", text):  # ASCII digits: str.isdigit() takes "²" and "١٠"
-                return int(text)
-            expected = "a number, as Zenodo's are"
-        else:
-            if rdm_ids.is_record_id(text):
-                return text
-            expected = f"an id as InvenioRDM mints them (such as q5jr8-hny72), as {self.repository_name}'s are"
+        number = re.fullmatch(r"[0-9]{1,18}", text)  # ASCII digits: str.isdigit() takes "²" and "١٠"
+        if self.target.is_zenodo and number:
+            return int(text)
+        if not self.target.is_zenodo and rdm_ids.is_record_id(text):
+            return text
+        if self.target.is_zenodo and rdm_ids.is_record_id(text):
+            raise TransportError(f"record id {text!r} is an InvenioRDM repository's, not a number as Zenodo's are: {self.target.api_url} is "
+                                 "no Zenodo; name it in the policy's [repository] table (url, doi_prefix, token_variable)",
+                                 code="repository-mismatch")
+        if number:
+            raise TransportError(f"record id {text!r} is a number, not an id such as q5jr8-hny72 as the InvenioRDM repository the policy "
+                                 f"names mints them: {self.target.api_url} is not that repository; check the policy's [repository] url",
+                                 code="repository-mismatch")
+        expected = "a number, as Zenodo's are" if self.target.is_zenodo else f"an id as InvenioRDM mints them (such as q5jr8-hny72), as {self.repository_name}'s are"
         raise TransportError(f"record id {printable(text, 40)!r} is not {expected}", code="answer-invalid")
 
     def _view_of(self, record: RdmRecord, number: DepositionId, files: tuple | None) -> RemoteDeposition:
@@ -168,7 +174,9 @@ class RecordDeposits(ClientAdapter):
         for hit in self.client.search_all(record_query(record_ids)):
             try:
                 found.append(self.view(hit))
-            except TransportError:
+            except TransportError as exc:
+                if exc.code == "repository-mismatch":
+                    raise  # ids of the other kind: not the repository the policy names, so nothing it lists can be ruled out
                 continue  # a hit archiver cannot use is no record of its own
         return found
 
