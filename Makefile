@@ -51,10 +51,12 @@ MODULES ?= eligibility rules policy validation deposit.ledger deposit.decide dep
 mutate: $(STAMP)
 	$(PY) benchmarks/mutate.py $(MODULES) --doc docs/reliability.md
 
-# 200 eligible records, every fault on, the deposit SIGKILLed 20 times, through each API; figures to docs/soak*.json
+# 200 eligible records, every fault on, the deposit SIGKILLed 20 times, through each API and to another
+# InvenioRDM repository (the double as one); figures to docs/soak*.json
 soak: $(STAMP)
 	$(PY) benchmarks/soak.py --records 200 --kills 20 --json docs/soak.json
 	$(PY) benchmarks/soak.py --records 200 --kills 20 --api records --json docs/soak-records.json
+	$(PY) benchmarks/soak.py --records 200 --kills 20 --api repository --json docs/soak-repository.json
 
 # Cassettes of the deposit flow: recorded against the local double, or the real sandbox.
 record-double: $(STAMP)

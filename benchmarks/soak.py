@@ -97,37 +97,46 @@ def soak(records: int, kills: int, seed: int, workdir: Path, lose_ledger_every: 
     ``lose_ledger_every`` kills), the second runs beside it undisturbed. Then both run to the end.
     Then the policy changes the publisher, and both update the published metadata in place the
     same way (half the kills; a lost ledger is rebuilt by reconcile). ``api``: the Zenodo API the
-    policy deposits through ("deposit" or "records")."""
+    policy deposits through ("deposit" or "records"), or "repository": the records API of the double
+    speaking as another InvenioRDM repository, which the policy names."""
     archiver = str(Path(sys.executable).parent / "archiver")
     source = eligible_batch(workdir / "batch.jsonl", records)
     folders = [workdir / "export", workdir / "second-export"]
     for out in folders:
         subprocess.run([archiver, "export", str(source), "--out", str(out), "--quiet", "--created", "2026-01-01T00:00:00Z"], check=True)
     rng = random.Random(seed)
-    env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN}
+    env = {**os.environ, "ZENODO_SANDBOX_TOKEN": TOKEN, "SOAK_REPOSITORY_TOKEN": TOKEN}
     config = workdir / "archiver.toml"
-    config.write_text(f'api = "{api}"\n', encoding="utf-8")
     started = time.perf_counter()
     state_dir = workdir / f".{folders[0].name}.state"
-    with ZenodoDouble(tokens={TOKEN}, rate_limit=100_000, faults=Faults(**{**FAULTS.__dict__, "seed": seed})) as double:
-        commands = [[archiver, "deposit", str(out), "--zenodo-url", double.api_url, "--quiet", "--workers", "4", "--config", str(config)]
-                    for out in folders]
+    repository = api == "repository"
+    make = ZenodoDouble.as_repository if repository else ZenodoDouble
+    with make(tokens={TOKEN}, rate_limit=100_000, faults=Faults(**{**FAULTS.__dict__, "seed": seed})) as double:
+        table = f'[repository]\nurl = "{double.api_url}"\ndoi_prefix = "{double.state.doi_prefix}"\ntoken_variable = "SOAK_REPOSITORY_TOKEN"\n'
+
+        def policy(extra: str = "") -> None:
+            config.write_text(extra + table if repository else f'api = "{api}"\n' + extra, encoding="utf-8")
+
+        policy()
+        server = [] if repository else ["--zenodo-url", double.api_url]  # a repository is the policy's to name
+        commands = [[archiver, "deposit", str(out), *server, "--quiet", "--workers", "4", "--config", str(config)] for out in folders]
         ledgers_lost = _run_with_kills(commands, env, rng, kills, state_dir, lose_ledger_every)
         finals = [_deposit_until_done(command, env) for command in commands]
         finals += [_deposit_until_done(command, env) for command in commands]  # the loser of a race registers the winner
         deposited = dict(double.state.counters)
         # the publisher changes: every record's published metadata is updated in place
-        config.write_text(f'api = "{api}"\npublisher = "{NEW_PUBLISHER}"\n', encoding="utf-8")
+        policy(f'publisher = "{NEW_PUBLISHER}"\n')
         updates = [[*command, "--update-metadata"] for command in commands]
-        reconcile = [archiver, "reconcile", str(folders[0]), "--zenodo-url", double.api_url, "--config", str(config)]
+        reconcile = [archiver, "reconcile", str(folders[0]), *server, "--config", str(config)]
         ledgers_lost += _run_with_kills(updates, env, rng, kills // 2, state_dir, lose_ledger_every, after_lost_ledger=reconcile)
         finals += [_deposit_until_done(command, env) for command in updates]
         finals += [_deposit_until_done(command, env) for command in updates]
         depositions = list(double.state.depositions.values())
         counters = dict(double.state.counters)
         publishers = [_publisher_of(double, dep) for dep in depositions if dep.submitted]
+        shown = {dep.id: double.state.pid(dep.id) if repository else dep.id for dep in depositions}  # the id a manifest records
     wall = time.perf_counter() - started
-    figures = _held(depositions, folders, records)
+    figures = _held(depositions, folders, records, shown)
     return {
         "api": api,
         "records": records,
@@ -164,7 +173,7 @@ def _publisher_of(double: ZenodoDouble, dep) -> str | None:
     return creators[0].get("name")
 
 
-def _held(depositions: list, folders: list[Path], records: int) -> dict:
+def _held(depositions: list, folders: list[Path], records: int, shown: dict) -> dict:
     """One published deposition per record, no draft open, both folders registering its DOI."""
     per_record: dict[str, list] = {}
     for dep in depositions:
@@ -179,7 +188,7 @@ def _held(depositions: list, folders: list[Path], records: int) -> dict:
             if external["status"] != "Registered":
                 continue
             registered[folder.name] += 1
-            server = [d for d in per_record.get(manifest["id"], []) if d.id == external.get("deposition_id")]
+            server = [d for d in per_record.get(manifest["id"], []) if shown[d.id] == external.get("deposition_id")]
             if not server or server[0].doi != external.get("doi") or not server[0].submitted:
                 disagreements += 1
     published = {record_id: [d for d in deps if d.submitted] for record_id, deps in per_record.items()}
@@ -202,7 +211,8 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", metavar="FILE")
-    parser.add_argument("--api", choices=("deposit", "records"), default="deposit", help="the Zenodo API the deposits go through")
+    parser.add_argument("--api", choices=("deposit", "records", "repository"), default="deposit",
+                        help="the Zenodo API the deposits go through, or repository: the double as another InvenioRDM repository")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="archiver-soak-") as scratch:
         figures = soak(args.records, args.kills, args.seed, Path(scratch), api=args.api)

@@ -177,7 +177,7 @@ def _draft(deposition_id, concept, created, **more):
 
 
 def test_between_two_drafts_the_earliest_created_wins_whatever_its_id():
-    early = _draft("zzzzz-zzz40", "c1", "2026-06-01T10:00:00.000001+00:00")
+    early = _draft("zzzzz-zzz90", "c1", "2026-06-01T10:00:00.000001+00:00")
     late = _draft("00000-16j82", "c2", "2026-06-01T10:00:00.000002+00:00")  # sorts first as text, made later
     assert winner_over(late, (early, late)) == early and winner_over(early, (early, late)) is None
     tie = _draft("00000-16j82", "c3", "2026-06-01T10:00:00.000001+00:00")  # the same instant: the id breaks it
@@ -191,7 +191,7 @@ def test_on_zenodo_the_rule_gives_todays_answers_the_lower_number_first():
 
 
 def test_the_latest_version_is_the_highest_index_not_the_highest_id():
-    first = _draft("zzzzz-zzz40", "c1", "2026-06-01T10:00:00+00:00", published=True, version_index=1)
+    first = _draft("zzzzz-zzz90", "c1", "2026-06-01T10:00:00+00:00", published=True, version_index=1)
     second = _draft("00000-16j82", "c1", "2026-06-02T10:00:00+00:00", published=True, version_index=2)
     assert Found("SRCH:4A7C19E2", (second, first)).published == second
     duplicate = _draft("aaaaa-aaa16", "c9", "2026-07-01T10:00:00+00:00", published=True, version_index=1)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e  # an end-to-end suite: `pytest -m 'not e2e'` runs 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("api", ["deposit", "records"])
+@pytest.mark.parametrize("api", ["deposit", "records", "repository"])
 def test_short_soak_holds(tmp_path, api):
     figures = soak.soak(records=12, kills=3, seed=7, workdir=tmp_path, lose_ledger_every=2, api=api)
     assert figures["api"] == api
