@@ -1,4 +1,10 @@
-"""lookup: one query for many record ids, exact keyword matches only, and what a record's depositions mean."""
+"""lookup: one query for many record ids, exact keyword matches only, and what a record's depositions mean.
+
+Mutants left alive, all equivalent: the placeholders inside the sort keys (the text of a number's
+id key, the number of a text's, the time of a deposition whose time is unknown, the index of one
+whose index is unknown), each behind an element that already decides the order; and the tag that
+puts numbers before texts changed to another that still does.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,10 @@
 """policy: every bound at its edge, every guard on its own, the defaults as documented, and where the
-loader looks, with the code and the place of each refusal."""
+loader looks, with the code and the place of each refusal.
+
+Mutants left alive, equivalent: an unknown key one level deep looked up among the sub-tables too
+(no top-level key is named "creators" or "repository" and unknown), and two close matches asked for
+where only the first is said.
+"""
 
 from __future__ import annotations
 
@@ -213,3 +218,79 @@ def test_files_the_loader_cannot_read(tmp_path):
     latin.write_bytes('publisher = "Universit\xe9"\n'.encode("latin-1"))
     error = _refusal(latin)
     assert error.code == "policy-invalid" and f"{latin}: not valid TOML: " in str(error)
+
+
+# ---------------------------------------------------------------------------- another InvenioRDM repository ([repository])
+
+from archiver.policy import RepositoryPolicy  # noqa: E402
+
+TUWIEN = {"url": "https://researchdata.tuwien.ac.at/api", "doi_prefix": "10.48436", "token_variable": "TUWIEN_TOKEN"}
+
+
+def test_a_repository_table_implies_the_records_api_and_names_the_repository():
+    policy = Policy.model_validate({"repository": TUWIEN})
+    assert policy.api == "records" and policy.repository == RepositoryPolicy(**TUWIEN)
+    assert policy.repository_name == "researchdata.tuwien.ac.at" and DEFAULT_POLICY.repository_name == "Zenodo"
+    assert Policy.model_validate({"repository": TUWIEN, "api": "records"}).api == "records"
+    with pytest.raises(ValidationError, match="Zenodo's legacy API"):
+        Policy.model_validate({"repository": TUWIEN, "api": "deposit"})
+    assert Policy.model_validate({"repository": None}).api == "deposit"
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("url", "https://zenodo.org/api", "is Zenodo"),
+    ("url", "https://SANDBOX.zenodo.org./api", "is Zenodo"),
+    ("url", "https://repo.example.org/api?x=1", "pattern"),
+    ("url", "ftp://repo.example.org/api", "pattern"),
+    ("url", "https://user@repo.example.org/api", "pattern"),
+    ("doi_prefix", "10.5281", "Zenodo's DOI prefix"),
+    ("doi_prefix", "10.48436/", "pattern"),
+    ("doi_prefix", "11.48436", "pattern"),
+    ("token_variable", "ZENODO_TOKEN", "holds a Zenodo token"),
+    ("token_variable", "ZENODO_SANDBOX_TOKEN", "holds a Zenodo token"),
+    ("token_variable", "1TOKEN", "pattern"),
+    ("token_variable", "MY-TOKEN", "pattern"),
+])
+def test_a_repository_table_refuses_what_would_reach_zenodo_or_is_no_such_thing(key, value, words):
+    with pytest.raises(ValidationError, match=words):
+        RepositoryPolicy.model_validate({**TUWIEN, key: value})
+
+
+@pytest.mark.parametrize(("key", "value"), [("url", "http://127.0.0.1:8765/api"), ("doi_prefix", "10.5072"), ("token_variable", "_T9")])
+def test_a_repository_table_takes_a_local_server_datacites_test_prefix_and_any_variable_name(key, value):
+    assert getattr(RepositoryPolicy.model_validate({**TUWIEN, key: value}), key) == value
+
+
+def test_an_unknown_key_of_the_repository_table_is_named_with_the_closest_known(tmp_path):
+    path = tmp_path / "archiver.toml"
+    path.write_text('[repository]\nurl = "https://researchdata.tuwien.ac.at/api"\ndoi_prefix = "10.48436"\ntoken_variable = "T"\ntoken = "x"\n')
+    with pytest.raises(ArchiverError, match=r"\$\.repository\.token: unknown setting 'token'; known: url, doi_prefix, token_variable"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('doi_min_score = "7"\n', "$.doi_min_score: must be a number (7.5, without quotes), not text '7'"),
+    ('doi_min_verified_claims = 5.5\n', "$.doi_min_verified_claims: must be a whole number (5, without quotes), not a number 5.5"),
+    ('require_gate_verified = "yes"\n', "$.require_gate_verified: must be true or false (without quotes), not text 'yes'"),
+    ('license = 4\n', "$.license: must be text in quotes, not a whole number 4"),
+    ('publisher = true\n', "$.publisher: must be text in quotes, not a boolean True"),
+    ('publisher = [1]\n', "$.publisher: must be text in quotes, not a list [1]"),
+    ('publisher = {a = 1}\n', "$.publisher: must be text in quotes, not a table {'a': 1}"),
+    ("doi_min_scor = 7.5\n", "$.doi_min_scor: unknown setting 'doi_min_scor'; did you mean 'doi_min_score'?"),
+    ("zzzz = 1\n", "$.zzzz: unknown setting 'zzzz'; known: quarantine_below, doi_min_score,"),
+    ('[[creators]]\nname = "Doe, Jane"\norcd = "0000-0002-1825-0097"\n', "$.creators[0].orcd: unknown setting 'orcd'; did you mean 'orcid'?"),
+    ('[repository]\nurll = "x"\n', "$.repository.urll: unknown setting 'urll'; did you mean 'url'?"),
+])
+def test_a_policy_file_mistake_is_said_in_the_files_words(tmp_path, text, said):
+    path = tmp_path / "archiver.toml"
+    path.write_text(text)
+    with pytest.raises(ArchiverError) as refused:
+        load_policy(path)
+    assert refused.value.code == "policy-invalid" and refused.value.message.startswith(f"{path}:{said}"), refused.value.message
+
+
+def test_the_repository_table_cannot_be_changed_once_loaded_and_artifacts_are_not_waived_by_default():
+    named = RepositoryPolicy(**TUWIEN)
+    with pytest.raises(ValidationError):
+        named.url = "https://elsewhere.example.org/api"  # type: ignore[misc]
+    assert DEFAULT_POLICY.deposit_without_artifact is False and DEFAULT_POLICY.artifacts is None

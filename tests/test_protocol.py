@@ -5,9 +5,11 @@ protocol (adopt, resume, give way, defer, delete a rival) is shown on the exact 
 about. The same protocol against a real server over HTTP, with kills, lost ledgers and two runs at
 once, is tests/test_exactly_once.py.
 
-Mutants left alive: a rival draft "with a lower id" read as "with a lower or equal id" (equivalent:
-two drafts of different concepts never share an id); the empty text said when orphan drafts were
-found but none could be deleted (a message only: the drafts are named in the next run's words).
+Mutants left alive: a rival draft "created earlier" read as "created earlier or at once" (equivalent:
+the creation order ends in the id, and two drafts of different concepts never share an id); the
+empty text said when orphan drafts were found but none could be deleted (a message only: the drafts
+are named in the next run's words). The adoption of a deposition that lacks this export's report
+artifact (drifted, or a new version) is held end to end (tests/test_artifacts.py), not here.
 """
 
 from __future__ import annotations

@@ -205,7 +205,8 @@ def _policy_from(table: dict, source: str) -> Policy:
     try:
         return Policy.model_validate(table)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # a misspelt key first: it is why the right one is "required" too
+        first = next((error for error in exc.errors() if error["type"] == "extra_forbidden"), exc.errors()[0])
         where = json_path(first["loc"]) if first["loc"] else "$"
         message = first["msg"]
         if first["type"] == "extra_forbidden":
