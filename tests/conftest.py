@@ -150,6 +150,17 @@ def port_to(double, token: str, **options):
 REPOSITORY_TOKEN_VARIABLE = "ARCHIVER_TEST_REPOSITORY_TOKEN"
 
 
+def double_of(kind: str, token: str, **options):
+    """The double a test parametrized over "deposit", "records" and "repository" runs against:
+    Zenodo through either API, or another InvenioRDM repository (through the records API)."""
+    from archiver.zenodo.double import ZenodoDouble
+
+    make = ZenodoDouble.as_repository if kind == "repository" else ZenodoDouble
+    running = make(tokens={token}, **options)
+    running.api_name = "records" if kind == "repository" else kind
+    return running
+
+
 def policy_for(double, base=None):
     """``base`` (the default policy) as a deposit to ``double`` needs it: naming the repository when
     the double speaks as one (then api is records), unchanged for Zenodo."""

@@ -24,7 +24,7 @@ from archiver.zenodo.double import ZenodoDouble
 from archiver.zenodo.legacy_client import LegacyClient
 from archiver.zenodo.records_client import RecordsClient
 from archiver.zenodo.target import resolve_target
-from conftest import EXAMPLES, REPO, FakeClock, cli_server, policy_for, port_to, run_cli, shown_id
+from conftest import EXAMPLES, REPO, FakeClock, cli_server, double_of, policy_for, port_to, run_cli, shown_id
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +36,7 @@ ELIGIBLE = {"SRCH:4A7C19E2", "SRCH:2B9E4410", "SRCH:D1CE0F00"}
 # once per API (the policy's `api`), and once against the double speaking as such a repository.
 @pytest.fixture(params=["deposit", "records", "repository"])
 def double(request):
-    make = ZenodoDouble.as_repository if request.param == "repository" else ZenodoDouble
-    with make(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
-        running.api_name = "records" if request.param == "repository" else request.param
+    with double_of(request.param, TOKEN, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
         yield running
 
 

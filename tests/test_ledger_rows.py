@@ -22,10 +22,9 @@ from archiver.deposit.ledger import (
     STATES,
     Ledger,
     LedgerRow,
-    check_server,
     ledger_registrations,
-    registered_dois,
 )
+from archiver.deposit.registered import check_server, registered_dois
 from archiver.exportdir import state_dir_for
 from archiver.findings import ArchiverError
 from archiver.model import Registration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from archiver.deposit.ledger import RegisteredDoi
 from archiver.deposit.refresh import refresh_after_deposit
+from archiver.deposit.registered import RegisteredDoi
 from archiver.exportdir import REPORT_JSON, ReportJsonReader, state_dir_for
 from archiver.policy import DEFAULT_POLICY
 from conftest import EXAMPLES, run_cli

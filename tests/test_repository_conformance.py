@@ -14,41 +14,23 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import requests
 
 from archiver import rdm_ids
 from archiver.zenodo.double import ZenodoDouble
 from conftest import FakeClock
+from test_records_conformance import METADATA as ZENODO_METADATA
+from test_records_conformance import TOKEN, api
 
 pytestmark = pytest.mark.e2e
 
-TOKEN = "tok_REPOSITORY_CONFORMANCE_0123456789abcdef"
-UI_JSON = "application/vnd.inveniordm.v1+json"
-AUTH = {"Authorization": f"Bearer {TOKEN}", "User-Agent": "conformance/1", "Accept": UI_JSON}
-METADATA = {
-    "resource_type": {"id": "publication-report"},
-    "title": "A synthesis of routing methods",
-    "publication_date": "2026-06-01",
-    "creators": [{"person_or_org": {"type": "organizational", "name": "Assignee Research"}}],
-    "description": "<p>An abstract.</p>",
-    "additional_descriptions": [{"description": "Record SRCH:0123ABCD.", "type": {"id": "other"}}],
-    "rights": [{"id": "cc-by-4.0"}],
-    "subjects": [{"subject": "synthesis"}, {"subject": "SRCH:0123ABCD"}],
-    "languages": [{"id": "eng"}],
-    "version": "1",
-    "publisher": "Assignee Research",
-}
+# the records conformance suite's draft, with notes under InvenioRDM's own description type
+METADATA = {**ZENODO_METADATA, "additional_descriptions": [{"description": "Record SRCH:0123ABCD.", "type": {"id": "other"}}]}
 
 
 @pytest.fixture
 def repository():
     with ZenodoDouble.as_repository(tokens={TOKEN}, index_lag=2.0, clock=FakeClock()) as running:
         yield running
-
-
-def api(repository, method, path, **kwargs):
-    headers = {**AUTH, **kwargs.pop("headers", {})}
-    return requests.request(method, f"{repository.api_url}/{path}", headers=headers, timeout=10, **kwargs)
 
 
 def draft(repository, **changes):

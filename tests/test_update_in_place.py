@@ -19,7 +19,7 @@ from archiver.exportdir import ledger_path, state_dir_for
 from archiver.policy import DEFAULT_POLICY
 from archiver.zenodo import legacy_client, records_client
 from archiver.zenodo.double import ZenodoDouble, rdm_mapping, store
-from conftest import EXAMPLES, FakeClock, policy_for, port_to, run_cli
+from conftest import EXAMPLES, FakeClock, double_of, policy_for, port_to, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -34,9 +34,7 @@ SAVE = {"deposit": "update_metadata", "records": "update_draft"}
 
 @pytest.fixture(params=["deposit", "records", "repository"])
 def double(request):
-    make = ZenodoDouble.as_repository if request.param == "repository" else ZenodoDouble
-    with make(tokens={TOKEN}, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
-        running.api_name = "records" if request.param == "repository" else request.param
+    with double_of(request.param, TOKEN, rate_limit=100_000, index_lag=1.0, clock=FakeClock()) as running:
         yield running
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.errors import Gone, RemoteError
-from archiver.deposit.ledger import Ledger, LedgerRow, RemoteState, check_server, registered_dois
+from archiver.deposit.ledger import Ledger, LedgerRow, RemoteState
 from archiver.deposit.lookup import LOOKUP_BATCH, Found, creation_order, find_records
 from archiver.deposit.manifests import iter_manifests
 from archiver.deposit.port import DepositPort
 from archiver.deposit.protocol import apply_found
 from archiver.deposit.refresh import refresh_after_deposit
+from archiver.deposit.registered import check_server, registered_dois
 from archiver.deposit.runner import job_for
 from archiver.exportdir import ExportLock, ledger_path
 from archiver.findings import ArchiverError

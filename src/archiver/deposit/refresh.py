@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from archiver import jsontext
-from archiver.deposit.ledger import RegisteredDois
+from archiver.deposit.registered import RegisteredDois
 from archiver.exportdir import DESCRIPTOR, REFRESH_STAMP, REPORT_HTML, REPORT_JSON, ReportJsonReader, ReportJsonWriter, state_dir_for
 from archiver.fsutil import atomic_write_bytes
 from archiver.policy import Policy

@@ -18,7 +18,7 @@ from shlex import quote as shell_quote
 from archiver.deposit.context import DepositRun, Job
 from archiver.deposit.decide import decide_with_files
 from archiver.deposit.files import report_files
-from archiver.deposit.ledger import Ledger, check_server, registered_dois
+from archiver.deposit.ledger import Ledger
 from archiver.deposit.lookup import LOOKUP_BATCH
 from archiver.deposit.manifests import check_only, export_policy, iter_manifests, load_record, record_id_of
 from archiver.deposit.port import DepositPort
@@ -26,6 +26,7 @@ from archiver.deposit.prepare import prepare
 from archiver.deposit.protocol import check, look_up
 from archiver.deposit.publish import publish
 from archiver.deposit.refresh import refresh_after_deposit
+from archiver.deposit.registered import check_server, registered_dois
 from archiver.deposit.results import DepositSummary, RecordResult
 from archiver.deposit.update import update_metadata
 from archiver.exportdir import ExportLock, ledger_path

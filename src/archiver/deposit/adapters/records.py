@@ -2,8 +2,10 @@
 
 Record ids are numbers on Zenodo (``/records/123456``), and the flow and the ledger keep them as
 such; another InvenioRDM repository mints ids such as ``q5jr8-hny72`` (rdm_ids.py). An id of the
-other kind is refused with ``answer-invalid`` before anything is stored. Files go as initialise (all keys in one request), content, commit; the read-back after each
-save compares the stored metadata with the body sent.
+other kind is ``repository-mismatch`` (the run stops), any other ``answer-invalid``, before
+anything is stored. Files go as initialise (all keys in one request), content, commit; the
+read-back after each save compares the stored metadata with the body sent. Before a body goes to
+another repository, the vocabulary entries it names are asked of it, once per run.
 """
 
 from __future__ import annotations
@@ -153,7 +155,7 @@ class RecordDeposits(ClientAdapter):
             if self.served[served, entry] is False:
                 raise TransportError(
                     f"{where}: {entry!r} is not in {self.repository_name}'s vocabulary {served} "
-                    f"(GET /api/vocabularies/{served}/{entry}: 404); nothing was sent", code="vocabulary-unknown", refused=True,
+                    f"(GET /api/vocabularies/{served}/{entry}: 404); no draft was made", code="vocabulary-unknown", refused=True,
                 )
 
     def create(self, record: Record, payload: dict) -> RemoteDeposition:
