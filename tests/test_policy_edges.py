@@ -294,3 +294,10 @@ def test_the_repository_table_cannot_be_changed_once_loaded_and_artifacts_are_no
     with pytest.raises(ValidationError):
         named.url = "https://elsewhere.example.org/api"  # type: ignore[misc]
     assert DEFAULT_POLICY.deposit_without_artifact is False and DEFAULT_POLICY.artifacts is None
+
+
+def test_a_pyproject_names_the_repository_in_tool_archiver_repository(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.archiver.repository]\nurl = "https://researchdata.tuwien.ac.at/api"\n'
+                                             'doi_prefix = "10.48436"\ntoken_variable = "TUWIEN_TOKEN"\n')
+    policy, source = load_policy(start=tmp_path)
+    assert source.endswith("pyproject.toml") and policy.api == "records" and policy.repository == RepositoryPolicy(**TUWIEN)
