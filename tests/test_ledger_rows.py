@@ -433,3 +433,16 @@ def test_a_migration_cut_short_after_both_columns_only_writes_the_version(tmp_pa
     with Ledger(path) as ledger:
         assert ledger.get("SRCH:4A7C19E2", "sandbox").api == "records"
         assert ledger.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+
+
+def test_places_are_where_deposits_count_with_their_servers_and_those_published_apart(ledger):
+    origin = "https://researchdata.tuwien.ac.at"
+    ledger.begin(_row(state="registered", doi="10.5072/zenodo.1"))
+    ledger.begin(_row("SRCH:2B9E4410", environment=origin, api_url=f"{origin}/api", state="created", deposition_id="q5jr8-hny72"))
+    assert ledger.places() == {"sandbox": {SANDBOX}, origin: {f"{origin}/api"}}
+    assert ledger.places(with_doi=True) == {"sandbox": {SANDBOX}}  # a draft there carries no DOI into a manifest
+    # so a run to that repository is refused (the export's manifests carry the sandbox's DOIs), a run to the sandbox is not
+    with pytest.raises(ArchiverError) as refused:
+        check_server(ledger, origin, f"{origin}/api")
+    assert refused.value.code == "ledger-other-server" and f"published in sandbox ({SANDBOX})" in refused.value.message
+    check_server(ledger, "sandbox", SANDBOX)

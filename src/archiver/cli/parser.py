@@ -204,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     deposit.add_argument("--workers", type=_positive("--workers"), default=4, metavar="N", help="records deposited at once (default 4), all within the rate limit")
     deposit.add_argument("-v", "--verbose", action="store_true",
                          help="one line per record even when a progress bar is shown (without a terminal, lines are the default)")
-    deposit.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver])")
+    deposit.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver]); its [repository] table names "
+                           "another InvenioRDM repository to ask instead of Zenodo")
     deposit.add_argument("--json", action="store_true", help="print the summary and every record's result as JSON on stdout")
     deposit.add_argument("-q", "--quiet", action="store_true", help="no progress, per-record lines or summary; errors are still printed")
     deposit.set_defaults(handler=repository.cmd_deposit)
@@ -214,14 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="show each record's deposit state from the ledger, and drift",
         description="Show each record's deposit state from the ledger beside EXPORT_DIR, and, without the network, "
         "every registered record whose correction record changed since its deposit (drifted). With --remote, also "
-        "compare the ledger with what Zenodo holds. Exit 0 in line, 1 drift found, 2 could not run (not an export, "
-        "no answer from Zenodo).",
+        "compare the ledger with what the repository holds (Zenodo's sandbox by default; the InvenioRDM repository a "
+        "policy's [repository] names). Exit 0 in line, 1 drift found, 2 could not run (not an export, no answer from "
+        "the repository).",
     )
     status_cmd.add_argument("export_dir", metavar="EXPORT_DIR", help=EXPORT_DIR_HELP)
     _zenodo_options(status_cmd, verb="compare with")
     status_cmd.add_argument("--remote", action="store_true", help="compare with what the repository holds (Zenodo, or the policy's [repository]) and report drift")
     status_cmd.add_argument("--all", action="store_true", help="every environment")
-    status_cmd.add_argument("--config", metavar="FILE", help="policy file whose `api` setting --remote asks through (default: archiver.toml, pyproject.toml)")
+    status_cmd.add_argument("--config", metavar="FILE", help="policy file whose `api` setting --remote asks through, and whose "
+                            "[repository] names another InvenioRDM repository (default: archiver.toml, pyproject.toml)")
     status_cmd.add_argument("--json", action="store_true", help="print the rows and the drift as JSON on stdout")
     status_cmd.set_defaults(handler=repository.cmd_status)
 
@@ -229,15 +232,17 @@ def build_parser() -> argparse.ArgumentParser:
         "reconcile",
         help="rebuild the ledger and the export's registrations from what the repository holds (Zenodo, or the policy's "
         "[repository]; sends no write)",
-        description="Look every record of EXPORT_DIR up on Zenodo by its id (batched searches) and rebuild the "
+        description="Look every record of EXPORT_DIR up in the repository (Zenodo's sandbox by default; the InvenioRDM "
+        "repository a policy's [repository] names) by its id (batched searches) and rebuild the "
         "deposit ledger from the depositions found: a published one registers its DOI in the manifest (or shows "
         "the record drifted when its correction record changed), an open draft is remembered for the next deposit "
         "to resume. Use it after the state directory beside the export was lost, or on another machine. Only reads "
-        "from Zenodo. Exit 0 in line, 1 some record drifted or could not be settled, 2 could not run.",
+        "from the repository. Exit 0 in line, 1 some record drifted or could not be settled, 2 could not run.",
     )
     reconcile.add_argument("export_dir", metavar="EXPORT_DIR", help=EXPORT_DIR_HELP)
     _zenodo_options(reconcile, verb="read from")
-    reconcile.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver])")
+    reconcile.add_argument("--config", metavar="FILE", help="policy file (archiver.toml or a pyproject.toml with [tool.archiver]); its [repository] table names "
+                           "another InvenioRDM repository to ask instead of Zenodo")
     reconcile.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     reconcile.set_defaults(handler=repository.cmd_reconcile)
 

@@ -124,7 +124,7 @@ class DepositRun:
             if exc.code == "token-refused":
                 self.token_refused = self.port.scrub(exc.message)
             elif exc.code in MISCONFIGURED and self.failing is None:  # no retry helps: the policy names the wrong thing
-                self.failing = ArchiverError(f"{job.record.id}: {message}", code=exc.code)
+                self.failing = ArchiverError(f"{job.record.id}: {self.port.scrub(exc.message)}", code=exc.code)
             elif exc.code not in MISCONFIGURED:
                 self.unreachable = self.port.scrub(exc.message)
                 self.rate_limited = exc.code == "rate-limited"

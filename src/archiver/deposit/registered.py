@@ -20,6 +20,8 @@ def check_server(ledger: Ledger, environment: str, api_url: str) -> None:
                        if place != environment and not (place in zenodo and environment in zenodo))
     if elsewhere:
         this = f"Zenodo's {environment}" if environment in zenodo else f"the repository {environment}"
+        if environment in zenodo and any(api_url.rstrip("/") in item for item in elsewhere):
+            this += ", as a server reached without the policy's [repository] is taken to be"
         raise ArchiverError(
             f"{ledger.path}: this export's deposits were published in {', '.join(elsewhere)}, and this run deposits to {this} "
             f"({api_url}): its manifests carry the other's DOIs. To go on there, name it as before (a policy's [repository] for "

@@ -194,8 +194,9 @@ def minted_check(
         if isinstance(doi, str) and "/" in doi and doi.split("/", 1)[1] == suffix:
             raise mismatch(
                 f"deposition {record_id} is published as DOI {doi!r}, under another prefix than {target.minted_prefix}, which archiver "
-                f"expects: it is not registered; if {doi.split('/', 1)[0]} is the repository's prefix, correct the policy's doi_prefix "
-                "(or --doi-prefix), and the next run registers it; no further record was started", code="doi-prefix-mismatch",
+                f"expects: it is not registered, and this run publishes nothing more; if {doi.split('/', 1)[0]} is the repository's "
+                "prefix, correct the policy's doi_prefix (or --doi-prefix): the next run registers it and publishes the rest",
+                code="doi-prefix-mismatch",
             )
         raise mismatch(f"deposition {record_id}: the answer names DOI {doi!r}, not {expected}")
     if concept_doi is not None and concept_doi != target.minted_doi(concept_id):

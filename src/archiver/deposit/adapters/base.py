@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ def remote_error(exc: TransportError) -> RemoteError:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _translated(operation: F) -> F:
@@ -68,6 +70,7 @@ class ClientAdapter:
         self.token_scopes = "deposit:write, deposit:actions" if client.target.is_zenodo else "a personal access token of its owner"
         self.sleep = client.sleep
         self.announce = client.announce
+        self.first_create, self.first_publish = FirstAnswer(), FirstAnswer()
 
     @property
     def requests(self) -> int:
@@ -91,3 +94,36 @@ def parse_created(text: str | None) -> dt.datetime | None:
     except ValueError:
         return None
     return created.replace(tzinfo=dt.UTC) if created is not None and created.tzinfo is None else created
+
+
+# What one answer proves of the whole server: it is not the repository the policy names (ids of the
+# other kind), or it mints under another DOI prefix. Every later request of the kind would meet it.
+_SERVER_WIDE = frozenset({"repository-mismatch", "doi-prefix-mismatch"})
+
+
+class FirstAnswer:
+    """The first request of a kind (a create, a publish) is sent alone and its answer checked before
+    any other worker sends one: when it proves the server is not what the policy says, the others
+    fail with the same words, unsent, instead of leaving a draft or a publication each."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.proven = False  # one answer of the kind was what the policy said: the rest go at once
+        self.refusal: TransportError | None = None
+
+    def send(self, call: Callable[[], T]) -> T:
+        if self.proven:
+            return call()
+        with self.lock:
+            if self.refusal is not None:  # proven by another worker's answer: this one is not sent
+                raise TransportError(self.refusal.message, code=self.refusal.code, refused=True)
+            if self.proven:
+                return call()
+            try:
+                result = call()
+            except TransportError as exc:
+                if exc.code in _SERVER_WIDE:
+                    self.refusal = exc
+                raise
+            self.proven = True
+            return result

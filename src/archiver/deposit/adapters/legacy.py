@@ -108,7 +108,7 @@ class LegacyDeposits(ClientAdapter):
         return self._checked(record, self.client.update_metadata(deposition_id, payload), payload, f"metadata of {deposition_id}")
 
     def publish(self, deposition_id: DepositionId) -> RemoteDeposition:
-        return remote_view(self.client.publish(deposition_id))
+        return self.first_publish.send(lambda: remote_view(self.client.publish(deposition_id)))
 
     def delete_draft(self, deposition_id: DepositionId) -> bool:
         return self.client.delete_draft(deposition_id)

@@ -160,7 +160,7 @@ class RecordDeposits(ClientAdapter):
 
     def create(self, record: Record, payload: dict) -> RemoteDeposition:
         self.check_served(payload)
-        return self._checked(record, self.client.create_draft(payload), payload, "create")
+        return self.first_create.send(lambda: self._checked(record, self.client.create_draft(payload), payload, "create"))
 
     def read(self, deposition_id: DepositionId) -> RemoteDeposition:
         """The draft when there is one, else the published record; a 404 when neither exists."""
@@ -177,8 +177,8 @@ class RecordDeposits(ClientAdapter):
             try:
                 found.append(self.view(hit))
             except TransportError as exc:
-                if exc.code == "repository-mismatch":
-                    raise  # ids of the other kind: not the repository the policy names, so nothing it lists can be ruled out
+                if exc.code == "repository-mismatch":  # not the repository named: nothing it lists can be ruled out
+                    raise TransportError(f"the search lists a deposition whose {exc.message}", code=exc.code) from None
                 continue  # a hit archiver cannot use is no record of its own
         return found
 
@@ -223,7 +223,9 @@ class RecordDeposits(ClientAdapter):
         return self._checked(record, answer, payload, f"draft {deposition_id}")
 
     def publish(self, deposition_id: DepositionId) -> RemoteDeposition:
-        published = self.client.publish(str(deposition_id))
+        return self.first_publish.send(lambda: self._published(self.client.publish(str(deposition_id))))
+
+    def _published(self, published: RdmRecord) -> RemoteDeposition:
         self.client.minted_doi(published)
         return self.view(published)
 
