@@ -91,6 +91,18 @@ def test_no_config_means_defaults(tmp_path):
         ('publisher = "AR"\n', "$.publisher"),
         ('languages = []\n', "$.languages"),
         ('communities = ["Not A Slug"]\n', "$.communities[0]"),
+        # each kind of value said in the file's words, and a misspelt key named with the closest known one
+        ('doi_min_score = "7"\n', "$.doi_min_score: must be a number (7.5, without quotes), not text '7'"),
+        ("doi_min_verified_claims = 5.5\n", "$.doi_min_verified_claims: must be a whole number (5, without quotes), not a number 5.5"),
+        ('require_gate_verified = "yes"\n', "$.require_gate_verified: must be true or false (without quotes), not text 'yes'"),
+        ("license = 4\n", "$.license: must be text in quotes, not a whole number 4"),
+        ("publisher = true\n", "$.publisher: must be text in quotes, not a boolean True"),
+        ("publisher = [1]\n", "$.publisher: must be text in quotes, not a list [1]"),
+        ("publisher = {a = 1}\n", "$.publisher: must be text in quotes, not a table {'a': 1}"),
+        ("doi_min_scor = 7.5\n", "$.doi_min_scor: unknown setting 'doi_min_scor'; did you mean 'doi_min_score'?"),
+        ("zzzz = 1\n", "$.zzzz: unknown setting 'zzzz'; known: quarantine_below, doi_min_score,"),
+        ('[[creators]]\nname = "Doe, Jane"\norcd = "0000-0002-1825-0097"\n', "$.creators[0].orcd: unknown setting 'orcd'; did you mean 'orcid'?"),
+        ('[repository]\nurll = "x"\n', "$.repository.urll: unknown setting 'urll'; did you mean 'url'?"),
     ],
 )
 def test_bad_policy_values_give_one_clear_error(tmp_path, text, fragment):
@@ -100,7 +112,7 @@ def test_bad_policy_values_give_one_clear_error(tmp_path, text, fragment):
         load_policy(path)
     message = str(caught.value)
     assert str(path) in message
-    assert fragment in message
+    assert fragment in message and message.endswith("[policy-invalid]")
     assert "\n" not in message
 
 

@@ -268,27 +268,6 @@ def test_an_unknown_key_of_the_repository_table_is_named_with_the_closest_known(
         load_policy(path)
 
 
-@pytest.mark.parametrize(("text", "said"), [
-    ('doi_min_score = "7"\n', "$.doi_min_score: must be a number (7.5, without quotes), not text '7'"),
-    ('doi_min_verified_claims = 5.5\n', "$.doi_min_verified_claims: must be a whole number (5, without quotes), not a number 5.5"),
-    ('require_gate_verified = "yes"\n', "$.require_gate_verified: must be true or false (without quotes), not text 'yes'"),
-    ('license = 4\n', "$.license: must be text in quotes, not a whole number 4"),
-    ('publisher = true\n', "$.publisher: must be text in quotes, not a boolean True"),
-    ('publisher = [1]\n', "$.publisher: must be text in quotes, not a list [1]"),
-    ('publisher = {a = 1}\n', "$.publisher: must be text in quotes, not a table {'a': 1}"),
-    ("doi_min_scor = 7.5\n", "$.doi_min_scor: unknown setting 'doi_min_scor'; did you mean 'doi_min_score'?"),
-    ("zzzz = 1\n", "$.zzzz: unknown setting 'zzzz'; known: quarantine_below, doi_min_score,"),
-    ('[[creators]]\nname = "Doe, Jane"\norcd = "0000-0002-1825-0097"\n', "$.creators[0].orcd: unknown setting 'orcd'; did you mean 'orcid'?"),
-    ('[repository]\nurll = "x"\n', "$.repository.urll: unknown setting 'urll'; did you mean 'url'?"),
-])
-def test_a_policy_file_mistake_is_said_in_the_files_words(tmp_path, text, said):
-    path = tmp_path / "archiver.toml"
-    path.write_text(text)
-    with pytest.raises(ArchiverError) as refused:
-        load_policy(path)
-    assert refused.value.code == "policy-invalid" and refused.value.message.startswith(f"{path}:{said}"), refused.value.message
-
-
 def test_the_repository_table_cannot_be_changed_once_loaded_and_artifacts_are_not_waived_by_default():
     named = RepositoryPolicy(**TUWIEN)
     with pytest.raises(ValidationError):
