@@ -100,7 +100,7 @@ class RecordDeposits(ClientAdapter):
         expected = "a number, as Zenodo's are" if self.target.is_zenodo else f"an id as InvenioRDM mints them (such as q5jr8-hny72), as {self.repository_name}'s are"
         raise TransportError(f"record id {printable(text, 40)!r} is not {expected}", code="answer-invalid")
 
-    def _view_of(self, record: RdmRecord, number: DepositionId, files: tuple | None) -> RemoteDeposition:
+    def _view_of(self, record: RdmRecord, deposition_id: DepositionId, files: tuple | None) -> RemoteDeposition:
         doi = record.pids.get("doi")
         concept = record.parent.pids.get("doi")
         entries = files if files is not None else (record.files.entries if record.files is not None else ())
@@ -110,12 +110,12 @@ class RecordDeposits(ClientAdapter):
         review = record.parent.review
         said = review.get("status") if isinstance(review, dict) else None
         return RemoteDeposition.model_validate({
-            "id": number,
+            "id": deposition_id,
             "concept": record.parent.id,
             "published": record.is_published,
             "doi": (doi.identifier or None) if doi and record.is_published else None,
             "concept_doi": (concept.identifier or None) if concept else None,
-            "files_at": None if record.is_published else self.files_url(number),
+            "files_at": None if record.is_published else self.files_url(deposition_id),
             "landing_page": same_origin(html, self.target.api_url, under_api=False) if html else None,
             # a key initialised but never committed is listed without a checksum: it is uploaded again
             "files": [{"id": entry.key, "name": entry.key, "md5": "" if entry.status == "pending" else entry.md5} for entry in entries],
