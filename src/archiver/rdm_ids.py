@@ -1,4 +1,4 @@
-"""InvenioRDM's record and parent ids (``q5jr8-hny72``): their form, their check digits, and new ones.
+"""InvenioRDM's record and parent ids (``q5jr8-hny72``): their form, their check digits, and the id of a number.
 
 InvenioRDM mints them with base32-lib's ``generate(length=10, split_every=5, checksum=True)``
 (invenio-pidstore's RecordIdProviderV2): a random number in eight lower-case Crockford base32
@@ -9,7 +9,6 @@ Zenodo keeps numbers instead; an id of either kind is what a manifest may record
 from __future__ import annotations
 
 import re
-import secrets
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"  # no i, l, o or u
 PATTERN = r"^[0-9a-hjkmnp-tv-z]{5}-[0-9a-hjkmnp-tv-z]{3}[0-9]{2}$"
@@ -57,7 +56,3 @@ def _value(chars: str) -> int:
         number = number * 32 + CROCKFORD.index(char)
     return number
 
-
-def new_record_id() -> str:
-    """A new random id, as InvenioRDM mints one."""
-    return encode(secrets.randbits(40))
